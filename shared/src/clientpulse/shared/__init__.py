@@ -1,0 +1,1 @@
+"""The shared kit of clientpulse: contracts, identity, database, messaging, telemetry and settings."""

@@ -1,0 +1,405 @@
+"""Every event of the catalogue (DESIGN.md §5), one frozen class per versioned event.
+
+Subjects follow ``<context>.v<N>.<entity>.<past-tense verb>``. Money is integer minor units with an
+ISO 4217 code; scores are ``Decimal`` (JSON strings); times are UTC; a client's id is its
+company's id, so billing and CRM events name the client without knowing the client layer exists.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clientpulse.shared.contracts.envelope import EventData, Stream
+
+
+class ClientStatus(enum.StrEnum):
+    """Relationship status of a client."""
+
+    PROSPECT = "Prospect"
+    ACTIVE = "Active"
+    DORMANT = "Dormant"
+    ALUMNI = "Alumni"
+
+
+class Tier(enum.StrEnum):
+    """Service tier, best first."""
+
+    PLATINUM = "Platinum"
+    CORE = "Core"
+    STANDARD = "Standard"
+    REVIEW = "Review"
+
+
+class HealthBand(enum.StrEnum):
+    """Health colour band: Green 70–100, Amber 40–69, Red 0–39."""
+
+    GREEN = "Green"
+    AMBER = "Amber"
+    RED = "Red"
+
+
+class TierChangeCause(enum.StrEnum):
+    """Why a client's effective tier changed."""
+
+    SCORE_NOW = "score_now"
+    OVERRIDE = "override"
+    RECALCULATION = "recalculation"
+    EXPIRY = "expiry"
+
+
+# --- billing (external) -------------------------------------------------------------------------
+
+
+class InvoicePosted(EventData):
+    """An invoice or credit note was posted in the billing system (credit notes are negative)."""
+
+    event_type: ClassVar[str] = "InvoicePosted"
+    subject: ClassVar[str] = "billing.v1.invoice.posted"
+    stream: ClassVar[Stream] = Stream.BILLING
+
+    invoice_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1, description="the company the invoice is billed to")
+    number: str | None = None
+    issued_on: date
+    amount_minor: int = Field(description="integer minor units; negative for a credit note")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    is_credit_note: bool = False
+
+
+# --- crm (external) -----------------------------------------------------------------------------
+
+
+class DealWon(EventData):
+    """A deal was won in the CRM; the clients service offers to convert the company."""
+
+    event_type: ClassVar[str] = "DealWon"
+    subject: ClassVar[str] = "crm.v1.deal.won"
+    stream: ClassVar[Stream] = Stream.CRM
+
+    deal_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1, description="the company the deal was won with")
+    company_name: str | None = None
+    deal_name: str | None = None
+    owner_id: str | None = Field(default=None, description="the deal owner's user id, if known")
+    amount_minor: int | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    won_at: datetime
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+
+class ClientCreated(EventData):
+    """A company became a client. Carries what consumers replicate (name, status, DM, squad, parent)."""
+
+    event_type: ClassVar[str] = "ClientCreated"
+    subject: ClassVar[str] = "clients.v1.client.created"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    name: str
+    status: ClientStatus
+    dm_id: str | None = None
+    squad_id: str | None = None
+    parent_id: str | None = None
+    created_by: str
+    converted_from_prompt_id: str | None = None
+
+
+class ClientUpdated(EventData):
+    """Profile fields of a client changed (the full replicated view after the change)."""
+
+    event_type: ClassVar[str] = "ClientUpdated"
+    subject: ClassVar[str] = "clients.v1.client.updated"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    name: str
+    changed_fields: list[str]
+    updated_by: str
+
+
+class ClientStatusChanged(EventData):
+    """A client's relationship status changed."""
+
+    event_type: ClassVar[str] = "ClientStatusChanged"
+    subject: ClassVar[str] = "clients.v1.client.status_changed"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    old_status: ClientStatus
+    new_status: ClientStatus
+    reason: str | None = None
+    changed_by: str
+
+
+class ClientAssigned(EventData):
+    """A client's delivery manager or squad changed."""
+
+    event_type: ClassVar[str] = "ClientAssigned"
+    subject: ClassVar[str] = "clients.v1.client.assigned"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    dm_id: str | None
+    squad_id: str | None
+    previous_dm_id: str | None = None
+    previous_squad_id: str | None = None
+    assigned_by: str
+
+
+class ClientGroupChanged(EventData):
+    """A client's parent in a group account changed (``parent_id`` None: no longer in a group)."""
+
+    event_type: ClassVar[str] = "ClientGroupChanged"
+    subject: ClassVar[str] = "clients.v1.client.group_changed"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    parent_id: str | None
+    previous_parent_id: str | None = None
+    changed_by: str
+
+
+class HealthScoreRecorded(EventData):
+    """A health score (0–100) was recorded for a client."""
+
+    event_type: ClassVar[str] = "HealthScoreRecorded"
+    subject: ClassVar[str] = "clients.v1.health.recorded"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    health_id: str
+    score: int = Field(ge=0, le=100)
+    band: HealthBand
+    previous_band: HealthBand | None = None
+    note: str | None = None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class QbrLogged(EventData):
+    """A quarterly business review was held and logged."""
+
+    event_type: ClassVar[str] = "QbrLogged"
+    subject: ClassVar[str] = "clients.v1.qbr.logged"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    qbr_id: str
+    held_on: date
+    next_due_on: date
+    logged_by: str
+
+
+class QbrOverdue(EventData):
+    """An Active client's QBR is past due; published once per overdue episode."""
+
+    event_type: ClassVar[str] = "QbrOverdue"
+    subject: ClassVar[str] = "clients.v1.qbr.overdue"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    due_on: date
+    days_overdue: int = Field(ge=0)
+    last_qbr_on: date | None = None
+    dm_id: str | None = None
+    squad_id: str | None = None
+
+
+# --- tiering ------------------------------------------------------------------------------------
+
+
+class ScoreRecorded(EventData):
+    """A tier score was computed (Score Now or recalculation) and kept with its receipt."""
+
+    event_type: ClassVar[str] = "ScoreRecorded"
+    subject: ClassVar[str] = "tiering.v1.score.recorded"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    client_id: str
+    receipt_id: str
+    track: str
+    score: Decimal
+    computed_tier: Tier
+    effective_tier: Tier
+    framework_version: int
+    ratings_recorded_at: datetime
+    stale: bool = False
+    recorded_by: str
+
+
+class TierChanged(EventData):
+    """A client's *effective* tier changed (never published when only the score moved)."""
+
+    event_type: ClassVar[str] = "TierChanged"
+    subject: ClassVar[str] = "tiering.v1.tier.changed"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    client_id: str
+    old_tier: Tier | None
+    new_tier: Tier
+    old_score: Decimal | None
+    new_score: Decimal | None
+    cause: TierChangeCause
+    receipt_id: str | None = None
+    changed_by: str | None = None
+
+
+class RecalculationRequested(EventData):
+    """The monthly recalculation of a period was asked for (event id derived from the period)."""
+
+    event_type: ClassVar[str] = "RecalculationRequested"
+    subject: ClassVar[str] = "tiering.v1.recalculation.requested"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    requested_by: str
+
+
+class RecalculationCompleted(EventData):
+    """A period's recalculation finished, with its counts."""
+
+    event_type: ClassVar[str] = "RecalculationCompleted"
+    subject: ClassVar[str] = "tiering.v1.recalculation.completed"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    period: str
+    run_id: str
+    recalculated: int = Field(ge=0)
+    changed: int = Field(ge=0)
+    skipped_never_scored: int = Field(ge=0)
+    failed: int = Field(ge=0)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+class BackfillRequested(EventData):
+    """A 30/60/90-day backfill of a client's platform results was requested."""
+
+    event_type: ClassVar[str] = "BackfillRequested"
+    subject: ClassVar[str] = "results.v1.backfill.requested"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    backfill_id: str
+    client_id: str
+    days: int
+    requested_by: str
+    platforms: list[str] = Field(default_factory=list)
+
+
+class BackfillCompleted(EventData):
+    """A backfill finished."""
+
+    event_type: ClassVar[str] = "BackfillCompleted"
+    subject: ClassVar[str] = "results.v1.backfill.completed"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    backfill_id: str
+    client_id: str
+    days: int
+    rows_written: int = Field(ge=0)
+    requested_by: str
+
+
+class BackfillFailed(EventData):
+    """A backfill gave up; ``reason`` says why in words an operator can act on."""
+
+    event_type: ClassVar[str] = "BackfillFailed"
+    subject: ClassVar[str] = "results.v1.backfill.failed"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    backfill_id: str
+    client_id: str
+    days: int
+    reason: str
+    requested_by: str
+
+
+class MetricValue(BaseModel):
+    """One account metric's total over a synced window (nested in SyncCompleted)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    metric: str
+    value: Decimal
+    unit: str | None = None
+
+
+class SyncCompleted(EventData):
+    """A connection's trailing window was re-read and stored."""
+
+    event_type: ClassVar[str] = "SyncCompleted"
+    subject: ClassVar[str] = "results.v1.sync.completed"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    client_id: str
+    connection_id: str
+    platform: str
+    window_start: date
+    window_end: date
+    days_written: int = Field(ge=0)
+    metrics: list[MetricValue] = Field(default_factory=list)
+
+
+# --- insights -----------------------------------------------------------------------------------
+
+
+class AnalysisGenerated(EventData):
+    """The weekly structured analysis of a client was written."""
+
+    event_type: ClassVar[str] = "AnalysisGenerated"
+    subject: ClassVar[str] = "insights.v1.analysis.generated"
+    stream: ClassVar[Stream] = Stream.INSIGHTS
+
+    client_id: str
+    analysis_id: str
+    week: str = Field(description="ISO week, e.g. 2026-W48")
+    health_score: int = Field(ge=0, le=100)
+    status: str
+    generated_by: str = Field(description="'deterministic' or the model that wrote the prose")
+
+
+class SummaryGenerated(EventData):
+    """A relationship summary of a client was written."""
+
+    event_type: ClassVar[str] = "SummaryGenerated"
+    subject: ClassVar[str] = "insights.v1.summary.generated"
+    stream: ClassVar[Stream] = Stream.INSIGHTS
+
+    client_id: str
+    summary_id: str
+    generated_by: str
+
+
+CATALOGUE: tuple[type[EventData], ...] = (
+    InvoicePosted,
+    DealWon,
+    ClientCreated,
+    ClientUpdated,
+    ClientStatusChanged,
+    ClientAssigned,
+    ClientGroupChanged,
+    HealthScoreRecorded,
+    QbrLogged,
+    QbrOverdue,
+    ScoreRecorded,
+    TierChanged,
+    RecalculationRequested,
+    RecalculationCompleted,
+    BackfillRequested,
+    BackfillCompleted,
+    BackfillFailed,
+    SyncCompleted,
+    AnalysisGenerated,
+    SummaryGenerated,
+)
+
+EVENTS_BY_SUBJECT: dict[str, type[EventData]] = {event.subject: event for event in CATALOGUE}
+EVENTS_BY_NAME: dict[str, type[EventData]] = {event.event_type: event for event in CATALOGUE}

@@ -1,0 +1,180 @@
+"""Database plumbing: async engines for PostgreSQL (asyncpg) and SQLite (aiosqlite), UTC time, the
+naming convention, the unit of work and Alembic migrations per service.
+
+Services and repositories never commit: the unit of work (a request, a message handler, a job)
+commits once, outbox rows included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A service's metadata with the shared naming convention (stable constraint names for Alembic)."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are normalised to UTC on
+    the way in and tagged UTC on the way out. Naive datetimes are refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def is_sqlite(url: str) -> bool:
+    """True when the URL names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for the URL: asyncpg for PostgreSQL, aiosqlite (WAL, foreign keys) for SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "asyncpg":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.get_driver_name() != "aiosqlite":
+            parsed = parsed.set(drivername="sqlite+aiosqlite")
+        memory = parsed.database in (None, "", ":memory:")
+        engine = create_async_engine(
+            parsed,
+            echo=echo,
+            poolclass=StaticPool if memory else NullPool,
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
+        _sqlite_pragmas(engine)
+        return engine
+    return create_async_engine(
+        parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession], *, after_commit: Callable[[], None] | None = None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction: commits when the block ends, rolls back when it raises."""
+    async with sessions() as session:
+        async with session.begin():
+            yield session
+        if after_commit is not None:
+            after_commit()
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def alembic_config(script_location: Path, url: str) -> Any:
+    """An Alembic config for one service's migrations folder and database URL."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(script_location: Path, url: str) -> None:
+    """Apply every pending migration (blocking; run it in a thread from async code)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(script_location, url), "head")
+
+
+async def migrate(script_location: Path, url: str) -> None:
+    """Apply pending migrations without blocking the event loop."""
+    await asyncio.to_thread(upgrade_to_head, script_location, url)
+
+
+def run_migrations_from_env(target_metadata: MetaData) -> None:
+    """The body of every service's ``migrations/env.py``: online migrations over an async engine."""
+    from alembic import context
+
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
+    sqlite = is_sqlite(url)
+
+    def do_run(connection: Any) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    async def run_async() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(do_run)
+                await connection.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run_async())

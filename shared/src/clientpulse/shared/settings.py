@@ -1,0 +1,92 @@
+"""Settings base: one pydantic-settings class per service, each with its own env prefix.
+
+Defaults run the embedded mode (SQLite under ``./var``, a local NATS); production sets the
+environment. Secrets are ``SecretStr`` so they never reach a log line or a response.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEV_IDENTITY_SECRET = "clientpulse-dev-identity-secret-change-me"  # noqa: S105 - embedded mode only
+DEV_JWT_SECRET = "clientpulse-dev-jwt-secret-change-me-in-production"  # noqa: S105 - embedded mode only
+
+
+def var_dir() -> Path:
+    """The embedded mode's data folder (``./var`` unless ``CLIENTPULSE_VAR_DIR`` says otherwise)."""
+    import os
+
+    return Path(os.environ.get("CLIENTPULSE_VAR_DIR", "var")).resolve()
+
+
+# Settings every service shares, so one variable (``CLIENTPULSE_NATS_URL``) configures them all; the
+# service's own prefix (``CLIENTPULSE_TIERING_NATS_URL``) still wins.
+COMMON_FIELDS = frozenset(
+    {"nats_url", "identity_secret", "log_level", "log_json", "otlp_endpoint", "migrate_on_start"}
+)
+
+
+class _CommonEnvSource(EnvSettingsSource):
+    """Reads the shared ``CLIENTPULSE_*`` variables, for the fields in ``COMMON_FIELDS`` only."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name not in COMMON_FIELDS:
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs; a service subclasses it with its own ``env_prefix``.
+
+    Subclasses set ``service_name`` and ``default_port``; everything else has an embedded default.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CLIENTPULSE_", extra="ignore")
+
+    service_name: str = "clientpulse"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    nats_url: str = Field(default="nats://127.0.0.1:4222")
+    migrate_on_start: bool = True
+    # The gateway signs the identity it forwards with this secret; services reject anything else.
+    identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
+    log_level: str = "INFO"
+    log_json: bool = True
+    otlp_endpoint: str | None = None
+    outbox_poll_interval: float = 0.5
+    outbox_batch_size: int = 200
+    consumer_max_deliver: int = 6
+    consumer_backoff: list[float] = Field(default_factory=lambda: [0.5, 2.0, 5.0, 15.0, 30.0])
+    consumer_ack_wait: float = 30.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        common = _CommonEnvSource(settings_cls, env_prefix="CLIENTPULSE_")
+        return init_settings, env_settings, common, dotenv_settings, file_secret_settings
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file per service under ``./var``."""
+        if self.database_url:
+            return self.database_url
+        path = var_dir() / f"{self.service_name}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{path}"

@@ -118,6 +118,59 @@ async def unit_of_work(
             after_commit()
 
 
+class Database:
+    """One service's database: engine, sessions and the unit of work.
+
+    ``transaction()`` is the unit of work. Listeners registered with ``on_commit`` run after each
+    successful commit (the outbox relay uses it to publish at once instead of at its next poll).
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_size=pool_size)
+        self.sessions = session_factory(self.engine)
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    @property
+    def dialect(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        """True on PostgreSQL, where row locks (``FOR UPDATE SKIP LOCKED``) are available."""
+        return self.dialect == "postgresql"
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every committed unit of work."""
+        self._commit_listeners.append(listener)
+
+    def _committed(self) -> None:
+        for listener in self._commit_listeners:
+            listener()
+
+    @asynccontextmanager
+    async def transaction(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:
+        """The unit of work: one transaction, committed when the block ends, rolled back on error.
+
+        ``notify=False`` skips the commit listeners (the relay's own bookkeeping must not wake it).
+        """
+        after = self._committed if notify else None
+        async with unit_of_work(self.sessions, after_commit=after) as session:
+            yield session
+
+    async def ping(self) -> None:
+        """Raise when the database does not answer."""
+        from sqlalchemy import text
+
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
 # --- migrations ---------------------------------------------------------------------------------
 
 
@@ -143,7 +196,7 @@ async def migrate(script_location: Path, url: str) -> None:
     await asyncio.to_thread(upgrade_to_head, script_location, url)
 
 
-def run_migrations_from_env(target_metadata: MetaData) -> None:
+def run_migrations_from_env(target_metadata: MetaData | list[MetaData]) -> None:
     """The body of every service's ``migrations/env.py``: online migrations over an async engine."""
     from alembic import context
 

@@ -62,7 +62,7 @@ def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = T
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Per-message INFO lines from the broker halve consume throughput; keep them at WARNING.
-    for noisy in ("faststream", "nats", "uvicorn.access", "aiosqlite", "asyncio"):
+    for noisy in ("faststream", "nats", "uvicorn.access", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,0 +1,1 @@
+"""The clients service: companies, client profiles and their lifecycle."""

@@ -1,0 +1,71 @@
+"""Conversion prompts raised by won deals."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from clientpulse.clients.api.schemas import ClientRead, PromptAccept, PromptDismiss, PromptRead
+from clientpulse.clients.db.repositories import ConversionPromptRepository
+from clientpulse.clients.domain import services
+from clientpulse.shared.access import require_clients_module
+from clientpulse.shared.db import Database
+from clientpulse.shared.errors import Unprocessable
+from clientpulse.shared.identity import Identity
+from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+
+PROMPT_STATES = ("pending", "accepted", "dismissed")
+
+
+class ConversionPromptController(Controller):
+    """``/api/v1/conversion-prompts``"""
+
+    path = "/api/v1/conversion-prompts"
+    tags = ["conversion prompts"]
+
+    @get("/", summary="List conversion prompts", description="Pending ones by default.")
+    async def list_prompts(
+        self,
+        identity: Identity,
+        db: Database,
+        state_filter: str | None = Parameter(
+            query="state", default="pending", description="pending, accepted, dismissed or all"
+        ),
+        cursor: str | None = Parameter(default=None, max_length=500),
+        limit: int | None = Parameter(default=None),
+    ) -> Page[PromptRead]:
+        require_clients_module(identity)
+        if state_filter not in (*PROMPT_STATES, "all", None):
+            raise Unprocessable(f"state must be one of {', '.join(PROMPT_STATES)} or all, got {state_filter!r}")
+        size = clamp_limit(limit)
+        position = decode_cursor(cursor)
+        async with db.transaction() as session:
+            rows = await ConversionPromptRepository(session).list(
+                state=None if state_filter == "all" else state_filter,
+                after_id=position.get("id") if position else None,
+                limit=size + 1,
+            )
+        items = [PromptRead.of(prompt) for prompt in rows[:size]]
+        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+        return Page[PromptRead](items=items, next_cursor=next_cursor)
+
+    @post("/{prompt_id:str}/accept", summary="Accept a prompt: the company becomes an Active client")
+    async def accept(
+        self, identity: Identity, db: Database, prompt_id: str, data: PromptAccept | None = None
+    ) -> ClientRead:
+        require_clients_module(identity)
+        body = data or PromptAccept()
+        async with db.transaction() as session:
+            client, company, _ = await services.accept_prompt(
+                session, identity, prompt_id, dm_id=body.dm_id, squad_id=body.squad_id
+            )
+        return ClientRead.of(client, company)
+
+    @post("/{prompt_id:str}/dismiss", summary="Dismiss a prompt")
+    async def dismiss(
+        self, identity: Identity, db: Database, prompt_id: str, data: PromptDismiss | None = None
+    ) -> PromptRead:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            prompt = await services.dismiss_prompt(session, identity, prompt_id, (data or PromptDismiss()).note)
+        return PromptRead.of(prompt)

@@ -1,0 +1,29 @@
+"""The clients service's Litestar app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar
+
+from clientpulse.clients.api.clients import ClientController
+from clientpulse.clients.api.companies import CompanyController
+from clientpulse.clients.api.prompts import ConversionPromptController
+from clientpulse.clients.events import handlers
+from clientpulse.clients.settings import ClientsSettings
+from clientpulse.shared.contracts import Stream
+from clientpulse.shared.service import build_runtime, create_service_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: ClientsSettings | None = None) -> Litestar:
+    """Build the app (nothing connects until its lifespan starts)."""
+    runtime = build_runtime(settings or ClientsSettings(), migrations=MIGRATIONS, publishes=[Stream.CLIENTS])
+    handlers.register(runtime.bus)
+    return create_service_app(
+        runtime,
+        route_handlers=[CompanyController, ClientController, ConversionPromptController],
+        title="clientpulse clients",
+        description="Companies, client profiles, lifecycle, health, QBRs, goals, notes and history.",
+    )

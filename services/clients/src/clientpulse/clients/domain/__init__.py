@@ -1,0 +1,1 @@
+"""The clients domain: rules as plain functions, free of HTTP and messaging."""

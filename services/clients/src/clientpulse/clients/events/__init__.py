@@ -1,0 +1,1 @@
+"""Event handlers of the clients service (thin: decode, call the domain)."""

@@ -1,0 +1,20 @@
+"""Function-level access checks a service repeats behind the gateway (defence in depth)."""
+
+from __future__ import annotations
+
+from clientpulse.shared.errors import Forbidden
+from clientpulse.shared.identity import Identity, Role
+
+
+def require_clients_module(identity: Identity) -> Identity:
+    """Executive, Head and Manager only; Lead and Employee get 403 (DESIGN.md §7)."""
+    if not identity.may_use_clients_module:
+        raise Forbidden(f"the {identity.role.value} role has no access to the clients module")
+    return identity
+
+
+def require_executive(identity: Identity) -> Identity:
+    """Executives only."""
+    if identity.role is not Role.EXECUTIVE:
+        raise Forbidden("only an Executive may do this")
+    return identity

@@ -1,0 +1,419 @@
+"""The NATS JetStream backbone of one service: broker, streams, durable consumers, dead letters.
+
+Policies, set deliberately (FastStream's NATS default would terminate a message on any exception):
+- ``AckPolicy.NACK_ON_ERROR`` at broker level; the consumer wrapper acks only after the handler's
+  unit of work has committed, naks with a growing delay when it fails, and terminates a message
+  that can never succeed (schema violation);
+- durable pull consumers with ``max_deliver`` and ``backoff``; when JetStream gives up it publishes
+  an advisory, which ``EventBus`` turns into a ``dead_letters`` row and a metric;
+- reconnect forever, drain gracefully on shutdown, broker logging off (per-message INFO lines
+  halve throughput).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats.message import NatsMessage as RawNatsMessage
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from prometheus_client import REGISTRY
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientpulse.shared.contracts import Envelope, EnvelopeHeader, EventData, Stream
+from clientpulse.shared.db import Database, utcnow
+from clientpulse.shared.messaging.inbox import claim
+from clientpulse.shared.messaging.outbox import OutboxRelay, PendingEvent
+from clientpulse.shared.messaging.sql import insert_ignoring_conflicts
+from clientpulse.shared.messaging.tables import dead_letters
+from clientpulse.shared.telemetry import DEAD_LETTERS, EVENT_HANDLE_SECONDS, EVENTS_HANDLED
+
+_log = logging.getLogger("clientpulse.messaging")
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+
+class PermanentFailure(Exception):
+    """An event that can never be applied (it contradicts the consumer's contract): dead-letter it."""
+
+
+Handler = Callable[[Envelope[Any], AsyncSession], Awaitable[None]]
+
+
+def create_broker(
+    nats_url: str,
+    *,
+    service: str,
+    graceful_timeout: float = 15.0,
+    on_disconnect: Callable[[], Awaitable[None]] | None = None,
+) -> NatsBroker:
+    """A FastStream NATS broker with the project's policies (see module docstring)."""
+    return NatsBroker(
+        nats_url,
+        name=f"clientpulse-{service}",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        logger=None,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=3,
+        graceful_timeout=graceful_timeout,
+        drain_timeout=int(graceful_timeout),
+        middlewares=(
+            NatsTelemetryMiddleware(),
+            NatsPrometheusMiddleware(registry=REGISTRY, app_name=f"clientpulse_{service}"),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """How streams are declared: replicas 3 and file storage in production, 1 in tests."""
+
+    replicas: int = 1
+    max_age_days: int = 30
+    duplicate_window_seconds: int = 120
+
+
+def stream_config(stream: Stream, settings: StreamSettings) -> StreamConfig:
+    """The JetStream configuration of one producing context's stream."""
+    return StreamConfig(
+        name=stream.value,
+        subjects=stream.subjects,
+        storage=StorageType.FILE,
+        num_replicas=settings.replicas,
+        max_age=settings.max_age_days * 86400,
+        duplicate_window=settings.duplicate_window_seconds,
+    )
+
+
+def jstream(stream: Stream, settings: StreamSettings) -> JStream:
+    """The stream as FastStream's subscribers declare it (same settings as ``stream_config``)."""
+    return JStream(
+        name=stream.value,
+        subjects=stream.subjects,
+        declare=True,
+        storage=StorageType.FILE,
+        num_replicas=settings.replicas,
+        max_age=settings.max_age_days * 86400,
+        duplicate_window=settings.duplicate_window_seconds,
+    )
+
+
+@dataclass(slots=True)
+class ConsumerSpec:
+    """One durable consumer of one or more event types of one stream, in stream order."""
+
+    durable: str
+    events: tuple[type[EventData], ...]
+    handler: Handler
+    by_subject: dict[str, type[EventData]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        streams = {event.stream for event in self.events}
+        if len(streams) != 1:
+            raise ValueError(f"consumer {self.durable} mixes streams {sorted(streams)}; use one consumer per stream")
+        self.by_subject = {event.subject: event for event in self.events}
+
+    @property
+    def stream(self) -> Stream:
+        """The stream every event of this consumer is in."""
+        return self.events[0].stream
+
+    @property
+    def filter_subject(self) -> str:
+        """One subject for one event; the narrowest wildcard covering all of them otherwise."""
+        if len(self.events) == 1:
+            return self.events[0].subject
+        split = [event.subject.split(".") for event in self.events]
+        common: list[str] = []
+        for tokens in zip(*split, strict=False):
+            if len(set(tokens)) != 1:
+                break
+            common.append(tokens[0])
+        return ".".join([*common, ">"])
+
+
+class EventBus:
+    """A service's events: durable consumers (inbox-guarded), the outbox relay and dead-letter capture.
+
+    Usage: create it when the app is built, register handlers with ``consumer``, then ``start()`` and
+    ``stop()`` from the app's lifespan.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        nats_url: str,
+        database: Database,
+        max_deliver: int = 6,
+        backoff: list[float] | None = None,
+        ack_wait: float = 30.0,
+        stream_settings: StreamSettings | None = None,
+        outbox_batch_size: int = 200,
+        outbox_poll_interval: float = 0.5,
+        pull_batch_size: int = 32,
+    ) -> None:
+        self.service = service
+        self.nats_url = nats_url
+        self.database = database
+        self.backoff = list(backoff if backoff is not None else [0.5, 2.0, 5.0, 15.0, 30.0])
+        # JetStream refuses a consumer whose backoff list is not shorter than max_deliver.
+        self.max_deliver = max(max_deliver, len(self.backoff) + 1)
+        self.ack_wait = ack_wait
+        self.stream_settings = stream_settings or StreamSettings()
+        self.pull_batch_size = pull_batch_size
+        self.broker = create_broker(nats_url, service=service)
+        self.consumers: list[ConsumerSpec] = []
+        self.relay = OutboxRelay(
+            database,
+            self._publish_pending,
+            service=service,
+            batch_size=outbox_batch_size,
+            poll_interval=outbox_poll_interval,
+        )
+        self._advisory_subs: list[Any] = []
+        self._started = False
+
+    # --- consuming -------------------------------------------------------------------------------
+
+    def consumer(self, *events: type[EventData], name: str) -> Callable[[Handler], Handler]:
+        """Register ``handler(envelope, session)`` as the durable consumer ``<service>-<name>``.
+
+        Several event types of one stream may share a consumer, which then sees them in stream
+        order (replicas of foreign state need that). The handler runs inside a unit of work whose
+        inbox claim makes it idempotent; it must not commit. Raise ``PermanentFailure`` for an
+        event that can never be applied.
+        """
+
+        def register(handler: Handler) -> Handler:
+            durable = f"{self.service}-{name}"
+            spec = ConsumerSpec(durable=durable, events=tuple(events), handler=handler)
+            self.consumers.append(spec)
+            self._subscribe(spec)
+            return handler
+
+        return register
+
+    def _subscribe(self, spec: ConsumerSpec) -> None:
+        config = ConsumerConfig(
+            max_deliver=self.max_deliver,
+            backoff=self.backoff,
+            ack_wait=self.ack_wait,
+            max_ack_pending=max(1000, self.pull_batch_size * 4),
+        )
+
+        async def on_message(body: Any, msg: NatsMessage) -> None:
+            await self._handle(spec, msg)
+
+        self.broker.subscriber(
+            spec.filter_subject,
+            stream=jstream(spec.stream, self.stream_settings),
+            durable=spec.durable,
+            pull_sub=PullSub(batch_size=self.pull_batch_size, timeout=1.0),
+            config=config,
+            title=spec.durable,
+            description=spec.handler.__doc__,
+        )(on_message)
+
+    async def _handle(self, spec: ConsumerSpec, msg: RawNatsMessage) -> None:
+        started = time.perf_counter()
+        raw = msg.raw_message
+        event = spec.by_subject.get(raw.subject)
+        if event is None:
+            # A newer event type under the same wildcard: not ours to handle.
+            await msg.ack()
+            return
+        try:
+            header = EnvelopeHeader.model_validate_json(raw.data)
+            data = event.decode(header.data)
+            envelope = Envelope[event](  # type: ignore[valid-type]
+                id=header.id,
+                source=header.source,
+                type=header.type,
+                time=header.time,
+                subject=header.subject,
+                data=data,
+            )
+        except (ValidationError, ValueError) as exc:
+            _log.error(
+                "rejected an event that does not match %s: %s",
+                event.event_type,
+                exc,
+                extra={"consumer": spec.durable, "subject": raw.subject},
+            )
+            EVENTS_HANDLED.labels(self.service, spec.durable, "rejected").inc()
+            await msg.reject()
+            return
+        log_extra = {"consumer": spec.durable, "event_id": envelope.id, "event_type": event.event_type}
+        try:
+            async with self.database.transaction() as session:
+                if await claim(session, spec.durable, envelope.id):
+                    await spec.handler(envelope, session)
+                    outcome = "applied"
+                else:
+                    outcome = "duplicate"
+        except PermanentFailure as exc:
+            _log.error("event can never be applied, dead-lettering it: %s", exc, extra=log_extra)
+            EVENTS_HANDLED.labels(self.service, spec.durable, "rejected").inc()
+            await msg.reject()
+            return
+        except Exception as exc:
+            delivered = raw.metadata.num_delivered if raw.metadata else 1
+            delay = self.backoff[min(delivered - 1, len(self.backoff) - 1)] if self.backoff else None
+            _log.warning(
+                "event handling failed on delivery %d, retrying in %ss: %s", delivered, delay, exc, extra=log_extra
+            )
+            EVENTS_HANDLED.labels(self.service, spec.durable, "failed").inc()
+            await msg.nack(delay=delay)
+            return
+        # Committed: only now may the message be acknowledged.
+        await msg.ack()
+        EVENTS_HANDLED.labels(self.service, spec.durable, outcome).inc()
+        EVENT_HANDLE_SECONDS.labels(self.service, spec.durable).observe(time.perf_counter() - started)
+        if outcome == "duplicate":
+            _log.info("duplicate event ignored", extra=log_extra)
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    async def _publish_pending(self, event: PendingEvent) -> None:
+        headers = {MSG_ID_HEADER: event.event_id, "Content-Type": "application/cloudevents+json"}
+        # Continue the trace of the request or message that produced the event.
+        token = otel_context.attach(propagate.extract(event.headers))
+        try:
+            await self.broker.publish(
+                event.payload, event.subject, headers=headers, stream=event.stream, timeout=5.0
+            )
+        finally:
+            otel_context.detach(token)
+
+    async def publish_now(self, envelope: Envelope[Any]) -> None:
+        """Publish without an outbox, for commands from operators and CronJobs (no local state)."""
+        await self.broker.publish(
+            envelope.to_json(),
+            envelope.data.subject,
+            headers={MSG_ID_HEADER: envelope.id, "Content-Type": "application/cloudevents+json"},
+            stream=envelope.data.stream.value,
+            timeout=5.0,
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def declare_streams(self, streams: list[Stream] | None = None) -> None:
+        """Make sure the streams this service publishes to exist."""
+        js = self.broker.connection.jetstream()
+        for stream in streams or []:
+            config = stream_config(stream, self.stream_settings)
+            try:
+                await js.add_stream(config)
+            except BadRequestError:  # it exists: bring its settings up to date
+                await js.update_stream(config)
+
+    async def start(self, *, publishes: list[Stream] | None = None) -> None:
+        """Connect (waiting for NATS if needed), declare streams, start consumers, relay and capture."""
+        await self.broker.connect()
+        await self.declare_streams(publishes)
+        await self.broker.start()
+        await self._capture_dead_letters()
+        self.relay.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Drain consumers, flush the outbox once more, close the connection."""
+        for sub in self._advisory_subs:
+            try:
+                await sub.unsubscribe()
+            except Exception:  # noqa: S110 - closing anyway
+                pass
+        self._advisory_subs.clear()
+        await self.relay.stop()
+        await self.broker.stop()
+        self._started = False
+
+    async def ping(self) -> bool:
+        """True while connected to NATS."""
+        connection = self.broker._connection  # noqa: SLF001 - FastStream exposes no public check
+        return bool(connection is not None and connection.is_connected)
+
+    # --- dead letters ----------------------------------------------------------------------------
+
+    async def _capture_dead_letters(self) -> None:
+        connection = self.broker.connection
+        for spec in self.consumers:
+            stream = spec.stream.value
+            for reason, kind in (("max_deliveries", "MAX_DELIVERIES"), ("terminated", "MSG_TERMINATED")):
+                subject = f"$JS.EVENT.ADVISORY.CONSUMER.{kind}.{stream}.{spec.durable}"
+                handler = self._advisory_handler(spec, stream, reason)
+                # A queue group: with N replicas, one of them records each dead letter.
+                sub = await connection.subscribe(subject, queue=f"{self.service}-dead-letters", cb=handler)
+                self._advisory_subs.append(sub)
+
+    def _advisory_handler(self, spec: ConsumerSpec, stream: str, reason: str) -> Callable[[Any], Awaitable[None]]:
+        async def on_advisory(advisory: Any) -> None:
+            try:
+                body = json.loads(advisory.data)
+                seq = int(body["stream_seq"])
+                await self._record_dead_letter(spec, stream, seq, reason, body.get("deliveries"))
+            except Exception:
+                _log.exception("could not record a dead letter", extra={"consumer": spec.durable})
+
+        return on_advisory
+
+    async def _record_dead_letter(
+        self, spec: ConsumerSpec, stream: str, seq: int, reason: str, deliveries: int | None
+    ) -> None:
+        payload: bytes | None = None
+        headers: dict[str, str] | None = None
+        subject: str | None = None
+        event_id: str | None = None
+        try:
+            stored = await self.broker.connection.jetstream().get_msg(stream, seq)
+            payload, subject = stored.data, stored.subject
+            headers = dict(stored.headers or {})
+            event_id = headers.get(MSG_ID_HEADER)
+        except Exception as exc:  # the message may have aged out; keep the advisory facts
+            _log.warning("dead letter %s/%d could not be fetched: %s", stream, seq, exc)
+        async with self.database.transaction() as session:
+            await session.execute(
+                insert_ignoring_conflicts(session, dead_letters).values(
+                    consumer=spec.durable,
+                    stream=stream,
+                    stream_seq=seq,
+                    subject=subject,
+                    event_id=event_id,
+                    reason=reason,
+                    deliveries=deliveries,
+                    payload=payload,
+                    headers=headers,
+                    captured_at=utcnow(),
+                )
+            )
+        DEAD_LETTERS.labels(self.service, spec.durable, reason).inc()
+        _log.error(
+            "dead letter captured",
+            extra={"consumer": spec.durable, "stream_seq": seq, "reason": reason, "event_id": event_id},
+        )
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it is true or ``timeout`` passes; True when it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await condition():
+            return True
+        await asyncio.sleep(interval)
+    return await condition()

@@ -1,0 +1,217 @@
+"""The transactional outbox and its relay.
+
+A service writes an event with ``record_event`` in the same transaction as the state change it
+announces; nothing is sent then. The relay reads committed rows in order and publishes each to
+JetStream with ``Nats-Msg-Id`` set to the event id, then marks it published. If NATS is down the
+rows wait; if the process dies after publishing but before marking, the row is published again
+and JetStream's duplicate window (and every consumer's inbox) makes that harmless.
+
+On PostgreSQL replicas share the work: each claims a batch with ``FOR UPDATE SKIP LOCKED``. SQLite
+(embedded mode) runs one process per service, so one relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientpulse.shared.contracts import Envelope, EventData
+from clientpulse.shared.db import Database, utcnow
+from clientpulse.shared.messaging.tables import outbox
+from clientpulse.shared.telemetry import (
+    OUTBOX_LAG,
+    OUTBOX_PENDING,
+    OUTBOX_PUBLISH_ERRORS,
+    OUTBOX_PUBLISHED,
+    current_trace_headers,
+)
+
+_log = logging.getLogger("clientpulse.outbox")
+
+PUBLISHED_RETENTION = timedelta(days=3)
+
+
+async def record_event(session: AsyncSession, envelope: Envelope[Any]) -> None:
+    """Add an event to the outbox in the caller's transaction (published after commit)."""
+    data: EventData = envelope.data
+    await session.execute(
+        insert(outbox).values(
+            event_id=envelope.id,
+            subject=data.subject,
+            stream=data.stream.value,
+            payload=envelope.to_json(),
+            headers=current_trace_headers(),
+            created_at=utcnow(),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """One outbox row on its way to JetStream."""
+
+    seq: int
+    event_id: str
+    subject: str
+    stream: str
+    payload: bytes
+    headers: dict[str, str]
+    created_at: Any
+
+
+Publisher = Callable[[PendingEvent], Awaitable[None]]
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows, in commit order, until stopped."""
+
+    def __init__(
+        self,
+        database: Database,
+        publish: Publisher,
+        *,
+        service: str,
+        batch_size: int = 200,
+        poll_interval: float = 0.5,
+        max_backoff: float = 15.0,
+    ) -> None:
+        self._db = database
+        self._publish = publish
+        self._service = service
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_gauge = 0.0
+        self._last_purge = 0.0
+        database.on_commit(self.wake)
+
+    def wake(self) -> None:
+        """Publish now rather than at the next poll (called after each commit)."""
+        self._wakeup.set()
+
+    def start(self) -> None:
+        """Run the relay in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"{self._service}-outbox-relay")
+
+    async def stop(self, *, flush_timeout: float = 5.0) -> None:
+        """Stop after a last attempt to publish what is pending (bounded by ``flush_timeout``)."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=flush_timeout)
+            except TimeoutError:
+                self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                published = await self.relay_batch()
+                failures = 0
+            except Exception as exc:  # NATS or the database is away: keep the rows, back off, retry
+                failures += 1
+                published = 0
+                OUTBOX_PUBLISH_ERRORS.labels(self._service).inc()
+                delay = min(self._max_backoff, 0.2 * 2 ** min(failures, 10))
+                _log.warning(
+                    "outbox publish failed (attempt %d), retrying in %.1fs: %s", failures, delay, exc
+                )
+                if self._stopping.is_set():
+                    return
+                await self._sleep(delay)
+                continue
+            await self._housekeeping()
+            if self._stopping.is_set():
+                if published == 0:
+                    return
+                continue
+            if published < self._batch_size:
+                await self._sleep(self._poll_interval)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        self._wakeup.clear()
+
+    async def relay_batch(self) -> int:
+        """Publish one batch of pending rows; returns how many were published."""
+        async with self._db.transaction(notify=False) as session:
+            query = (
+                select(outbox)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.seq)
+                .limit(self._batch_size)
+            )
+            if self._db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).mappings().all()
+            if not rows:
+                return 0
+            done: list[int] = []
+            error: Exception | None = None
+            for row in rows:
+                event = PendingEvent(
+                    seq=row["seq"],
+                    event_id=row["event_id"],
+                    subject=row["subject"],
+                    stream=row["stream"],
+                    payload=row["payload"],
+                    headers=dict(row["headers"] or {}),
+                    created_at=row["created_at"],
+                )
+                try:
+                    await self._publish(event)
+                except Exception as exc:
+                    error = exc
+                    await session.execute(
+                        update(outbox)
+                        .where(outbox.c.seq == event.seq)
+                        .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
+                    )
+                    break
+                done.append(event.seq)
+                OUTBOX_PUBLISHED.labels(self._service, event.subject).inc()
+                OUTBOX_LAG.labels(self._service).observe(max(0.0, (utcnow() - event.created_at).total_seconds()))
+            if done:
+                await session.execute(
+                    update(outbox).where(outbox.c.seq.in_(done)).values(published_at=utcnow())
+                )
+        if error is not None:
+            raise error
+        return len(done)
+
+    async def pending_count(self) -> int:
+        """How many committed rows wait to be published."""
+        async with self._db.sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        return int(count or 0)
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gauge >= 5.0:
+            self._last_gauge = now
+            OUTBOX_PENDING.labels(self._service).set(await self.pending_count())
+        if now - self._last_purge >= 3600.0:
+            self._last_purge = now
+            async with self._db.transaction(notify=False) as session:
+                await session.execute(
+                    delete(outbox).where(outbox.c.published_at < utcnow() - PUBLISHED_RETENTION)
+                )

@@ -1,0 +1,188 @@
+"""The Litestar app every service runs: lifespan (migrations, event bus, outbox relay), health,
+readiness, metrics, tracing, problem details and the identity the gateway forwards.
+
+A service builds its app with ``create_service_app`` from its routes and its ``EventBus`` (with
+its consumers registered); nothing else differs between services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, get
+from nats.errors import Error as NatsError
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ControllerRouterHandler
+
+from clientpulse.shared.contracts import Stream
+from clientpulse.shared.db import Database, migrate
+from clientpulse.shared.errors import Unauthenticated, exception_handlers, problem_response
+from clientpulse.shared.identity import IDENTITY_HEADER, Identity, IdentityError, verify_identity
+from clientpulse.shared.messaging import EventBus, StreamSettings
+from clientpulse.shared.settings import ServiceSettings
+from clientpulse.shared.telemetry import configure_logging, configure_tracing
+
+_log = logging.getLogger("clientpulse.service")
+
+
+@dataclass(slots=True)
+class ServiceRuntime:
+    """What a running service holds: its settings, database and event bus."""
+
+    settings: ServiceSettings
+    database: Database
+    bus: EventBus
+    migrations: Path
+    publishes: list[Stream]
+
+
+def build_runtime(
+    settings: ServiceSettings, *, migrations: Path, publishes: Sequence[Stream] = ()
+) -> ServiceRuntime:
+    """Create the database and event bus of a service from its settings (nothing connects yet)."""
+    configure_logging(settings.service_name, level=settings.log_level, json_lines=settings.log_json)
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    database = Database(settings.resolved_database_url())
+    bus = EventBus(
+        service=settings.service_name,
+        nats_url=settings.nats_url,
+        database=database,
+        max_deliver=settings.consumer_max_deliver,
+        backoff=settings.consumer_backoff,
+        ack_wait=settings.consumer_ack_wait,
+        stream_settings=StreamSettings(replicas=getattr(settings, "stream_replicas", 1)),
+        outbox_batch_size=settings.outbox_batch_size,
+        outbox_poll_interval=settings.outbox_poll_interval,
+    )
+    return ServiceRuntime(settings, database, bus, migrations, list(publishes))
+
+
+def _lifespan(runtime: ServiceRuntime) -> Callable[[Litestar], Any]:
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        settings = runtime.settings
+        if settings.migrate_on_start:
+            await migrate(runtime.migrations, runtime.database.url)
+        await _start_bus(runtime)
+        _log.info("%s ready", settings.service_name)
+        try:
+            yield
+        finally:
+            await runtime.bus.stop()
+            await runtime.database.dispose()
+
+    return lifespan
+
+
+async def _start_bus(runtime: ServiceRuntime) -> None:
+    """Connect to NATS, waiting (and saying so) while it is not there yet."""
+    attempt = 0
+    while True:
+        try:
+            await runtime.bus.start(publishes=runtime.publishes)
+            return
+        except (OSError, TimeoutError, NatsError) as exc:
+            attempt += 1
+            _log.error(
+                "NATS at %s did not answer (%s); start it or set CLIENTPULSE_NATS_URL. Retrying (attempt %d)",
+                runtime.settings.nats_url,
+                exc,
+                attempt,
+            )
+            await runtime.bus.broker.stop()
+            await asyncio.sleep(min(10.0, 0.5 * attempt))
+
+
+def forwarded_identity(secret: str) -> Callable[[Request[Any, Any, Any]], Identity]:
+    """A dependency that returns the caller the gateway vouched for, or answers 401."""
+
+    def provide(request: Request[Any, Any, Any]) -> Identity:
+        token = request.headers.get(IDENTITY_HEADER)
+        if not token:
+            raise Unauthenticated("no forwarded identity: call this service through the gateway")
+        try:
+            return verify_identity(token, secret)
+        except IdentityError as exc:
+            raise Unauthenticated(str(exc)) from exc
+
+    return provide
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    route_handlers: Sequence[ControllerRouterHandler],
+    title: str,
+    description: str = "",
+    dependencies: dict[str, Provide] | None = None,
+) -> Litestar:
+    """The Litestar app of one service."""
+    settings = runtime.settings
+
+    @get("/healthz", include_in_schema=False, sync_to_thread=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/readyz", include_in_schema=False)
+    async def readyz() -> Any:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(runtime.database.ping(), timeout=2.0)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {exc}"
+        checks["nats"] = "ok" if await runtime.bus.ping() else "unavailable"
+        if all(value == "ok" for value in checks.values()):
+            return {"status": "ready", "checks": checks}
+        return problem_response(
+            503, title="Not ready", detail="a dependency is unavailable", slug="not-ready", extra={"checks": checks}
+        )
+
+    class MetricsController(PrometheusController):
+        path = "/metrics"
+        include_in_schema = False
+
+    prometheus = PrometheusConfig(
+        app_name=f"clientpulse_{settings.service_name.replace('-', '_')}",
+        prefix="clientpulse_http",
+        group_path=True,
+        exclude=["/metrics", "/healthz", "/readyz"],
+    )
+    provided = {
+        "identity": Provide(forwarded_identity(settings.identity_secret.get_secret_value()), sync_to_thread=False),
+        "db": Provide(lambda: runtime.database, sync_to_thread=False, use_cache=True),
+        "bus": Provide(lambda: runtime.bus, sync_to_thread=False, use_cache=True),
+    }
+    provided.update(dependencies or {})
+    return Litestar(
+        route_handlers=[healthz, readyz, MetricsController, *route_handlers],
+        dependencies=provided,
+        exception_handlers=exception_handlers(),
+        lifespan=[_lifespan(runtime)],
+        middleware=[prometheus.middleware],
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/healthz", "/readyz"]))],
+        openapi_config=OpenAPIConfig(
+            title=title,
+            version="1.0.0",
+            description=description,
+            path="/schema",
+            components=Components(
+                security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearerAuth": []}],
+        ),
+        state=State({"runtime": runtime}),
+        logging_config=None,  # telemetry.configure_logging owns the log format
+        debug=False,
+    )

@@ -1,0 +1,65 @@
+"""The pytest plugin (``pytest_plugins = ["clientpulse.shared.testing.plugin"]``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from clientpulse.shared.embedded import NatsServerProcess
+from clientpulse.shared.testing.servers import (
+    create_database,
+    delete_all_streams,
+    drop_database,
+    nats_server,
+    postgres_server,
+)
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A NATS server with JetStream for the session (shared: see ``clean_nats``)."""
+    with nats_server(tmp_path_factory.mktemp("nats")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server for the session; tests get their own database from ``database_url``."""
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    url = create_database(postgres_admin_url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for one test, on PostgreSQL and again on SQLite (the embedded default)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    url = create_database(request.getfixturevalue("postgres_admin_url"))
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+async def clean_nats(nats_url: str) -> AsyncIterator[str]:
+    """The session's NATS with every stream deleted first, so the test starts from an empty bus."""
+    await delete_all_streams(nats_url)
+    yield nats_url
+
+
+@pytest.fixture
+def nats_process(tmp_path: Path) -> Iterator[NatsServerProcess]:
+    """A NATS server of this test's own, which the test may stop and start again (data kept)."""
+    server = NatsServerProcess(tmp_path / "nats").start()
+    yield server
+    server.stop()

@@ -1,0 +1,1 @@
+"""The insights service: weekly analysis, relationship summaries and questions in plain language."""

@@ -1,0 +1,1 @@
+"""The tiering service: scoring framework, revenue ledger, scores, overrides and recalculation."""

@@ -220,6 +220,10 @@ class EventBus:
         async def on_message(body: Any, msg: NatsMessage) -> None:
             await self._handle(spec, msg)
 
+        # Real objects, not the postponed strings of this module, so FastStream injects the message
+        # whatever the caller's globals hold.
+        on_message.__annotations__ = {"body": Any, "msg": NatsMessage, "return": None}
+
         self.broker.subscriber(
             spec.filter_subject,
             stream=jstream(spec.stream, self.stream_settings),

@@ -1,0 +1,1 @@
+"""The insights domain: rules as plain functions."""

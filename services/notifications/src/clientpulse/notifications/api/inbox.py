@@ -1,0 +1,58 @@
+"""The caller's own notifications (``/api/v1/me/notifications``)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from clientpulse.notifications.api.schemas import MarkedRead, NotificationRead, UnreadCount
+from clientpulse.notifications.db.repositories import NotificationRepository
+from clientpulse.shared.db import Database, utcnow
+from clientpulse.shared.errors import NotFound
+from clientpulse.shared.identity import Identity
+from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+
+
+class InboxController(Controller):
+    """A user sees only their own notifications."""
+
+    path = "/api/v1/me/notifications"
+    tags = ["notifications"]
+
+    @get("/", summary="My notifications, newest first")
+    async def list_notifications(
+        self,
+        identity: Identity,
+        db: Database,
+        unread: bool = Parameter(default=False, description="only unread ones"),
+        cursor: str | None = Parameter(default=None, max_length=500),
+        limit: int | None = Parameter(default=None),
+    ) -> Page[NotificationRead]:
+        size = clamp_limit(limit)
+        position = decode_cursor(cursor)
+        async with db.transaction() as session:
+            rows = await NotificationRepository(session).list_for(
+                identity.sub, unread_only=unread, before_id=position.get("id") if position else None, limit=size + 1
+            )
+        items = [NotificationRead.of(n) for n in rows[:size]]
+        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+        return Page[NotificationRead](items=items, next_cursor=next_cursor)
+
+    @get("/unread-count", summary="How many of my notifications are unread")
+    async def unread_count(self, identity: Identity, db: Database) -> UnreadCount:
+        async with db.transaction() as session:
+            return UnreadCount(unread=await NotificationRepository(session).unread_count(identity.sub))
+
+    @post("/{notification_id:str}/read", summary="Mark one notification read", status_code=HTTP_200_OK)
+    async def mark_read(self, identity: Identity, db: Database, notification_id: str) -> NotificationRead:
+        async with db.transaction() as session:
+            notification = await NotificationRepository(session).mark_read(identity.sub, notification_id, utcnow())
+            if notification is None:
+                raise NotFound(f"notification {notification_id} was not found")
+        return NotificationRead.of(notification)
+
+    @post("/read-all", summary="Mark all my notifications read", status_code=HTTP_200_OK)
+    async def mark_all_read(self, identity: Identity, db: Database) -> MarkedRead:
+        async with db.transaction() as session:
+            return MarkedRead(marked=await NotificationRepository(session).mark_all_read(identity.sub, utcnow()))

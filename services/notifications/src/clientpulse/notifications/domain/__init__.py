@@ -1,0 +1,1 @@
+"""The notifications domain: rules as plain functions."""

@@ -1,0 +1,1 @@
+"""The results-ingest domain: rules as plain functions."""

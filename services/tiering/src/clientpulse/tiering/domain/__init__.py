@@ -1,0 +1,1 @@
+"""The tiering domain: rules as plain functions."""

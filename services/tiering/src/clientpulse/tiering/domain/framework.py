@@ -1,0 +1,97 @@
+"""The tier scoring framework as data, and its pure rules (DESIGN.md §6, Tier scoring).
+
+Scores are computed in ``Decimal`` and never rounded before the tier is chosen (3.95 is Core).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from clientpulse.shared.contracts.events import Tier
+
+FRAMEWORK_VERSION = 1
+
+
+class Track(enum.StrEnum):
+    """The two scoring tracks."""
+
+    MANAGED_DELIVERY = "managed_delivery"
+    PRODUCT_SAAS = "product_saas"
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """One rated dimension of a track; ``computed`` ones come from money, never typed in."""
+
+    key: str
+    label: str
+    weight: Decimal
+    computed: bool = False
+
+
+TRACKS: dict[Track, tuple[Dimension, ...]] = {
+    Track.MANAGED_DELIVERY: (
+        Dimension("revenue", "Revenue", Decimal("0.35"), computed=True),
+        Dimension("profitability", "Profitability", Decimal("0.25")),
+        Dimension("strategic_value", "Strategic Value", Decimal("0.20")),
+        Dimension("relationship_quality", "Relationship Quality", Decimal("0.20")),
+    ),
+    Track.PRODUCT_SAAS: (
+        Dimension("arr", "ARR", Decimal("0.40"), computed=True),
+        Dimension("product_adoption", "Product Adoption", Decimal("0.20")),
+        Dimension("growth_trajectory", "Growth Trajectory", Decimal("0.20")),
+        Dimension("relationship_quality", "Relationship Quality", Decimal("0.20")),
+    ),
+}
+
+# (band score, lower bound inclusive, upper bound inclusive or None) in base-currency major units.
+REVENUE_BANDS: tuple[tuple[int, Decimal, Decimal | None], ...] = (
+    (5, Decimal("300000"), None),  # strictly above 300,000: see revenue_band_score
+    (4, Decimal("150000"), Decimal("300000")),
+    (3, Decimal("75000"), Decimal("150000")),
+    (2, Decimal("30000"), Decimal("75000")),
+    (1, Decimal("0"), Decimal("30000")),
+)
+
+TIER_FLOORS: tuple[tuple[Tier, Decimal], ...] = (
+    (Tier.PLATINUM, Decimal("4.0")),
+    (Tier.CORE, Decimal("3.0")),
+    (Tier.STANDARD, Decimal("2.0")),
+    (Tier.REVIEW, Decimal("-Infinity")),
+)
+
+
+def revenue_band_score(revenue: Decimal) -> int:
+    """Band score of trailing-12-month revenue R: 5 if R > 300,000; 4 if 150,000 ≤ R ≤ 300,000;
+    3 if 75,000 ≤ R < 150,000; 2 if 30,000 ≤ R < 75,000; 1 below 30,000.
+    """
+    if revenue > Decimal("300000"):
+        return 5
+    if revenue >= Decimal("150000"):
+        return 4
+    if revenue >= Decimal("75000"):
+        return 3
+    if revenue >= Decimal("30000"):
+        return 2
+    return 1
+
+
+def tier_for_score(score: Decimal) -> Tier:
+    """Platinum ≥ 4.0, Core ≥ 3.0, Standard ≥ 2.0, Review below."""
+    for tier, floor in TIER_FLOORS:
+        if score >= floor:
+            return tier
+    return Tier.REVIEW
+
+
+def weighted_score(track: Track, ratings: dict[str, int]) -> Decimal:
+    """Σ weight × rating over the track's dimensions (every dimension must be rated 1–5)."""
+    total = Decimal("0")
+    for dimension in TRACKS[track]:
+        rating = ratings[dimension.key]
+        if not 1 <= rating <= 5:
+            raise ValueError(f"{dimension.key} must be rated 1–5, got {rating}")
+        total += dimension.weight * rating
+    return total

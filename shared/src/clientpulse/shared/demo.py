@@ -1,0 +1,116 @@
+"""Demo data for the embedded mode: companies, clients, a won deal and a year of invoices.
+
+It goes in through the front doors, as a user and the billing system would: the gateway's API
+with an Executive token, and InvoicePosted / DealWon events on NATS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clientpulse.shared.contracts import derived_event_id, wrap
+from clientpulse.shared.contracts.events import DealWon, InvoicePosted
+from clientpulse.shared.identity import Role
+from clientpulse.shared.messaging.direct import publish_envelopes
+from clientpulse.shared.tokens import JwtSettings, mint_token
+
+# (company, industry, client status or None, DM, squad, monthly invoice in EUR)
+DEMO_COMPANIES: tuple[tuple[str, str, str | None, str | None, str | None, int], ...] = (
+    ("Northwind Outfitters", "Apparel", "Active", "u-42", "s-1", 32_000),
+    ("Bluebird Botanicals", "Beauty", "Active", "u-42", "s-1", 9_000),
+    ("Copperleaf Coffee", "Food & Drink", "Active", "u-43", "s-2", 14_500),
+    ("Driftwood Denim", "Apparel", "Prospect", "u-43", "s-2", 0),
+    ("Evergreen Pet Co", "Pets", "Dormant", "u-44", "s-1", 2_200),
+    ("Fable & Fern", "Home", "Prospect", None, "s-3", 0),
+    ("Granite Gear Supply", "Outdoor", None, None, None, 0),
+    ("Harbor Light Candles", "Home", None, None, None, 0),
+)
+
+DEMO_USERS: tuple[tuple[Role, str, str | None], ...] = (
+    (Role.EXECUTIVE, "u-exec", None),
+    (Role.HEAD, "u-head", "s-1"),
+    (Role.MANAGER, "u-42", "s-1"),
+    (Role.LEAD, "u-lead", "s-1"),
+    (Role.EMPLOYEE, "u-emp", "s-1"),
+)
+
+
+def dev_tokens(settings: JwtSettings | None = None) -> dict[Role, str]:
+    """A development token per demo user."""
+    jwt = settings or JwtSettings()
+    return {role: mint_token(jwt, sub=sub, role=role, squad=squad, name=sub) for role, sub, squad in DEMO_USERS}
+
+
+def _months_back(today: date, count: int) -> list[date]:
+    first = today.replace(day=1)
+    days: list[date] = []
+    for _ in range(count):
+        first = (first - timedelta(days=1)).replace(day=1)
+        days.append(first)
+    return days
+
+
+async def seed(gateway_url: str, nats_url: str, marker: Path) -> dict[str, Any]:
+    """Create the demo data once; a second run finds the marker and does nothing."""
+    if marker.exists():
+        return {"skipped": True, **json.loads(marker.read_text())}
+    token = dev_tokens()[Role.EXECUTIVE]
+    created: dict[str, str] = {}
+    events = []
+    today = datetime.now(UTC).date()
+    async with httpx.AsyncClient(base_url=gateway_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api:
+        for name, industry, status, dm, squad, monthly in DEMO_COMPANIES:
+            response = await api.post("/api/v1/companies", json={"name": name, "industry": industry})
+            response.raise_for_status()
+            company_id = response.json()["id"]
+            created[name] = company_id
+            if status is not None:
+                body = {"status": status, "dm_id": dm, "squad_id": squad}
+                (await api.post(f"/api/v1/companies/{company_id}/convert", json=body)).raise_for_status()
+            for month in _months_back(today, 12) if monthly else []:
+                invoice_id = f"demo-{company_id[-8:]}-{month:%Y%m}"
+                events.append(
+                    wrap(
+                        InvoicePosted(
+                            invoice_id=invoice_id,
+                            client_id=company_id,
+                            number=f"INV-{month:%Y%m}-{company_id[-4:]}",
+                            issued_on=month,
+                            amount_minor=monthly * 100,
+                            currency="EUR",
+                        ),
+                        source="billing",
+                        event_id=derived_event_id(f"invoice:{invoice_id}"),
+                    )
+                )
+    harbor = created["Harbor Light Candles"]
+    events.append(
+        wrap(
+            DealWon(
+                deal_id="demo-deal-harbor-light",
+                client_id=harbor,
+                company_name="Harbor Light Candles",
+                deal_name="Harbor Light — retainer",
+                owner_id="u-42",
+                amount_minor=4_800_000,
+                currency="EUR",
+                won_at=datetime.now(UTC),
+            ),
+            source="crm",
+        )
+    )
+    await publish_envelopes(nats_url, events)
+    summary = {"companies": len(created), "invoices": len(events) - 1, "deals": 1, "company_ids": created}
+    marker.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def run_seed(gateway_url: str, nats_url: str, marker: Path) -> dict[str, Any]:
+    """Blocking wrapper of ``seed``."""
+    return asyncio.run(seed(gateway_url, nats_url, marker))

@@ -1,0 +1,217 @@
+"""The whole system as local processes: NATS, every service and the gateway.
+
+``make run`` uses it in the embedded mode (SQLite files and NATS data under ``./var``); the e2e
+tests use it with a real PostgreSQL and the tests' NATS. Each service runs as its own process,
+exactly as in production, started through its own console script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from clientpulse.shared.embedded import NatsServerProcess, port_open
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """How to start one service."""
+
+    name: str
+    env_prefix: str
+    port: int
+
+    @property
+    def command(self) -> str:
+        """The service's console script."""
+        return f"clientpulse-{self.name}"
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("clients", "CLIENTPULSE_CLIENTS_", 8001),
+    ServiceSpec("tiering", "CLIENTPULSE_TIERING_", 8002),
+    ServiceSpec("results-ingest", "CLIENTPULSE_RESULTS_", 8003),
+    ServiceSpec("insights", "CLIENTPULSE_INSIGHTS_", 8004),
+    ServiceSpec("notifications", "CLIENTPULSE_NOTIFICATIONS_", 8005),
+)
+GATEWAY = ServiceSpec("gateway", "CLIENTPULSE_GATEWAY_", 8000)
+# Gateway settings naming each upstream.
+UPSTREAM_SETTING = {
+    "clients": "CLIENTS_URL",
+    "tiering": "TIERING_URL",
+    "results-ingest": "RESULTS_URL",
+    "insights": "INSIGHTS_URL",
+    "notifications": "NOTIFICATIONS_URL",
+}
+EMBEDDED_NATS_PORT = 4250
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says what to do."""
+
+
+@dataclass
+class Stack:
+    """Processes of one running system.
+
+    ``ports`` maps service names (and ``gateway``) to ports; ``database_urls`` maps service names
+    to database URLs (SQLite under ``var_dir`` when absent); ``nats_url`` None starts an embedded
+    ``nats-server`` with its data under ``var_dir/nats``.
+    """
+
+    var_dir: Path
+    nats_url: str | None = None
+    database_urls: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    nats_port: int = EMBEDDED_NATS_PORT
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    nats: NatsServerProcess | None = None
+
+    def port(self, name: str) -> int:
+        """The port a service (or the gateway) listens on."""
+        default = GATEWAY.port if name == "gateway" else next(s.port for s in SERVICES if s.name == name)
+        return self.ports.get(name, default)
+
+    @property
+    def gateway_url(self) -> str:
+        """Where the gateway answers."""
+        return f"http://{self.host}:{self.port('gateway')}"
+
+    def service_url(self, name: str) -> str:
+        """Where one service answers (directly, bypassing the gateway)."""
+        return f"http://{self.host}:{self.port(name)}"
+
+    @property
+    def log_dir(self) -> Path:
+        """One log file per process."""
+        return self.var_dir / "logs"
+
+    def start(self, *, timeout: float = 90.0) -> None:
+        """Start NATS (if embedded), every service, then the gateway; wait until all are ready."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for spec in (*SERVICES, GATEWAY):
+            if port_open(self.host, self.port(spec.name)):
+                raise StackError(
+                    f"port {self.port(spec.name)} for {spec.name} is taken; stop what uses it (an earlier "
+                    "`make run`?) and try again"
+                )
+        if self.nats_url is None:
+            self.nats = NatsServerProcess(self.var_dir / "nats", port=self.nats_port, host=self.host)
+            try:
+                self.nats.start()
+            except RuntimeError as exc:
+                raise StackError(f"could not start nats-server: {exc}") from exc
+            self.nats_url = self.nats.url
+        try:
+            for spec in SERVICES:
+                self._spawn(spec)
+            self._wait_ready([s.name for s in SERVICES], timeout)
+            self._spawn(GATEWAY)
+            self._wait_ready(["gateway"], timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self._write_state()
+
+    def _environment(self, spec: ServiceSpec) -> dict[str, str]:
+        env = {**os.environ, **self.env}
+        env["CLIENTPULSE_NATS_URL"] = str(self.nats_url)
+        env["CLIENTPULSE_VAR_DIR"] = str(self.var_dir)
+        env.setdefault("CLIENTPULSE_LOG_JSON", "true")
+        env[f"{spec.env_prefix}HOST"] = self.host
+        env[f"{spec.env_prefix}PORT"] = str(self.port(spec.name))
+        if spec.name in self.database_urls:
+            env[f"{spec.env_prefix}DATABASE_URL"] = self.database_urls[spec.name]
+        if spec is GATEWAY:
+            for service, setting in UPSTREAM_SETTING.items():
+                env[f"{GATEWAY.env_prefix}{setting}"] = self.service_url(service)
+        return env
+
+    def _spawn(self, spec: ServiceSpec) -> None:
+        log = open(self.log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        executable = Path(sys.executable).parent / spec.command
+        command = [str(executable) if executable.exists() else spec.command, "serve"]
+        self.processes[spec.name] = subprocess.Popen(  # noqa: S603 - our own console scripts
+            command, env=self._environment(spec), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def _wait_ready(self, names: list[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(names)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for name in sorted(pending):
+                    process = self.processes[name]
+                    if process.poll() is not None:
+                        raise StackError(
+                            f"{name} exited with code {process.returncode}; see {self.log_dir / (name + '.log')}"
+                        )
+                    try:
+                        if client.get(f"{self.service_url(name)}/readyz").status_code == 200:
+                            pending.discard(name)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise StackError(
+                        f"{', '.join(sorted(pending))} not ready after {timeout:.0f}s; see the logs in {self.log_dir}"
+                    )
+                if pending:
+                    time.sleep(0.2)
+
+    def stop_service(self, name: str, *, kill: bool = False, timeout: float = 20.0) -> None:
+        """Stop one process (SIGTERM for a graceful drain, or SIGKILL)."""
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def restart_service(self, name: str, *, timeout: float = 60.0) -> None:
+        """Start a stopped service again and wait until it is ready."""
+        spec = GATEWAY if name == "gateway" else next(s for s in SERVICES if s.name == name)
+        self._spawn(spec)
+        self._wait_ready([name], timeout)
+
+    def stop(self) -> None:
+        """Stop the gateway, then the services, then NATS."""
+        for name in ["gateway", *[s.name for s in SERVICES]]:
+            process = self.processes.get(name)
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for name in list(self.processes):
+            self.stop_service(name)
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
+        state = self.var_dir / "stack.json"
+        state.unlink(missing_ok=True)
+
+    def _write_state(self) -> None:
+        state = {"gateway_url": self.gateway_url, "nats_url": self.nats_url, "pids": {n: p.pid for n, p in self.processes.items()}}
+        (self.var_dir / "stack.json").write_text(json.dumps(state, indent=2))
+
+
+def running_stack_nats_url(var_dir: Path) -> str | None:
+    """The NATS URL of a stack started by ``clientpulse run`` from this folder, if one runs."""
+    state = var_dir / "stack.json"
+    if not state.exists():
+        return None
+    try:
+        return str(json.loads(state.read_text())["nats_url"])
+    except (ValueError, KeyError):
+        return None

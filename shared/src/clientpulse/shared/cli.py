@@ -53,7 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "token":
-        print(mint_token(JwtSettings(), sub=args.sub, role=Role(args.role), squad=args.squad, name=args.name, ttl_seconds=args.ttl))
+        print(
+            mint_token(
+                JwtSettings(),
+                sub=args.sub,
+                role=Role(args.role),
+                squad=args.squad,
+                name=args.name,
+                ttl_seconds=args.ttl,
+            )
+        )
         return 0
     if args.command == "publish":
         return _publish(args)
@@ -134,7 +143,10 @@ def _run(args: argparse.Namespace) -> int:
         while not stopped.is_set():
             for name, process in stack.processes.items():
                 if process.poll() is not None:
-                    print(f"{name} stopped (exit {process.returncode}); see {stack.log_dir / (name + '.log')}", file=sys.stderr)
+                    print(
+                        f"{name} stopped (exit {process.returncode}); see {stack.log_dir / (name + '.log')}",
+                        file=sys.stderr,
+                    )
                     stopped.set()
                     break
             stopped.wait(1.0)

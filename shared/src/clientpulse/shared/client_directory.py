@@ -70,8 +70,10 @@ async def _apply(session: AsyncSession, client_id: str, at: datetime, facts: dic
     """Set each fact group unless a newer event already set it."""
     await session.execute(insert_ignoring_conflicts(session, client_directory).values(client_id=client_id))
     row = (
-        await session.execute(select(client_directory).where(client_directory.c.client_id == client_id))
-    ).mappings().one()
+        (await session.execute(select(client_directory).where(client_directory.c.client_id == client_id)))
+        .mappings()
+        .one()
+    )
     changes: dict[str, Any] = {}
     for stamp, values in facts.items():
         current = row[stamp]
@@ -120,8 +122,10 @@ def register_client_directory(bus: EventBus) -> None:
 async def find_client(session: AsyncSession, client_id: str) -> ClientEntry | None:
     """The replica's entry for a client, if the service has heard of it."""
     row = (
-        await session.execute(select(client_directory).where(client_directory.c.client_id == client_id))
-    ).mappings().first()
+        (await session.execute(select(client_directory).where(client_directory.c.client_id == client_id)))
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     return ClientEntry(

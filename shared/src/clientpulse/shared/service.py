@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, get
-from nats.errors import Error as NatsError
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
+from nats.errors import Error as NatsError
 
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.db import Database, migrate
@@ -34,6 +34,12 @@ from clientpulse.shared.settings import ServiceSettings
 from clientpulse.shared.telemetry import configure_logging, configure_tracing
 
 _log = logging.getLogger("clientpulse.service")
+
+# What a route handler asks for by name: ``identity: Caller`` (the user the gateway vouched for),
+# ``db: Db`` (the unit-of-work factory), ``bus: Bus`` (the service's event bus).
+Caller = NamedDependency[Identity]
+Db = NamedDependency[Database]
+Bus = NamedDependency[EventBus]
 
 
 @dataclass(slots=True)
@@ -47,9 +53,7 @@ class ServiceRuntime:
     publishes: list[Stream]
 
 
-def build_runtime(
-    settings: ServiceSettings, *, migrations: Path, publishes: Sequence[Stream] = ()
-) -> ServiceRuntime:
+def build_runtime(settings: ServiceSettings, *, migrations: Path, publishes: Sequence[Stream] = ()) -> ServiceRuntime:
     """Create the database and event bus of a service from its settings (nothing connects yet)."""
     configure_logging(settings.service_name, level=settings.log_level, json_lines=settings.log_json)
     configure_tracing(settings.service_name, settings.otlp_endpoint)

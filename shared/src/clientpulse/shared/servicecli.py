@@ -29,13 +29,18 @@ def service_cli(
     """
 
     def main(argv: Sequence[str] | None = None) -> int:
-        parser = argparse.ArgumentParser(prog=f"clientpulse-{service}", description=f"The clientpulse {service} service.")
+        parser = argparse.ArgumentParser(
+            prog=f"clientpulse-{service}", description=f"The clientpulse {service} service."
+        )
         commands = parser.add_subparsers(dest="command", required=True)
         serve = commands.add_parser("serve", help="run the service (HTTP API, event consumers, outbox relay)")
         serve.add_argument("--host", default=None, help="listen address (default from settings)")
         serve.add_argument("--port", type=int, default=None, help="listen port (default from settings)")
         commands.add_parser("migrate", help="apply database migrations and exit")
-        handlers: dict[str, Command] = {"serve": _serve(app_factory, settings), "migrate": _migrate(settings, migrations)}
+        handlers: dict[str, Command] = {
+            "serve": _serve(app_factory, settings),
+            "migrate": _migrate(settings, migrations),
+        }
         if extra is not None:
             handlers.update(extra(commands))
         args = parser.parse_args(argv)

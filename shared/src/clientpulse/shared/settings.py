@@ -7,7 +7,6 @@ environment. Secrets are ``SecretStr`` so they never reach a log line or a respo
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -32,9 +31,7 @@ def var_dir() -> Path:
 
 # Settings every service shares, so one variable (``CLIENTPULSE_NATS_URL``) configures them all; the
 # service's own prefix (``CLIENTPULSE_TIERING_NATS_URL``) still wins.
-COMMON_FIELDS = frozenset(
-    {"nats_url", "identity_secret", "log_level", "log_json", "otlp_endpoint", "migrate_on_start"}
-)
+COMMON_FIELDS = frozenset({"nats_url", "identity_secret", "log_level", "log_json", "otlp_endpoint", "migrate_on_start"})
 
 
 class _CommonEnvSource(EnvSettingsSource):

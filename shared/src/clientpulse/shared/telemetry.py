@@ -94,9 +94,7 @@ def current_trace_headers() -> dict[str, str]:
 
 # --- metrics every service exports -------------------------------------------------------------
 
-OUTBOX_PENDING = Gauge(
-    "clientpulse_outbox_pending", "Outbox rows committed but not yet published to NATS", ["service"]
-)
+OUTBOX_PENDING = Gauge("clientpulse_outbox_pending", "Outbox rows committed but not yet published to NATS", ["service"])
 OUTBOX_PUBLISHED = Counter(
     "clientpulse_outbox_published_total", "Outbox rows published to JetStream", ["service", "subject"]
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from clientpulse.shared.servicecli import service_cli
 from clientpulse.tiering.app import MIGRATIONS
 from clientpulse.tiering.settings import TieringSettings
-from clientpulse.shared.servicecli import service_cli
 
 main = service_cli(
     service="tiering",

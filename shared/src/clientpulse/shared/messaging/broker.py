@@ -58,11 +58,12 @@ def create_broker(
     *,
     service: str,
     graceful_timeout: float = 15.0,
-    on_disconnect: Callable[[], Awaitable[None]] | None = None,
+    on_reconnect: Callable[[], Awaitable[None]] | None = None,
 ) -> NatsBroker:
     """A FastStream NATS broker with the project's policies (see module docstring)."""
     return NatsBroker(
         nats_url,
+        reconnected_cb=on_reconnect,
         name=f"clientpulse-{service}",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         logger=None,
@@ -177,7 +178,7 @@ class EventBus:
         self.ack_wait = ack_wait
         self.stream_settings = stream_settings or StreamSettings()
         self.pull_batch_size = pull_batch_size
-        self.broker = create_broker(nats_url, service=service)
+        self.broker = create_broker(nats_url, service=service, on_reconnect=self._on_reconnect)
         self.consumers: list[ConsumerSpec] = []
         self.relay = OutboxRelay(
             database,
@@ -188,6 +189,10 @@ class EventBus:
         )
         self._advisory_subs: list[Any] = []
         self._started = False
+
+    async def _on_reconnect(self) -> None:
+        _log.info("reconnected to NATS; publishing what waited in the outbox")
+        self.relay.wake()
 
     # --- consuming -------------------------------------------------------------------------------
 
@@ -299,9 +304,7 @@ class EventBus:
         # Continue the trace of the request or message that produced the event.
         token = otel_context.attach(propagate.extract(event.headers))
         try:
-            await self.broker.publish(
-                event.payload, event.subject, headers=headers, stream=event.stream, timeout=5.0
-            )
+            await self.broker.publish(event.payload, event.subject, headers=headers, stream=event.stream, timeout=5.0)
         finally:
             otel_context.detach(token)
 
@@ -350,7 +353,7 @@ class EventBus:
 
     async def ping(self) -> bool:
         """True while connected to NATS."""
-        connection = self.broker._connection  # noqa: SLF001 - FastStream exposes no public check
+        connection = self.broker._connection
         return bool(connection is not None and connection.is_connected)
 
     # --- dead letters ----------------------------------------------------------------------------

@@ -127,9 +127,7 @@ class OutboxRelay:
                 published = 0
                 OUTBOX_PUBLISH_ERRORS.labels(self._service).inc()
                 delay = min(self._max_backoff, 0.2 * 2 ** min(failures, 10))
-                _log.warning(
-                    "outbox publish failed (attempt %d), retrying in %.1fs: %s", failures, delay, exc
-                )
+                _log.warning("outbox publish failed (attempt %d), retrying in %.1fs: %s", failures, delay, exc)
                 if self._stopping.is_set():
                     return
                 await self._sleep(delay)
@@ -152,12 +150,7 @@ class OutboxRelay:
     async def relay_batch(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
         async with self._db.transaction(notify=False) as session:
-            query = (
-                select(outbox)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.seq)
-                .limit(self._batch_size)
-            )
+            query = select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(self._batch_size)
             if self._db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).mappings().all()
@@ -189,9 +182,7 @@ class OutboxRelay:
                 OUTBOX_PUBLISHED.labels(self._service, event.subject).inc()
                 OUTBOX_LAG.labels(self._service).observe(max(0.0, (utcnow() - event.created_at).total_seconds()))
             if done:
-                await session.execute(
-                    update(outbox).where(outbox.c.seq.in_(done)).values(published_at=utcnow())
-                )
+                await session.execute(update(outbox).where(outbox.c.seq.in_(done)).values(published_at=utcnow()))
         if error is not None:
             raise error
         return len(done)
@@ -212,6 +203,4 @@ class OutboxRelay:
         if now - self._last_purge >= 3600.0:
             self._last_purge = now
             async with self._db.transaction(notify=False) as session:
-                await session.execute(
-                    delete(outbox).where(outbox.c.published_at < utcnow() - PUBLISHED_RETENTION)
-                )
+                await session.execute(delete(outbox).where(outbox.c.published_at < utcnow() - PUBLISHED_RETENTION))

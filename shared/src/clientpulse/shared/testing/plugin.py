@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,10 +51,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-async def clean_nats(nats_url: str) -> AsyncIterator[str]:
+async def clean_nats(nats_url: str) -> str:
     """The session's NATS with every stream deleted first, so the test starts from an empty bus."""
     await delete_all_streams(nats_url)
-    yield nats_url
+    return nats_url
 
 
 @pytest.fixture

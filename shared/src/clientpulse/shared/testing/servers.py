@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from clientpulse.shared.embedded import NatsServerProcess, start_embedded_postgres
+from clientpulse.shared.embedded import EmbeddedPostgres, NatsServerProcess
 
 _log = logging.getLogger("clientpulse.testing")
 
@@ -63,7 +63,11 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         with PostgresContainer("postgres:17", driver="asyncpg") as container:
             yield container.get_connection_url()
         return
-    yield start_embedded_postgres(workdir / "pgdata")
+    server = EmbeddedPostgres(workdir / "pgdata")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 def asyncpg_url(url: str) -> str:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from clientpulse.clients.api.schemas import ClientRead
 from clientpulse.clients.db.repositories import ClientRepository
 from clientpulse.clients.domain import services
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.contracts.events import ClientStatus
-from clientpulse.shared.db import Database
-from clientpulse.shared.identity import Identity
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.service import Caller, Db
 
 
 class ClientController(Controller):
@@ -24,11 +25,11 @@ class ClientController(Controller):
     @get("/", summary="List the clients the caller may see")
     async def list_clients(
         self,
-        identity: Identity,
-        db: Database,
-        status: ClientStatus | None = None,
-        cursor: str | None = Parameter(default=None, max_length=500),
-        limit: int | None = Parameter(default=None),
+        identity: Caller,
+        db: Db,
+        status: FromQuery[ClientStatus | None] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        limit: FromQuery[int | None] = None,
     ) -> Page[ClientRead]:
         require_clients_module(identity)
         size = clamp_limit(limit)
@@ -45,7 +46,7 @@ class ClientController(Controller):
         return Page[ClientRead](items=items, next_cursor=next_cursor)
 
     @get("/{client_id:str}", summary="Read a client")
-    async def get_client(self, identity: Identity, db: Database, client_id: str) -> ClientRead:
+    async def get_client(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ClientRead:
         require_clients_module(identity)
         async with db.transaction() as session:
             client, company = await services.visible_client(session, identity, client_id)

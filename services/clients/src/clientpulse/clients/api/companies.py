@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from clientpulse.clients.api.schemas import ClientRead, CompanyCreate, CompanyRead, CompanyUpdate, ConvertRequest
 from clientpulse.clients.db.repositories import ClientRepository, CompanyRepository
 from clientpulse.clients.domain import services
 from clientpulse.shared.access import require_clients_module
-from clientpulse.shared.db import Database
-from clientpulse.shared.identity import Identity
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.service import Caller, Db
 
 
 class CompanyController(Controller):
@@ -24,11 +25,11 @@ class CompanyController(Controller):
     @get("/", summary="List companies", description="Companies in creation order, with an optional name search.")
     async def list_companies(
         self,
-        identity: Identity,
-        db: Database,
-        search: str | None = Parameter(default=None, max_length=200),
-        cursor: str | None = Parameter(default=None, max_length=500),
-        limit: int | None = Parameter(default=None),
+        identity: Caller,
+        db: Db,
+        search: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        limit: FromQuery[int | None] = None,
     ) -> Page[CompanyRead]:
         require_clients_module(identity)
         size = clamp_limit(limit)
@@ -43,7 +44,7 @@ class CompanyController(Controller):
         return Page[CompanyRead](items=items, next_cursor=next_cursor)
 
     @post("/", summary="Create a company", status_code=HTTP_201_CREATED)
-    async def create_company(self, identity: Identity, db: Database, data: CompanyCreate) -> Response[CompanyRead]:
+    async def create_company(self, identity: Caller, db: Db, data: JSONBody[CompanyCreate]) -> Response[CompanyRead]:
         require_clients_module(identity)
         async with db.transaction() as session:
             company = await services.create_company(
@@ -56,7 +57,7 @@ class CompanyController(Controller):
         )
 
     @get("/{company_id:str}", summary="Read a company")
-    async def get_company(self, identity: Identity, db: Database, company_id: str) -> CompanyRead:
+    async def get_company(self, identity: Caller, db: Db, company_id: FromPath[str]) -> CompanyRead:
         require_clients_module(identity)
         async with db.transaction() as session:
             company = await services.get_company(session, company_id)
@@ -65,7 +66,7 @@ class CompanyController(Controller):
 
     @patch("/{company_id:str}", summary="Update a company")
     async def update_company(
-        self, identity: Identity, db: Database, company_id: str, data: CompanyUpdate
+        self, identity: Caller, db: Db, company_id: FromPath[str], data: JSONBody[CompanyUpdate]
     ) -> CompanyRead:
         require_clients_module(identity)
         changes = data.model_dump(exclude_unset=True)
@@ -82,7 +83,7 @@ class CompanyController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def convert(
-        self, identity: Identity, db: Database, company_id: str, data: ConvertRequest | None = None
+        self, identity: Caller, db: Db, company_id: FromPath[str], data: JSONBody[ConvertRequest | None] = None
     ) -> Response[ClientRead]:
         require_clients_module(identity)
         request = data or ConvertRequest()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from clientpulse.clients.api.schemas import ClientRead, PromptAccept, PromptDismiss, PromptRead
 from clientpulse.clients.db.repositories import ConversionPromptRepository
 from clientpulse.clients.domain import services
 from clientpulse.shared.access import require_clients_module
-from clientpulse.shared.db import Database
 from clientpulse.shared.errors import Unprocessable
-from clientpulse.shared.identity import Identity
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.service import Caller, Db
 
 PROMPT_STATES = ("pending", "accepted", "dismissed")
 
@@ -26,13 +27,13 @@ class ConversionPromptController(Controller):
     @get("/", summary="List conversion prompts", description="Pending ones by default.")
     async def list_prompts(
         self,
-        identity: Identity,
-        db: Database,
-        state_filter: str | None = Parameter(
-            query="state", default="pending", description="pending, accepted, dismissed or all"
-        ),
-        cursor: str | None = Parameter(default=None, max_length=500),
-        limit: int | None = Parameter(default=None),
+        identity: Caller,
+        db: Db,
+        state_filter: Annotated[
+            str | None, QueryParameter(name="state", description="pending, accepted, dismissed or all")
+        ] = "pending",
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        limit: FromQuery[int | None] = None,
     ) -> Page[PromptRead]:
         require_clients_module(identity)
         if state_filter not in (*PROMPT_STATES, "all", None):
@@ -51,7 +52,7 @@ class ConversionPromptController(Controller):
 
     @post("/{prompt_id:str}/accept", summary="Accept a prompt: the company becomes an Active client")
     async def accept(
-        self, identity: Identity, db: Database, prompt_id: str, data: PromptAccept | None = None
+        self, identity: Caller, db: Db, prompt_id: FromPath[str], data: JSONBody[PromptAccept | None] = None
     ) -> ClientRead:
         require_clients_module(identity)
         body = data or PromptAccept()
@@ -63,7 +64,7 @@ class ConversionPromptController(Controller):
 
     @post("/{prompt_id:str}/dismiss", summary="Dismiss a prompt")
     async def dismiss(
-        self, identity: Identity, db: Database, prompt_id: str, data: PromptDismiss | None = None
+        self, identity: Caller, db: Db, prompt_id: FromPath[str], data: JSONBody[PromptDismiss | None] = None
     ) -> PromptRead:
         require_clients_module(identity)
         async with db.transaction() as session:

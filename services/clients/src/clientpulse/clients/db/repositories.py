@@ -62,9 +62,7 @@ class ClientRepository:
         self, identity: Identity, *, status: str | None, after_id: str | None, limit: int
     ) -> Sequence[tuple[Client, Company]]:
         """The clients the caller may see, in creation order."""
-        query = (
-            select(Client, Company).join(Company, Company.id == Client.id).order_by(Client.id).limit(limit)
-        )
+        query = select(Client, Company).join(Company, Company.id == Client.id).order_by(Client.id).limit(limit)
         if not identity.sees_all_clients:
             if identity.role is not Role.MANAGER:
                 return []

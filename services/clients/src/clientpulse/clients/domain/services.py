@@ -69,7 +69,9 @@ async def get_company(session: AsyncSession, company_id: str) -> Company:
     return company
 
 
-async def update_company(session: AsyncSession, identity: Identity, company_id: str, changes: dict[str, Any]) -> Company:
+async def update_company(
+    session: AsyncSession, identity: Identity, company_id: str, changes: dict[str, Any]
+) -> Company:
     """Change a company's fields; a client's consumers hear of a new name through ClientUpdated."""
     company = await get_company(session, company_id)
     changed = [key for key, value in changes.items() if getattr(company, key) != value]
@@ -159,7 +161,13 @@ async def record_deal_won(session: AsyncSession, deal: DealWon) -> ConversionPro
     if company is None:
         name = deal.company_name or deal.deal_name or deal.client_id
         company = Company(
-            id=deal.client_id, name=name, name_key=name.lower(), domain=None, industry=None, created_at=now, updated_at=now
+            id=deal.client_id,
+            name=name,
+            name_key=name.lower(),
+            domain=None,
+            industry=None,
+            created_at=now,
+            updated_at=now,
         )
         companies.add(company)
     elif await ClientRepository(session).get(company.id) is not None:
@@ -203,7 +211,9 @@ async def accept_prompt(
     return client, company, prompt
 
 
-async def dismiss_prompt(session: AsyncSession, identity: Identity, prompt_id: str, note: str | None) -> ConversionPrompt:
+async def dismiss_prompt(
+    session: AsyncSession, identity: Identity, prompt_id: str, note: str | None
+) -> ConversionPrompt:
     """Dismiss a prompt; the company stays a plain company record."""
     prompt = await _pending_prompt(session, prompt_id)
     prompt.state = PromptState.DISMISSED

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, get
+from litestar.params import FromPath
 from pydantic import BaseModel
 
 from clientpulse.insights.db.repositories import AnalysisRepository
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
-from clientpulse.shared.db import Database
 from clientpulse.shared.errors import NotFound
-from clientpulse.shared.identity import Identity
+from clientpulse.shared.service import Caller, Db
 
 
 class AnalysisRead(BaseModel):
@@ -36,7 +36,7 @@ class AnalysisController(Controller):
     tags = ["insights"]
 
     @get("/analysis", summary="A client's latest weekly analysis")
-    async def latest_analysis(self, identity: Identity, db: Database, client_id: str) -> AnalysisRead:
+    async def latest_analysis(self, identity: Caller, db: Db, client_id: FromPath[str]) -> AnalysisRead:
         require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)

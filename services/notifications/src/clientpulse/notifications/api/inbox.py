@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from clientpulse.notifications.api.schemas import MarkedRead, NotificationRead, UnreadCount
 from clientpulse.notifications.db.repositories import NotificationRepository
-from clientpulse.shared.db import Database, utcnow
+from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import NotFound
-from clientpulse.shared.identity import Identity
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.service import Caller, Db
 
 
 class InboxController(Controller):
@@ -23,11 +25,11 @@ class InboxController(Controller):
     @get("/", summary="My notifications, newest first")
     async def list_notifications(
         self,
-        identity: Identity,
-        db: Database,
-        unread: bool = Parameter(default=False, description="only unread ones"),
-        cursor: str | None = Parameter(default=None, max_length=500),
-        limit: int | None = Parameter(default=None),
+        identity: Caller,
+        db: Db,
+        unread: Annotated[bool, QueryParameter(description="only unread ones")] = False,
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        limit: FromQuery[int | None] = None,
     ) -> Page[NotificationRead]:
         size = clamp_limit(limit)
         position = decode_cursor(cursor)
@@ -40,12 +42,12 @@ class InboxController(Controller):
         return Page[NotificationRead](items=items, next_cursor=next_cursor)
 
     @get("/unread-count", summary="How many of my notifications are unread")
-    async def unread_count(self, identity: Identity, db: Database) -> UnreadCount:
+    async def unread_count(self, identity: Caller, db: Db) -> UnreadCount:
         async with db.transaction() as session:
             return UnreadCount(unread=await NotificationRepository(session).unread_count(identity.sub))
 
     @post("/{notification_id:str}/read", summary="Mark one notification read", status_code=HTTP_200_OK)
-    async def mark_read(self, identity: Identity, db: Database, notification_id: str) -> NotificationRead:
+    async def mark_read(self, identity: Caller, db: Db, notification_id: FromPath[str]) -> NotificationRead:
         async with db.transaction() as session:
             notification = await NotificationRepository(session).mark_read(identity.sub, notification_id, utcnow())
             if notification is None:
@@ -53,6 +55,6 @@ class InboxController(Controller):
         return NotificationRead.of(notification)
 
     @post("/read-all", summary="Mark all my notifications read", status_code=HTTP_200_OK)
-    async def mark_all_read(self, identity: Identity, db: Database) -> MarkedRead:
+    async def mark_all_read(self, identity: Caller, db: Db) -> MarkedRead:
         async with db.transaction() as session:
             return MarkedRead(marked=await NotificationRepository(session).mark_all_read(identity.sub, utcnow()))

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.notifications.db.repositories import NotificationRepository
 from clientpulse.notifications.domain.rules import Message
 from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import utcnow
-from prometheus_client import Counter
 
-NOTIFICATIONS_CREATED = Counter(
-    "clientpulse_notifications_created_total", "Notifications created, by rule", ["rule"]
-)
+NOTIFICATIONS_CREATED = Counter("clientpulse_notifications_created_total", "Notifications created, by rule", ["rule"])
 
 
 async def deliver(session: AsyncSession, source_event_id: str, messages: list[Message]) -> int:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import Controller, get
+from litestar.params import FromPath
 from pydantic import BaseModel
 
 from clientpulse.results_ingest.db.repositories import ConnectionRepository
 from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
-from clientpulse.shared.db import Database
-from clientpulse.shared.identity import Identity
+from clientpulse.shared.service import Caller, Db
 
 
 class ConnectionRead(BaseModel):
@@ -41,7 +41,7 @@ class ConnectionController(Controller):
     tags = ["results"]
 
     @get("/", summary="A client's platform connections")
-    async def list_connections(self, identity: Identity, db: Database, client_id: str) -> ConnectionList:
+    async def list_connections(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ConnectionList:
         require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)

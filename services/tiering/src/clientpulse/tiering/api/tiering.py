@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from litestar import Controller, get
+from litestar.params import FromPath
 
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
-from clientpulse.shared.db import Database, utcnow
-from clientpulse.shared.identity import Identity
+from clientpulse.shared.db import utcnow
+from clientpulse.shared.service import Caller, Db
 from clientpulse.tiering.api.schemas import (
     ClientTieringRead,
     DimensionRead,
@@ -38,7 +39,7 @@ class FrameworkController(Controller):
     tags = ["tiering"]
 
     @get("/framework", summary="The scoring framework in force")
-    async def framework(self, identity: Identity) -> FrameworkRead:
+    async def framework(self, identity: Caller) -> FrameworkRead:
         require_clients_module(identity)
         return FrameworkRead(
             version=FRAMEWORK_VERSION,
@@ -70,7 +71,7 @@ class ClientTieringController(Controller):
     tags = ["tiering"]
 
     @get("/", summary="A client's tiering: revenue so far (scores and overrides to come)")
-    async def client_tiering(self, identity: Identity, db: Database, client_id: str) -> ClientTieringRead:
+    async def client_tiering(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ClientTieringRead:
         require_clients_module(identity)
         today = utcnow().date()
         async with db.transaction() as session:
@@ -80,5 +81,7 @@ class ClientTieringController(Controller):
             client_id=client_id,
             window_start=trailing_year_start(today),
             window_end=today,
-            trailing_revenue=[RevenueRead(currency=t.currency, amount_minor=t.amount_minor, invoices=t.invoices) for t in totals],
+            trailing_revenue=[
+                RevenueRead(currency=t.currency, amount_minor=t.amount_minor, invoices=t.invoices) for t in totals
+            ],
         )

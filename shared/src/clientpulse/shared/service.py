@@ -65,7 +65,7 @@ def build_runtime(settings: ServiceSettings, *, migrations: Path, publishes: Seq
         max_deliver=settings.consumer_max_deliver,
         backoff=settings.consumer_backoff,
         ack_wait=settings.consumer_ack_wait,
-        stream_settings=StreamSettings(replicas=getattr(settings, "stream_replicas", 1)),
+        stream_settings=StreamSettings(replicas=settings.stream_replicas),
         outbox_batch_size=settings.outbox_batch_size,
         outbox_poll_interval=settings.outbox_poll_interval,
     )

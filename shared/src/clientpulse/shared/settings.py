@@ -67,6 +67,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_deliver: int = 6
     consumer_backoff: list[float] = Field(default_factory=lambda: [0.5, 2.0, 5.0, 15.0, 30.0])
     consumer_ack_wait: float = 30.0
+    # JetStream replicas of the streams this service declares: 3 on a three-node cluster.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
 
     @classmethod
     def settings_customise_sources(

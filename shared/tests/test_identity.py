@@ -42,7 +42,7 @@ def test_forwarded_identity_round_trips() -> None:
 
 def test_tampered_identity_is_refused() -> None:
     token = sign_identity(Identity("u-42", Role.MANAGER, "s-1"), SECRET)
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     forged = sign_identity(Identity("u-42", Role.EXECUTIVE), SECRET).split(".")[1]
     with pytest.raises(IdentityError):
         verify_identity(f"{header}.{forged}.{signature}", SECRET)

@@ -211,9 +211,7 @@ def test_monitoring_uis_are_published_on_loopback_only(compose: dict[str, Any]) 
 
 
 @ids
-def test_every_service_reaches_nats_and_shares_the_identity_secret(
-    service: Service, compose: dict[str, Any]
-) -> None:
+def test_every_service_reaches_nats_and_shares_the_identity_secret(service: Service, compose: dict[str, Any]) -> None:
     env = _env(compose["services"][service.name])
     nats = urlsplit(env.get("CLIENTPULSE_NATS_URL", ""))
     assert (nats.scheme, nats.hostname, nats.port) == ("nats", "nats", 4222)
@@ -282,9 +280,7 @@ def test_nats_runs_jetstream_with_monitoring(compose: dict[str, Any]) -> None:
 
 
 @ids
-def test_services_wait_for_healthy_infrastructure_and_run_read_only(
-    service: Service, compose: dict[str, Any]
-) -> None:
+def test_services_wait_for_healthy_infrastructure_and_run_read_only(service: Service, compose: dict[str, Any]) -> None:
     definition = compose["services"][service.name]
     depends = _depends_on(definition)
     assert depends.get("nats") == "service_healthy"
@@ -307,7 +303,9 @@ def test_every_database_is_migrated_by_a_one_shot_container(service: Service, co
     migrate = compose["services"][migrate_name]
     assert migrate["build"]["target"] == service.name
     assert list(migrate["command"]) == ["migrate"]
-    assert _env(migrate)[f"CLIENTPULSE_{service.prefix}_DATABASE_URL"] == env[f"CLIENTPULSE_{service.prefix}_DATABASE_URL"]
+    assert (
+        _env(migrate)[f"CLIENTPULSE_{service.prefix}_DATABASE_URL"] == env[f"CLIENTPULSE_{service.prefix}_DATABASE_URL"]
+    )
     assert _depends_on(migrate).get("postgres") == "service_healthy"
 
 
@@ -317,7 +315,9 @@ def test_every_database_is_migrated_by_a_one_shot_container(service: Service, co
 
 
 @ids
-def test_service_port_matches_the_dockerfile(service: Service, compose: dict[str, Any], stages: dict[str, Stage]) -> None:
+def test_service_port_matches_the_dockerfile(
+    service: Service, compose: dict[str, Any], stages: dict[str, Stage]
+) -> None:
     env = _env(compose["services"][service.name])
     assert env.get(f"CLIENTPULSE_{service.prefix}_PORT") == str(service.port)
     assert env.get(f"CLIENTPULSE_{service.prefix}_HOST") == "0.0.0.0"
@@ -407,9 +407,7 @@ def test_grafana_is_provisioned(compose: dict[str, Any]) -> None:
     assert grafana.get("profiles") == ["monitoring"]
     mounts = [str(volume) for volume in grafana.get("volumes", [])]
     assert "./deploy/grafana:/var/lib/grafana/dashboards:ro" in mounts
-    datasource = yaml.safe_load(
-        (ROOT / "deploy/compose/grafana/provisioning/datasources/prometheus.yml").read_text()
-    )
+    datasource = yaml.safe_load((ROOT / "deploy/compose/grafana/provisioning/datasources/prometheus.yml").read_text())
     assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
     providers = yaml.safe_load((ROOT / "deploy/compose/grafana/provisioning/dashboards/clientpulse.yml").read_text())
     assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"

@@ -9,54 +9,28 @@ import asyncio
 import secrets
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import System
+
 from clientpulse.shared.devstack import GATEWAY, SERVICES, Stack
 from clientpulse.shared.embedded import free_port
-from clientpulse.shared.identity import Role
 from clientpulse.shared.testing.servers import create_database, delete_all_streams, drop_database
-from clientpulse.shared.tokens import JwtSettings, mint_token
-
-
-@dataclass
-class System:
-    """A running system and what a test needs to talk to it."""
-
-    stack: Stack
-    jwt: JwtSettings
-
-    @property
-    def gateway_url(self) -> str:
-        return self.stack.gateway_url
-
-    @property
-    def nats_url(self) -> str:
-        return str(self.stack.nats_url)
-
-    def token(self, role: Role, sub: str, squad: str | None = None, *, ttl: int = 3600, now: float | None = None) -> str:
-        return mint_token(self.jwt, sub=sub, role=role, squad=squad, ttl_seconds=ttl, now=now)
-
-    def api(self, role: Role, sub: str, squad: str | None = None) -> httpx.Client:
-        """An HTTP client of the gateway, authenticated as this user."""
-        return httpx.Client(
-            base_url=self.gateway_url,
-            headers={"Authorization": f"Bearer {self.token(role, sub, squad)}"},
-            timeout=10.0,
-        )
+from clientpulse.shared.tokens import JwtSettings
 
 
 @pytest.fixture(scope="session")
-def system(
-    postgres_admin_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[System]:
+def system(postgres_admin_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """The system, started once for the e2e session."""
     asyncio.run(delete_all_streams(nats_url))
-    databases = {spec.name: create_database(postgres_admin_url, prefix=f"e2e_{spec.name.replace('-', '_')}") for spec in SERVICES}
+    databases = {
+        spec.name: create_database(postgres_admin_url, prefix=f"e2e_{spec.name.replace('-', '_')}") for spec in SERVICES
+    }
     jwt_secret = secrets.token_urlsafe(32)
     stack = Stack(
         var_dir=tmp_path_factory.mktemp("system"),
@@ -82,8 +56,3 @@ def system(
         stack.stop()
         for url in databases.values():
             drop_database(url)
-
-
-def logs(system: System) -> str:
-    """Every process's log, for a failing assertion's message."""
-    return "\n".join(f"==== {p.name}\n{p.read_text()[-2000:]}" for p in sorted(Path(system.stack.log_dir).glob("*.log")))

@@ -8,23 +8,13 @@ import time
 
 import httpx
 import pytest
-from conftest import System
+from harness import System, eventually
 
 from clientpulse.shared.identity import Role
 
 pytestmark = pytest.mark.e2e
 
 PROBLEM = "application/problem+json"
-
-
-def eventually(check, *, timeout: float = 15.0, interval: float = 0.2):
-    """Retry ``check`` until it returns something truthy (events take a moment to cross NATS)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from probe import create_tables, probe_bus  # noqa: E402
+from probe import create_tables, probe_bus
 
-from clientpulse.shared.db import Database  # noqa: E402
-from clientpulse.shared.telemetry import EVENTS_HANDLED  # noqa: E402
+from clientpulse.shared.db import Database
+from clientpulse.shared.telemetry import EVENTS_HANDLED
 
 
 async def main() -> None:

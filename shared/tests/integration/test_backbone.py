@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -18,9 +19,9 @@ from clientpulse.shared.contracts import Envelope, wrap
 from clientpulse.shared.contracts.events import ClientCreated, ClientStatus, DealWon
 from clientpulse.shared.db import Database
 from clientpulse.shared.messaging import EventBus, dead_letters, outbox, record_event
-from clientpulse.shared.messaging.broker import wait_for
 from clientpulse.shared.messaging.direct import publish_envelopes
 from clientpulse.shared.telemetry import configure_tracing
+from clientpulse.shared.testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -71,10 +72,8 @@ async def stream_messages(nats_url: str, subject: str, expected: int, timeout: f
                 await message.ack()
             got.extend(batch)
         # Anything beyond what was expected would be a duplicate publication.
-        try:
+        with contextlib.suppress(nats.errors.TimeoutError):
             got.extend(await sub.fetch(1, timeout=0.3))
-        except nats.errors.TimeoutError:
-            pass
         return got
     finally:
         await connection.close()
@@ -84,10 +83,14 @@ async def test_committed_events_are_published_with_their_id_as_msg_id(bus: Event
     kept, rolled_back = created("c-kept"), created("c-rolled-back")
     async with database.transaction() as session:
         await record_event(session, kept)
-    with pytest.raises(RuntimeError):
+
+    async def failing_change() -> None:
         async with database.transaction() as session:
             await record_event(session, rolled_back)
             raise RuntimeError("the state change failed, so its event must not exist")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
 
     messages = await stream_messages(bus.nats_url, "clients.v1.client.created", expected=1)
 
@@ -99,7 +102,7 @@ async def test_committed_events_are_published_with_their_id_as_msg_id(bus: Event
         async with database.sessions() as session:
             return (await session.scalar(select(func.count()).where(outbox.c.published_at.is_(None)))) == 0
 
-    assert await wait_for(published, timeout=5)
+    assert await wait_until(published, within=5)
 
 
 async def test_a_redelivered_event_is_applied_once(bus: EventBus, database: Database) -> None:
@@ -110,7 +113,7 @@ async def test_a_redelivered_event_is_applied_once(bus: EventBus, database: Data
     await connection.jetstream().publish(envelope.data.subject, envelope.to_json(), stream="CRM")
     await connection.close()
 
-    assert await wait_for(lambda: _consumer_settled(bus, "probe-deal-won", delivered=2), timeout=10)
+    assert await wait_until(lambda: _consumer_settled(bus, "probe-deal-won", delivered=2), within=10)
     assert await applied_count(database, "d-1") == 1
 
 
@@ -120,7 +123,7 @@ async def test_a_failing_handler_commits_nothing_and_ends_as_a_dead_letter(bus: 
     async def captured() -> bool:
         return await _dead_letter_reasons(database) == ["max_deliveries"]
 
-    assert await wait_for(captured, timeout=15)
+    assert await wait_until(captured, within=15)
     assert await applied_count(database, "poison") == 0  # each attempt rolled back
 
 
@@ -133,7 +136,7 @@ async def test_an_event_that_breaks_the_contract_is_dead_lettered_at_once(bus: E
     async def captured() -> bool:
         return await _dead_letter_reasons(database) == ["terminated", "terminated"]
 
-    assert await wait_for(captured, timeout=10)
+    assert await wait_until(captured, within=10)
     async with database.sessions() as session:
         payloads = (await session.scalars(select(dead_letters.c.payload).order_by(dead_letters.c.id))).all()
     assert payloads[0] == b'{"not": "an envelope"}'
@@ -157,7 +160,7 @@ async def test_a_consumer_killed_between_commit_and_ack_applies_the_event_exactl
     await publish_envelopes(clean_nats, [envelope])
     script = str(HERE / "crashing_consumer.py")
 
-    first = subprocess.run(  # noqa: ASYNC221 - a child process is the point
+    first = subprocess.run(
         [sys.executable, script, database_url, clean_nats, "--die-before-ack"], capture_output=True, timeout=60
     )
     assert first.returncode == 137, first.stderr.decode()[-2000:]
@@ -165,7 +168,7 @@ async def test_a_consumer_killed_between_commit_and_ack_applies_the_event_exactl
     database = Database(database_url)
     try:
         assert await applied_count(database, "d-crash") == 1  # committed, never acknowledged
-        second = subprocess.run(  # noqa: ASYNC221
+        second = subprocess.run(
             [sys.executable, script, database_url, clean_nats, "--seconds", "4"], capture_output=True, timeout=60
         )
         assert second.returncode == 0, second.stderr.decode()[-2000:]

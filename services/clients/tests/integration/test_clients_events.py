@@ -14,15 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from conftest import EXECUTIVE, as_user, running_clients_service  # noqa: E402
-
-from clientpulse.shared.contracts import wrap  # noqa: E402
-from clientpulse.shared.contracts.events import DealWon  # noqa: E402
-from clientpulse.shared.db import Database  # noqa: E402
-from clientpulse.shared.embedded import NatsServerProcess  # noqa: E402
-from clientpulse.shared.messaging import outbox  # noqa: E402
-from clientpulse.shared.messaging.broker import wait_for  # noqa: E402
-from clientpulse.shared.messaging.direct import publish_envelopes  # noqa: E402
+from clientpulse.shared.contracts import wrap
+from clientpulse.shared.contracts.events import DealWon
+from clientpulse.shared.db import Database
+from clientpulse.shared.embedded import NatsServerProcess
+from clientpulse.shared.messaging import outbox
+from clientpulse.shared.messaging.direct import publish_envelopes
+from clientpulse.shared.testing.waiting import wait_until
+from conftest import EXECUTIVE, as_user, running_clients_service
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +86,7 @@ async def test_a_nats_outage_while_a_client_is_created_loses_nothing(
         assert (await api.get("/readyz")).status_code == 503
 
         nats_process.start()
-        assert await wait_for(lambda: _zero(pending), timeout=30)
+        assert await wait_until(lambda: _zero(pending), within=30)
         events = await client_created_events(nats_process.url, client_id, timeout=10)
         await database.dispose()
     assert len(events) == 1
@@ -120,7 +119,7 @@ async def test_a_won_deal_raises_one_conversion_prompt_however_often_it_arrives(
             response = await api.get("/api/v1/conversion-prompts", headers=as_user(EXECUTIVE))
             return response.json()["items"]
 
-        assert await wait_for(lambda: _has(prompts), timeout=10)
+        assert await wait_until(lambda: _has(prompts), within=10)
         await asyncio.sleep(1.0)  # let the duplicate arrive too
         listed = await prompts()
         assert [p["deal_id"] for p in listed] == ["deal-9"]

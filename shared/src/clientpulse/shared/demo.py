@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from clientpulse.shared.contracts import derived_event_id, wrap
+from clientpulse.shared.contracts import Envelope, derived_event_id, wrap
 from clientpulse.shared.contracts.events import DealWon, InvoicePosted
 from clientpulse.shared.identity import Role
 from clientpulse.shared.messaging.direct import publish_envelopes
@@ -56,13 +56,11 @@ def _months_back(today: date, count: int) -> list[date]:
     return days
 
 
-async def seed(gateway_url: str, nats_url: str, marker: Path) -> dict[str, Any]:
-    """Create the demo data once; a second run finds the marker and does nothing."""
-    if marker.exists():
-        return {"skipped": True, **json.loads(marker.read_text())}
+async def seed(gateway_url: str, nats_url: str) -> dict[str, Any]:
+    """Create the demo data through the gateway and NATS; returns what was made."""
     token = dev_tokens()[Role.EXECUTIVE]
     created: dict[str, str] = {}
-    events = []
+    events: list[Envelope[Any]] = []
     today = datetime.now(UTC).date()
     async with httpx.AsyncClient(base_url=gateway_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api:
         for name, industry, status, dm, squad, monthly in DEMO_COMPANIES:
@@ -106,11 +104,13 @@ async def seed(gateway_url: str, nats_url: str, marker: Path) -> dict[str, Any]:
         )
     )
     await publish_envelopes(nats_url, events)
-    summary = {"companies": len(created), "invoices": len(events) - 1, "deals": 1, "company_ids": created}
-    marker.write_text(json.dumps(summary, indent=2))
-    return summary
+    return {"companies": len(created), "invoices": len(events) - 1, "deals": 1, "company_ids": created}
 
 
 def run_seed(gateway_url: str, nats_url: str, marker: Path) -> dict[str, Any]:
-    """Blocking wrapper of ``seed``."""
-    return asyncio.run(seed(gateway_url, nats_url, marker))
+    """Load the demo data once: a second run finds the marker file and does nothing."""
+    if marker.exists():
+        return {"skipped": True, **json.loads(marker.read_text())}
+    summary = asyncio.run(seed(gateway_url, nats_url))
+    marker.write_text(json.dumps(summary, indent=2))
+    return summary

@@ -17,7 +17,7 @@ import aiohttp
 import jwt
 from litestar.exceptions import NotAuthorizedException
 
-from clientpulse.shared.errors import ProblemError
+from clientpulse.gateway.errors import IdentityProviderUnavailable, describe
 from clientpulse.shared.identity import Identity, Role
 from clientpulse.shared.tokens import JwtSettings
 
@@ -25,16 +25,9 @@ REQUIRED_CLAIMS = ("exp", "iss", "aud", "sub", "role")
 _JWKS_FETCH_TIMEOUT = aiohttp.ClientTimeout(total=5.0)
 # A token with an unknown key id triggers a fresh JWKS fetch (key rotation), at most this often.
 _UNKNOWN_KEY_REFRESH_SECONDS = 30.0
+_RETRY_AFTER_FAILURE_SECONDS = 5.0
 
 _log = logging.getLogger(__name__)
-
-
-class IdentityProviderUnavailable(ProblemError):
-    """The JWKS could not be fetched and no keys are cached, so no token can be checked."""
-
-    status = 503
-    slug = "identity-provider-unavailable"
-    title = "Identity provider unavailable"
 
 
 def _unauthenticated(detail: str, *, token_present: bool = True) -> NotAuthorizedException:
@@ -68,7 +61,7 @@ class JwksKeySet:
 
     Keys are fetched once, kept for ``cache_seconds`` and fetched again when a token names a key id
     the cached set lacks (at most every 30 s). Concurrent requests share one fetch; when a refresh
-    fails the previous keys stay in use.
+    fails the previous keys stay in use, and with no keys at all the fetch is retried every 5 s.
     """
 
     def __init__(self, url: str, cache_seconds: float, session: aiohttp.ClientSession) -> None:
@@ -77,6 +70,8 @@ class JwksKeySet:
         self._session = session
         self._keys: jwt.PyJWKSet | None = None
         self._fetched_at = float("-inf")
+        self._failed_at = float("-inf")
+        self._failure = ""
         self._lock = asyncio.Lock()
 
     @property
@@ -97,20 +92,27 @@ class JwksKeySet:
     async def refresh(self, *, older_than: float = 0.0) -> None:
         """Fetch the key set again if the cached one is older than ``older_than`` seconds."""
         async with self._lock:
-            if time.monotonic() - self._fetched_at <= older_than:
+            now = time.monotonic()
+            if now - self._fetched_at <= older_than:
                 return
+            if self._keys is None and now - self._failed_at < _RETRY_AFTER_FAILURE_SECONDS:
+                # Without keys every request would wait on its own doomed fetch; fail fast instead.
+                raise IdentityProviderUnavailable(self._failure)
             try:
                 async with self._session.get(self.url, timeout=_JWKS_FETCH_TIMEOUT) as response:
                     response.raise_for_status()
                     document = await response.json(content_type=None)
                 self._keys = jwt.PyJWKSet.from_dict(document)
             except (aiohttp.ClientError, TimeoutError, ValueError, jwt.PyJWKSetError) as exc:
+                self._failed_at = time.monotonic()
+                self._failure = (
+                    f"the identity provider's keys at {self.url} could not be fetched ({describe(exc)}); "
+                    "check CLIENTPULSE_JWT_JWKS_URL"
+                )
                 if self._keys is None:
-                    raise IdentityProviderUnavailable(
-                        f"the identity provider's keys at {self.url} could not be fetched ({exc!r}); "
-                        "check CLIENTPULSE_JWT_JWKS_URL"
-                    ) from exc
-                _log.warning("keeping cached signing keys; refreshing %s failed: %r", self.url, exc)
+                    _log.error("%s", self._failure)
+                    raise IdentityProviderUnavailable(self._failure) from exc
+                _log.warning("keeping the cached signing keys: %s", self._failure)
             self._fetched_at = time.monotonic()
 
     def _find(self, key_id: str | None, algorithm: str) -> jwt.PyJWK | None:
@@ -149,12 +151,13 @@ class TokenVerifier:
         return _identity_from(claims)
 
     async def _key(self, token: str) -> Any:
+        if self.key_set is None:
+            # jwt.decode refuses any algorithm but the pinned ones itself.
+            return self._secret
         header = jwt.get_unverified_header(token)
         algorithm = header.get("alg")
         if algorithm not in self.settings.algorithms:
             raise jwt.InvalidAlgorithmError(f"{algorithm!r} is not accepted")
-        if self.key_set is None:
-            return self._secret
         key_id = header.get("kid")
         key = await self.key_set.key_for(key_id if isinstance(key_id, str) else None, algorithm)
         if key is None:
@@ -180,7 +183,7 @@ def _identity_from(claims: dict[str, Any]) -> Identity:
     except ValueError:
         role = None
     if role is None:
-        known = ", ".join(role.value for role in Role)
+        known = ", ".join(known_role.value for known_role in Role)
         raise _unauthenticated(f"the token's role {role_claim!r} is not a clientpulse role ({known})")
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub.strip():

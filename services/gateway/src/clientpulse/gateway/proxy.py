@@ -21,6 +21,7 @@ from opentelemetry import propagate
 from prometheus_client import Histogram
 from yarl import URL
 
+from clientpulse.gateway.errors import UpstreamBroken, UpstreamTimeout, UpstreamUnavailable, describe
 from clientpulse.gateway.routes import Route
 from clientpulse.shared.errors import ProblemError
 from clientpulse.shared.identity import IDENTITY_HEADER, REQUEST_ID_HEADER, Identity, sign_identity
@@ -39,36 +40,13 @@ EVENT_STREAM = "text/event-stream"
 
 UPSTREAM_SECONDS = Histogram(
     "clientpulse_gateway_upstream_seconds",
-    "Time from sending a request to a service until its response headers arrive",
+    "Time from sending a request to a service until its response headers arrive "
+    "(status_class 2xx..5xx, or error when no response came)",
     ["service", "status_class"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
 _log = logging.getLogger(__name__)
-
-
-class UpstreamUnavailable(ProblemError):
-    """The service could not be reached (refused, unresolvable, or no connection in time)."""
-
-    status = 503
-    slug = "upstream-unavailable"
-    title = "Service unavailable"
-
-
-class UpstreamTimeout(ProblemError):
-    """The service accepted the request but did not answer in time."""
-
-    status = 504
-    slug = "upstream-timeout"
-    title = "Gateway timeout"
-
-
-class UpstreamBroken(ProblemError):
-    """The service dropped the connection or sent something that is not HTTP."""
-
-    status = 502
-    slug = "bad-gateway"
-    title = "Bad gateway"
 
 
 def _connection_tokens(value: str | None) -> frozenset[str]:
@@ -101,7 +79,12 @@ class UpstreamProxy:
         self._stream_timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=None)
 
     async def forward(
-        self, request: Request[Any, Any, Any], route: Route, identity: Identity | None, body: bytes, request_id: str
+        self,
+        request: Request[Any, Any, Any],
+        route: Route,
+        identity: Identity | None,
+        body: bytes,
+        request_id: str,
     ) -> Response[Any]:
         """Send the request to ``route.service`` and relay its answer (streamed for event streams)."""
         scope = request.scope
@@ -153,7 +136,8 @@ class UpstreamProxy:
         if client:
             prior = incoming.get("x-forwarded-for")
             headers["X-Forwarded-For"] = f"{prior}, {client[0]}" if prior else client[0]
-        headers["X-Forwarded-Proto"] = request.scope.get("scheme", "http")
+        # Behind a TLS-terminating ingress the ingress's X-Forwarded-Proto is the caller's scheme.
+        headers["X-Forwarded-Proto"] = incoming.get("x-forwarded-proto") or request.scope.get("scheme", "http")
         if identity is not None:
             headers[IDENTITY_HEADER] = sign_identity(identity, self._identity_secret)
         # The current span (the gateway's server span) becomes the parent of the service's span.
@@ -178,7 +162,7 @@ async def _relay(upstream: aiohttp.ClientResponse, service: str) -> AsyncIterato
             yield chunk
         finished = True
     except (aiohttp.ClientError, TimeoutError) as exc:
-        _log.warning("the %s service's event stream broke off: %r", service, exc)
+        _log.warning("the %s service's event stream broke off: %s", service, describe(exc))
     finally:
         if finished:
             upstream.release()
@@ -189,10 +173,10 @@ async def _relay(upstream: aiohttp.ClientResponse, service: str) -> AsyncIterato
 def _problem_for(service: str, exc: BaseException) -> ProblemError:
     """The problem a caller gets when a service cannot answer."""
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        _log.warning("the %s service is unreachable: %r", service, exc)
+        _log.warning("the %s service is unreachable: %s", service, describe(exc))
         return UpstreamUnavailable(f"the {service} service is unavailable; try again shortly")
     if isinstance(exc, TimeoutError):
-        _log.warning("the %s service did not answer in time: %r", service, exc)
+        _log.warning("the %s service did not answer in time: %s", service, describe(exc))
         return UpstreamTimeout(f"the {service} service did not answer in time")
-    _log.warning("the %s service broke the exchange: %r", service, exc)
+    _log.warning("the %s service broke the exchange: %s", service, describe(exc))
     return UpstreamBroken(f"the {service} service closed the connection without a valid answer")

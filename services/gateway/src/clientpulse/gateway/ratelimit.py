@@ -30,6 +30,10 @@ class TokenBucketLimiter:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
 
+    def __len__(self) -> int:
+        """How many callers have a bucket."""
+        return len(self._buckets)
+
     def wait_seconds(self, caller: str) -> float:
         """Take a token for ``caller``: 0.0 when the request may go, else seconds until it may."""
         now = self._clock()
@@ -46,9 +50,7 @@ class TokenBucketLimiter:
     def _forget_full_buckets(self, now: float) -> None:
         # A bucket that has refilled completely behaves exactly like a missing one.
         refill_time = self.capacity / self.refill_per_second
-        self._buckets = {
-            caller: state for caller, state in self._buckets.items() if now - state[1] < refill_time
-        }
+        self._buckets = {caller: state for caller, state in self._buckets.items() if now - state[1] < refill_time}
 
 
 def retry_after_header(wait_seconds: float) -> str:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from contextvars import ContextVar
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from clientpulse.shared.identity import REQUEST_ID_HEADER
 
 _HEADER = REQUEST_ID_HEADER.lower().encode("latin-1")
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+/=-]{1,128}")
-_current_request_id: ContextVar[str | None] = ContextVar("clientpulse_request_id", default=None)
+_current_request_id: ContextVar[str] = ContextVar("clientpulse_request_id")
 
 
-def request_id_for(headers: list[tuple[bytes, bytes]]) -> str:
+def request_id_for(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The caller's ``X-Request-ID`` when it is a plain token of at most 128 characters, else a new one."""
     for name, value in headers:
         if name == _HEADER and _SANE_REQUEST_ID.fullmatch(value):
@@ -24,8 +26,8 @@ def request_id_for(headers: list[tuple[bytes, bytes]]) -> str:
     return uuid.uuid4().hex
 
 
-def current_request_id() -> str | None:
-    """The id of the request being handled, if any."""
+def current_request_id() -> str:
+    """The id of the request being handled (``LookupError`` outside ``RequestIdMiddleware``)."""
     return _current_request_id.get()
 
 
@@ -36,7 +38,7 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         request_id = request_id_for(scope["headers"])
@@ -58,7 +60,7 @@ class RequestIdLogFilter(logging.Filter):
     """Adds ``request_id`` to every log record written while a request is handled."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request_id = _current_request_id.get()
+        request_id = _current_request_id.get(None)
         if request_id is not None:
             record.request_id = request_id
         return True

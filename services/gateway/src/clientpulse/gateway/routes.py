@@ -110,9 +110,12 @@ class RoutingTable:
         return {route.service for route in self.routes if route.service != GATEWAY}
 
 
+# Served by the gateway itself.
+ME_ROUTE = Route("/me", GATEWAY, Access.ANY)
+
 ROUTING_TABLE = RoutingTable(
     [
-        Route("/me", GATEWAY, Access.ANY),
+        ME_ROUTE,
         Route("/me/attention", "clients", Access.CLIENTS_MODULE),
         Route("/me/notifications/stream", "notifications", Access.ANY, streams=True),
         Route("/me/notifications...", "notifications", Access.ANY),

@@ -117,7 +117,8 @@ def wrap(
     time: datetime | None = None,
 ) -> Envelope[D]:
     """Put a payload in its envelope, stamping id, type, time and the client subject."""
-    return Envelope[type(data)](  # type: ignore[misc]
+    envelope_class: Any = Envelope[type(data)]  # type: ignore[misc]
+    return envelope_class(  # type: ignore[no-any-return]
         id=event_id or new_event_id(),
         source=source if source.startswith("/") else SOURCE_PREFIX + source,
         type=data.cloudevents_type(),

@@ -12,7 +12,7 @@ Policies, set deliberately (FastStream's NATS default would terminate a message 
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -342,10 +342,8 @@ class EventBus:
     async def stop(self) -> None:
         """Drain consumers, flush the outbox once more, close the connection."""
         for sub in self._advisory_subs:
-            try:
+            with contextlib.suppress(Exception):  # closing anyway
                 await sub.unsubscribe()
-            except Exception:  # noqa: S110 - closing anyway
-                pass
         self._advisory_subs.clear()
         await self.relay.stop()
         await self.broker.stop()
@@ -414,13 +412,3 @@ class EventBus:
             "dead letter captured",
             extra={"consumer": spec.durable, "stream_seq": seq, "reason": reason, "event_id": event_id},
         )
-
-
-async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``condition`` until it is true or ``timeout`` passes; True when it became true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await condition():
-            return True
-        await asyncio.sleep(interval)
-    return await condition()

@@ -6,6 +6,7 @@ protect; it is published directly, with ``Nats-Msg-Id`` = event id so a retry is
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import nats
@@ -29,10 +30,8 @@ async def publish_envelopes(
         for envelope in envelopes:
             stream = envelope.data.stream
             if stream.value not in declared:
-                try:
+                with contextlib.suppress(BadRequestError):  # it exists already, declared by its consumers
                     await js.add_stream(stream_config(stream, settings))
-                except BadRequestError:
-                    pass  # it exists already, declared by its consumers
                 declared.add(stream.value)
             ack = await js.publish(
                 envelope.data.subject,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.db import utcnow
-from clientpulse.shared.messaging.sql import insert_ignoring_conflicts
+from clientpulse.shared.messaging.sql import affected_rows, insert_ignoring_conflicts
 from clientpulse.shared.messaging.tables import inbox
 
 
@@ -20,4 +20,4 @@ async def claim(session: AsyncSession, consumer: str, event_id: str) -> bool:
         consumer=consumer, event_id=event_id, handled_at=utcnow()
     )
     result = await session.execute(statement)
-    return bool(result.rowcount)
+    return affected_rows(result) == 1

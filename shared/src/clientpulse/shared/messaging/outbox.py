@@ -13,6 +13,7 @@ On PostgreSQL replicas share the work: each claims a batch with ``FOR UPDATE SKI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -141,10 +142,8 @@ class OutboxRelay:
                 await self._sleep(self._poll_interval)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()
 
     async def relay_batch(self) -> int:

@@ -130,7 +130,7 @@ async def delete_all_streams(nats_url: str) -> None:
     connection = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
     try:
         js = connection.jetstream()
-        for name in [info.config.name for info in await js.streams_info()]:
+        for name in [info.config.name for info in await js.streams_info() if info.config.name]:
             with contextlib.suppress(Exception):
                 await js.delete_stream(name)
     finally:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.notifications.db.models import Notification
-from clientpulse.shared.messaging.sql import insert_ignoring_conflicts
+from clientpulse.shared.messaging.sql import affected_rows, insert_ignoring_conflicts
 
 
 class NotificationRepository:
@@ -23,7 +23,7 @@ class NotificationRepository:
         result = await self.session.execute(
             insert_ignoring_conflicts(self.session, Notification.__table__).values(**values)
         )
-        return bool(result.rowcount)
+        return affected_rows(result) == 1
 
     async def list_for(
         self, recipient_id: str, *, unread_only: bool, before_id: str | None, limit: int
@@ -66,4 +66,4 @@ class NotificationRepository:
             .where(Notification.recipient_id == recipient_id, Notification.read_at.is_(None))
             .values(read_at=at)
         )
-        return int(result.rowcount or 0)
+        return affected_rows(result)

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.shared.messaging.sql import insert_ignoring_conflicts
+from clientpulse.shared.messaging.sql import affected_rows, insert_ignoring_conflicts
 from clientpulse.tiering.db.models import LedgerInvoice
 
 
@@ -21,7 +21,7 @@ class LedgerRepository:
         """Insert an invoice unless its id is already in the ledger; True when inserted."""
         statement = insert_ignoring_conflicts(self.session, LedgerInvoice.__table__).values(**values)
         result = await self.session.execute(statement)
-        return bool(result.rowcount)
+        return affected_rows(result) == 1
 
     async def totals_since(self, client_id: str, since: date) -> list[tuple[str, int, int]]:
         """(currency, amount in minor units, invoice count) per currency, issued on or after ``since``."""

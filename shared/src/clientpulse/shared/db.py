@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -77,11 +77,11 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         if parsed.get_driver_name() != "aiosqlite":
             parsed = parsed.set(drivername="sqlite+aiosqlite")
         memory = parsed.database in (None, "", ":memory:")
+        # A file database keeps a small pool of connections (opening one costs its PRAGMAs each time);
+        # an in-memory one must be a single shared connection or each session sees an empty database.
+        pooling: dict[str, Any] = {"poolclass": StaticPool} if memory else {"pool_size": 5, "max_overflow": 5}
         engine = create_async_engine(
-            parsed,
-            echo=echo,
-            poolclass=StaticPool if memory else NullPool,
-            connect_args={"timeout": 30, "check_same_thread": False},
+            parsed, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **pooling
         )
         _sqlite_pragmas(engine)
         return engine

@@ -8,7 +8,10 @@ its consumers registered); nothing else differs between services.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -78,11 +81,16 @@ def _lifespan(runtime: ServiceRuntime) -> Callable[[Litestar], Any]:
         settings = runtime.settings
         if settings.migrate_on_start:
             await migrate(runtime.migrations, runtime.database.url)
-        await _start_bus(runtime)
-        _log.info("%s ready", settings.service_name)
+        # Connecting to NATS must not hold the HTTP server back: while NATS is away the service is
+        # alive (/healthz) but not ready (/readyz), and a SIGTERM still stops it at once.
+        connecting = asyncio.create_task(_start_bus(runtime), name=f"{settings.service_name}-connect")
         try:
             yield
         finally:
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
             await runtime.bus.stop()
             await runtime.database.dispose()
 
@@ -95,6 +103,7 @@ async def _start_bus(runtime: ServiceRuntime) -> None:
     while True:
         try:
             await runtime.bus.start(publishes=runtime.publishes)
+            _log.info("%s connected to NATS and ready", runtime.settings.service_name)
             return
         except (OSError, TimeoutError, NatsError) as exc:
             attempt += 1
@@ -106,6 +115,11 @@ async def _start_bus(runtime: ServiceRuntime) -> None:
             )
             await runtime.bus.broker.stop()
             await asyncio.sleep(min(10.0, 0.5 * attempt))
+        except Exception:
+            # A defect, not an outage: stop the process so the orchestrator restarts it visibly.
+            _log.exception("%s could not start its event bus; stopping", runtime.settings.service_name)
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise
 
 
 def forwarded_identity(secret: str) -> Callable[[Request[Any, Any, Any]], Identity]:

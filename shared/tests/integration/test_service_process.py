@@ -40,11 +40,15 @@ def test_a_service_waits_for_nats_without_blocking_health_or_shutdown(tmp_path: 
         "CLIENTPULSE_CLIENTS_PORT": str(port),
         "CLIENTPULSE_VAR_DIR": str(tmp_path),
     }
-    process = subprocess.Popen([str(executable), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / "clients.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(executable), "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         assert wait_status(f"{base}/healthz", 200, 30), "not alive while NATS is away"
         assert httpx.get(f"{base}/readyz").status_code == 503
+        # The operator is told what is wrong and what to do.
+        assert wait_until_logged(log, "did not answer", 15)
 
         nats.start()
         assert wait_status(f"{base}/readyz", 200, 30), "not ready after NATS came"
@@ -61,6 +65,13 @@ def test_a_service_waits_for_nats_without_blocking_health_or_shutdown(tmp_path: 
         if process.poll() is None:
             process.kill()
         nats.stop()
-    output = process.stdout.read().decode() if process.stdout else ""
-    assert "did not answer" in output  # the operator is told what is wrong and what to do
-    assert "Application shutdown complete" in output
+    assert "Application shutdown complete" in log.read_text()
+
+
+def wait_until_logged(log: Path, phrase: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if phrase in log.read_text():
+            return True
+        time.sleep(0.2)
+    return False

@@ -26,7 +26,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler
-from nats.errors import Error as NatsError
 
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.db import Database, migrate
@@ -98,28 +97,35 @@ def _lifespan(runtime: ServiceRuntime) -> Callable[[Litestar], Any]:
 
 
 async def _start_bus(runtime: ServiceRuntime) -> None:
-    """Connect to NATS, waiting (and saying so) while it is not there yet."""
-    attempt = 0
-    while True:
-        try:
-            await runtime.bus.start(publishes=runtime.publishes)
-            _log.info("%s connected to NATS and ready", runtime.settings.service_name)
-            return
-        except (OSError, TimeoutError, NatsError) as exc:
-            attempt += 1
+    """Connect to NATS, saying every few seconds that it is not there yet.
+
+    The NATS client retries the first connection by itself (reconnect forever); this only watches
+    it, so an operator reading the logs learns what is wrong and what to do.
+    """
+    settings = runtime.settings
+    starting = asyncio.create_task(runtime.bus.start(publishes=runtime.publishes))
+    waited = 0.0
+    try:
+        while True:
+            done, _ = await asyncio.wait({starting}, timeout=5.0)
+            if done:
+                break
+            waited += 5.0
             _log.error(
-                "NATS at %s did not answer (%s); start it or set CLIENTPULSE_NATS_URL. Retrying (attempt %d)",
-                runtime.settings.nats_url,
-                exc,
-                attempt,
+                "NATS at %s did not answer for %.0fs; start it or set CLIENTPULSE_NATS_URL (still trying)",
+                settings.nats_url,
+                waited,
             )
-            await runtime.bus.broker.stop()
-            await asyncio.sleep(min(10.0, 0.5 * attempt))
-        except Exception:
-            # A defect, not an outage: stop the process so the orchestrator restarts it visibly.
-            _log.exception("%s could not start its event bus; stopping", runtime.settings.service_name)
-            os.kill(os.getpid(), signal.SIGTERM)
-            raise
+        starting.result()
+    except asyncio.CancelledError:
+        starting.cancel()
+        raise
+    except Exception:
+        # A defect, not an outage: stop the process so the orchestrator restarts it visibly.
+        _log.exception("%s could not start its event bus; stopping", settings.service_name)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise
+    _log.info("%s connected to NATS and ready", settings.service_name)
 
 
 def forwarded_identity(secret: str) -> Callable[[Request[Any, Any, Any]], Identity]:

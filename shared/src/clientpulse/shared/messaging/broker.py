@@ -25,6 +25,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, Pu
 from faststream.nats.message import NatsMessage as RawNatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.errors import Error as NatsError
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 from opentelemetry import context as otel_context
@@ -346,7 +347,16 @@ class EventBus:
                 await sub.unsubscribe()
         self._advisory_subs.clear()
         await self.relay.stop()
-        await self.broker.stop()
+        try:
+            await self.broker.stop()
+        except NatsError as exc:
+            # NATS is away (reconnecting): there is nothing to drain to; unacknowledged messages will
+            # be redelivered to whoever consumes next, and the outbox keeps what was not published.
+            _log.warning("could not drain the NATS connection (%s); closing it", exc)
+            connection = self.broker._connection
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.close()
         self._started = False
 
     async def ping(self) -> bool:

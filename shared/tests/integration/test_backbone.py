@@ -181,3 +181,29 @@ async def test_a_consumer_killed_between_commit_and_ack_applies_the_event_exactl
         assert info.num_ack_pending == 0 and info.num_pending == 0  # acknowledged at last
     finally:
         await database.dispose()
+
+
+async def test_an_ordered_consumer_applies_events_in_stream_order(database: Database, clean_nats: str) -> None:
+    seen: list[str] = []
+    bus = EventBus(service="ordered", nats_url=clean_nats, database=database, pull_batch_size=32)
+
+    @bus.consumer(DealWon, name="deals", ordered=True)
+    async def record(envelope: Envelope, session) -> None:
+        # Later messages finish sooner: concurrent handling would reorder them.
+        await asyncio.sleep(0.02 if int(envelope.data.deal_id) % 2 == 0 else 0.0)
+        seen.append(envelope.data.deal_id)
+
+    await bus.start()
+    try:
+        await publish_envelopes(clean_nats, [deal(str(n)) for n in range(12)])
+        assert await wait_until(_length_is(seen, 12), within=15)
+    finally:
+        await bus.stop()
+    assert seen == [str(n) for n in range(12)]
+
+
+def _length_is(items: list, size: int):
+    async def check() -> bool:
+        return len(items) >= size
+
+    return check

@@ -113,7 +113,7 @@ async def apply_client_event(envelope: Envelope[Any], session: AsyncSession) -> 
 
 
 def register_client_directory(bus: EventBus) -> None:
-    """Keep the replica from the clients stream, in stream order, with one durable consumer."""
+    """Keep the replica from the clients stream with one durable consumer (order-tolerant: see ``_apply``)."""
     bus.consumer(
         ClientCreated, ClientUpdated, ClientStatusChanged, ClientAssigned, ClientGroupChanged, name="client-directory"
     )(apply_client_event)

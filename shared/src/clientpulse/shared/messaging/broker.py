@@ -117,11 +117,12 @@ def jstream(stream: Stream, settings: StreamSettings) -> JStream:
 
 @dataclass(slots=True)
 class ConsumerSpec:
-    """One durable consumer of one or more event types of one stream, in stream order."""
+    """One durable consumer of one or more event types of one stream."""
 
     durable: str
     events: tuple[type[EventData], ...]
     handler: Handler
+    ordered: bool = False
     by_subject: dict[str, type[EventData]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -197,18 +198,22 @@ class EventBus:
 
     # --- consuming -------------------------------------------------------------------------------
 
-    def consumer(self, *events: type[EventData], name: str) -> Callable[[Handler], Handler]:
+    def consumer(self, *events: type[EventData], name: str, ordered: bool = False) -> Callable[[Handler], Handler]:
         """Register ``handler(envelope, session)`` as the durable consumer ``<service>-<name>``.
 
-        Several event types of one stream may share a consumer, which then sees them in stream
-        order (replicas of foreign state need that). The handler runs inside a unit of work whose
-        inbox claim makes it idempotent; it must not commit. Raise ``PermanentFailure`` for an
-        event that can never be applied.
+        Several event types of one stream may share a consumer. The handler runs inside a unit of
+        work whose inbox claim makes it idempotent; it must not commit. Raise ``PermanentFailure``
+        for an event that can never be applied.
+
+        Order: by default a fetched batch is handled concurrently and a failed message comes back
+        after later ones, so a handler must not depend on order (keep the newest fact by the
+        event's time, as ``client_directory`` does). ``ordered=True`` allows one unacknowledged
+        message at a time (``max_ack_pending=1``): strict stream order, at the cost of throughput.
         """
 
         def register(handler: Handler) -> Handler:
             durable = f"{self.service}-{name}"
-            spec = ConsumerSpec(durable=durable, events=tuple(events), handler=handler)
+            spec = ConsumerSpec(durable=durable, events=tuple(events), handler=handler, ordered=ordered)
             self.consumers.append(spec)
             self._subscribe(spec)
             return handler
@@ -220,7 +225,7 @@ class EventBus:
             max_deliver=self.max_deliver,
             backoff=self.backoff,
             ack_wait=self.ack_wait,
-            max_ack_pending=max(1000, self.pull_batch_size * 4),
+            max_ack_pending=1 if spec.ordered else max(1000, self.pull_batch_size * 4),
         )
 
         async def on_message(body: Any, msg: NatsMessage) -> None:
@@ -234,7 +239,7 @@ class EventBus:
             spec.filter_subject,
             stream=jstream(spec.stream, self.stream_settings),
             durable=spec.durable,
-            pull_sub=PullSub(batch_size=self.pull_batch_size, timeout=1.0),
+            pull_sub=PullSub(batch_size=1 if spec.ordered else self.pull_batch_size, timeout=1.0),
             config=config,
             title=spec.durable,
             description=spec.handler.__doc__,

@@ -150,8 +150,13 @@ def create_service_app(
     title: str,
     description: str = "",
     dependencies: dict[str, Provide] | None = None,
+    lifespan: Sequence[Callable[[Litestar], Any]] = (),
 ) -> Litestar:
-    """The Litestar app of one service."""
+    """The Litestar app of one service.
+
+    ``lifespan`` adds the service's own background work (a delivery worker, …); it starts after the
+    database is migrated and stops before the database and event bus close.
+    """
     settings = runtime.settings
 
     @get("/healthz", include_in_schema=False, sync_to_thread=False)
@@ -193,7 +198,7 @@ def create_service_app(
         route_handlers=[healthz, readyz, MetricsController, *route_handlers],
         dependencies=provided,
         exception_handlers=exception_handlers(),
-        lifespan=[_lifespan(runtime)],
+        lifespan=[_lifespan(runtime), *lifespan],
         middleware=[prometheus.middleware],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/healthz", "/readyz"]))],
         openapi_config=OpenAPIConfig(

@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.di import Provide
 
 from clientpulse.notifications.api.inbox import InboxController
+from clientpulse.notifications.api.stream import StreamController
+from clientpulse.notifications.api.webhooks import WebhookController
+from clientpulse.notifications.delivery import DeliveryWorker, delivery_lifespan
 from clientpulse.notifications.events import handlers
+from clientpulse.notifications.feed import NotificationFeed
 from clientpulse.notifications.settings import NotificationsSettings
 from clientpulse.shared.service import build_runtime, create_service_app
 
@@ -16,11 +21,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: NotificationsSettings | None = None) -> Litestar:
     """Build the app (nothing connects until its lifespan starts)."""
-    runtime = build_runtime(settings or NotificationsSettings(), migrations=MIGRATIONS, publishes=[])
-    handlers.register(runtime.bus)
+    settings = settings or NotificationsSettings()
+    runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[])
+    handlers.register(runtime.bus, settings)
+    feed = NotificationFeed()
+    runtime.database.on_commit(feed.wake)
+    worker = DeliveryWorker(runtime.database, settings)
     return create_service_app(
         runtime,
-        route_handlers=[InboxController],
+        route_handlers=[InboxController, StreamController, WebhookController],
         title="clientpulse notifications",
         description="In-app inbox, live stream and signed webhooks.",
+        dependencies={
+            "feed": Provide(lambda: feed, sync_to_thread=False, use_cache=True),
+            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+        },
+        lifespan=[delivery_lifespan(worker, on_stop=feed.close)],
     )

@@ -1,25 +1,143 @@
-"""What the notifications service does with other contexts' events."""
+"""What the notifications service does with other contexts' events.
+
+Each consumer resolves recipients from the local replica of client assignments, stores one
+notification per (source event, recipient) and queues the event for subscribed webhooks, all in the
+consumer's unit of work (the inbox makes a redelivery a no-op).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clientpulse.notifications.db.repositories import QbrEpisodeRepository
 from clientpulse.notifications.domain import rules
-from clientpulse.notifications.domain.inbox import deliver
-from clientpulse.shared.client_directory import register_client_directory
-from clientpulse.shared.contracts import Envelope
-from clientpulse.shared.contracts.events import ClientCreated
+from clientpulse.notifications.domain.inbox import EmailChannel, deliver, enqueue_webhooks
+from clientpulse.notifications.settings import NotificationsSettings
+from clientpulse.shared.client_directory import ClientEntry, apply_client_event, find_client
+from clientpulse.shared.contracts import Envelope, new_event_id
+from clientpulse.shared.contracts.events import (
+    BackfillCompleted,
+    BackfillFailed,
+    ClientAssigned,
+    ClientCreated,
+    ClientGroupChanged,
+    ClientStatusChanged,
+    ClientUpdated,
+    DealWon,
+    HealthScoreRecorded,
+    QbrLogged,
+    QbrOverdue,
+    RecalculationCompleted,
+    TierChanged,
+)
+from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import EventBus
 
 
-async def on_client_created(envelope: Envelope[Any], session: AsyncSession) -> None:
-    """A new client: its DM hears of it."""
-    await deliver(session, envelope.id, rules.on_client_created(envelope.data))
+class ClientNotYetKnown(Exception):
+    """The replica has not heard of the client yet (its ClientCreated is still on its way): retry later."""
 
 
-def register(bus: EventBus) -> None:
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who is told what beyond a client's DM: configuration, since no event names Heads or Executives."""
+
+    heads: list[str]
+    executives: list[str]
+    squad_heads: dict[str, list[str]]
+    qbr_escalation_days: int
+    email: EmailChannel
+
+    @classmethod
+    def of(cls, settings: NotificationsSettings) -> Audience:
+        """The audience configured in the settings (email only when SMTP is configured)."""
+        return cls(
+            heads=list(settings.heads),
+            executives=list(settings.executives),
+            squad_heads=dict(settings.squad_heads),
+            qbr_escalation_days=settings.qbr_escalation_days,
+            email=EmailChannel(dict(settings.email_addresses) if settings.smtp_host else {}),
+        )
+
+
+async def known_client(session: AsyncSession, client_id: str) -> ClientEntry:
+    """The replica's entry, or a retry when the client's creation has not arrived yet."""
+    client = await find_client(session, client_id)
+    if client is None:
+        raise ClientNotYetKnown(f"client {client_id} is not in the replica yet")
+    return client
+
+
+def register(bus: EventBus, settings: NotificationsSettings) -> None:
     """Subscribe the notifications service's consumers."""
-    register_client_directory(bus)
-    bus.consumer(ClientCreated, name="client-created")(on_client_created)
+    audience = Audience.of(settings)
+
+    async def tell(session: AsyncSession, envelope: Envelope[Any], messages: list[rules.Message]) -> None:
+        await deliver(session, envelope.id, messages, audience.email)
+        await enqueue_webhooks(session, envelope)
+
+    async def on_client_event(envelope: Envelope[Any], session: AsyncSession) -> None:
+        """Keep the replica of client assignments; a new client or a new DM tells the DM."""
+        await apply_client_event(envelope, session)
+        data = envelope.data
+        if isinstance(data, ClientCreated):
+            await tell(session, envelope, rules.on_client_created(data))
+        elif isinstance(data, ClientAssigned):
+            await tell(session, envelope, rules.on_client_assigned(data, await find_client(session, data.client_id)))
+
+    async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession) -> None:
+        """A client's effective tier changed: tell its DM."""
+        client = await known_client(session, envelope.data.client_id)
+        await tell(session, envelope, rules.on_tier_changed(envelope.data, client))
+
+    async def on_client_health(envelope: Envelope[Any], session: AsyncSession) -> None:
+        """Health entering Red tells the DM; an overdue QBR tells the DM now and the Head later."""
+        data = envelope.data
+        if isinstance(data, HealthScoreRecorded):
+            needs_client = rules.enters_red(data.score, data.previous_band)
+            client = await (known_client if needs_client else find_client)(session, data.client_id)
+            await tell(session, envelope, rules.on_health_recorded(data, client))
+        elif isinstance(data, QbrOverdue):
+            client = await find_client(session, data.client_id)
+            await tell(session, envelope, rules.on_qbr_overdue(data, client))
+            await QbrEpisodeRepository(session).add_once(
+                {
+                    "id": new_event_id(),
+                    "client_id": data.client_id,
+                    "due_on": data.due_on,
+                    "last_qbr_on": data.last_qbr_on,
+                    "escalate_on": rules.escalation_date(data.due_on, data.days_overdue, audience.qbr_escalation_days),
+                    "squad_id": (client.squad_id if client else None) or data.squad_id,
+                    "source_event_id": envelope.id,
+                    "created_at": utcnow(),
+                }
+            )
+        elif isinstance(data, QbrLogged):
+            await QbrEpisodeRepository(session).record_qbr_held(data.client_id, data.held_on)
+
+    async def on_deal_won(envelope: Envelope[DealWon], session: AsyncSession) -> None:
+        """A won deal: the owner (or the Heads) hear of the conversion prompt."""
+        await tell(session, envelope, rules.on_deal_won(envelope.data, audience.heads))
+
+    async def on_backfill_finished(envelope: Envelope[Any], session: AsyncSession) -> None:
+        """A backfill finished or failed: its requester hears of it."""
+        client = await find_client(session, envelope.data.client_id)
+        await tell(session, envelope, rules.on_backfill_finished(envelope.data, client))
+
+    async def on_recalculation_completed(envelope: Envelope[RecalculationCompleted], session: AsyncSession) -> None:
+        """A monthly recalculation ended: Executives hear the counts."""
+        await tell(session, envelope, rules.on_recalculation_completed(envelope.data, audience.executives))
+
+    # The replica and the rules that read it share one consumer, so they see the stream in order: a
+    # ClientAssigned is applied before anything later on the same stream is routed.
+    bus.consumer(
+        ClientCreated, ClientUpdated, ClientStatusChanged, ClientAssigned, ClientGroupChanged, name="client-directory"
+    )(on_client_event)
+    bus.consumer(HealthScoreRecorded, QbrOverdue, QbrLogged, name="client-health")(on_client_health)
+    bus.consumer(TierChanged, name="tier-changed")(on_tier_changed)
+    bus.consumer(RecalculationCompleted, name="recalculation-completed")(on_recalculation_completed)
+    bus.consumer(DealWon, name="deal-won")(on_deal_won)
+    bus.consumer(BackfillCompleted, BackfillFailed, name="backfill-finished")(on_backfill_finished)

@@ -1,0 +1,109 @@
+"""The live stream of the caller's notifications (``GET /api/v1/me/notifications/stream``, SSE)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from clientpulse.notifications.api.schemas import NotificationRead
+from clientpulse.notifications.db.repositories import NotificationRepository
+from clientpulse.notifications.feed import NotificationFeed, uuid7_floor
+from clientpulse.notifications.settings import NotificationsSettings
+from clientpulse.shared.db import Database
+from clientpulse.shared.service import Caller, Db
+
+Feed = NamedDependency[NotificationFeed]
+Settings = NamedDependency[NotificationsSettings]
+
+BATCH = 100
+
+
+async def notification_events(
+    db: Database,
+    feed: NotificationFeed,
+    recipient_id: str,
+    resume_after: str | None,
+    *,
+    poll_interval: float,
+    heartbeat_interval: float,
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The recipient's notifications as SSE messages, from after ``resume_after`` (or from now), forever.
+
+    See ``clientpulse.notifications.feed`` for why this reads a short window behind the newest id sent.
+    """
+    async with db.transaction(notify=False) as session:
+        repository = NotificationRepository(session)
+        if resume_after is None:
+            newest = await repository.list_for(recipient_id, unread_only=False, before_id=None, limit=1)
+            resume_after = newest[0].id if newest else ""
+    # Tell the browser how soon to reconnect; it then sends Last-Event-ID and misses nothing.
+    yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
+    sent: set[str] = set()
+    newest_sent: str | None = None
+    last_output = time.monotonic()
+    while not feed.closed:
+        seen = feed.generation
+        floor = resume_after if newest_sent is None else max(resume_after, uuid7_floor(newest_sent))
+        async with db.transaction(notify=False) as session:
+            rows = await NotificationRepository(session).list_after(recipient_id, floor, BATCH)
+        for row in rows:
+            if row.id in sent:
+                continue
+            sent.add(row.id)
+            newest_sent = row.id if newest_sent is None else max(newest_sent, row.id)
+            yield ServerSentEventMessage(
+                data=NotificationRead.of(row).model_dump_json(), event="notification", id=row.id
+            )
+            last_output = time.monotonic()
+        if newest_sent is not None:
+            floor = uuid7_floor(newest_sent)
+            sent = {notification_id for notification_id in sent if notification_id > floor}
+        if len(rows) == BATCH:
+            continue
+        if time.monotonic() - last_output >= heartbeat_interval:
+            yield ServerSentEventMessage(data=None, comment="heartbeat")
+            last_output = time.monotonic()
+        await feed.wait(seen, min(poll_interval, heartbeat_interval))
+
+
+class StreamController(Controller):
+    """Server-Sent Events of the caller's own notifications."""
+
+    path = "/api/v1/me/notifications"
+    tags = ["notifications"]
+
+    @get(
+        "/stream",
+        summary="Live stream of my notifications (Server-Sent Events)",
+        description=(
+            "Each event is `notification` with `id` = the notification id and the notification as JSON data. "
+            "A reconnecting client sends `Last-Event-ID` and receives everything after it; comments are sent "
+            "as a heartbeat every ~15 s."
+        ),
+        media_type="text/event-stream",
+    )
+    async def stream(
+        self,
+        identity: Caller,
+        db: Db,
+        feed: Feed,
+        settings: Settings,
+        last_event_id: Annotated[
+            str | None, HeaderParameter(name="Last-Event-ID", max_length=64, required=False)
+        ] = None,
+    ) -> ServerSentEvent:
+        events = notification_events(
+            db,
+            feed,
+            identity.sub,
+            last_event_id or None,
+            poll_interval=settings.stream_poll_interval,
+            heartbeat_interval=settings.stream_heartbeat_interval,
+        )
+        return ServerSentEvent(events, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

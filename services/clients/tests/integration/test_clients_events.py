@@ -40,7 +40,7 @@ async def client_created_events(nats_url: str, client_id: str, timeout: float) -
                     body = json.loads(message.data)
                     if body["subject"] == client_id:
                         found.append(body)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises the bare asyncio one when the deadline runs out mid-fetch
                 if found:
                     return found
         return found

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from litestar import Litestar
 
-from clientpulse.clients.api.clients import ClientController
+from clientpulse.clients.api.clients import ClientController, GroupController
 from clientpulse.clients.api.companies import CompanyController
+from clientpulse.clients.api.me import MeController
 from clientpulse.clients.api.prompts import ConversionPromptController
+from clientpulse.clients.api.records import GoalController, HealthController, NoteController, QbrController
 from clientpulse.clients.events import handlers
 from clientpulse.clients.settings import ClientsSettings
 from clientpulse.shared.contracts import Stream
@@ -23,7 +25,17 @@ def create_app(settings: ClientsSettings | None = None) -> Litestar:
     handlers.register(runtime.bus)
     return create_service_app(
         runtime,
-        route_handlers=[CompanyController, ClientController, ConversionPromptController],
+        route_handlers=[
+            CompanyController,
+            ClientController,
+            ConversionPromptController,
+            HealthController,
+            QbrController,
+            GoalController,
+            NoteController,
+            GroupController,
+            MeController,
+        ],
         title="clientpulse clients",
         description="Companies, client profiles, lifecycle, health, QBRs, goals, notes and history.",
     )

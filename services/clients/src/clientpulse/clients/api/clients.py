@@ -1,48 +1,123 @@
-"""Client profiles."""
+"""Client profiles: the list, one client, changes to it, its history feed and group members."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from litestar import Controller, get
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar import get, patch
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from clientpulse.clients.api.schemas import ClientRead
-from clientpulse.clients.db.repositories import ClientRepository
-from clientpulse.clients.domain import services
+from clientpulse.clients.api.base import ClientsApiController
+from clientpulse.clients.api.schemas import ClientRead, ClientUpdate, HistoryRead
+from clientpulse.clients.db.repositories import SORTS, ClientFilters, ClientRepository, HistoryRepository
+from clientpulse.clients.domain import profiles, rules, services
 from clientpulse.shared.access import require_clients_module
-from clientpulse.shared.contracts.events import ClientStatus
+from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
+from clientpulse.shared.db import utcnow
+from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from clientpulse.shared.service import Caller, Db
 
+SORT_DESCRIPTION = "created, name, health or next_qbr_due; prefix with - for descending (default created)"
 
-class ClientController(Controller):
+
+def _parse_sort(sort: str | None) -> tuple[str, bool]:
+    raw = sort or "created"
+    key, descending = raw.removeprefix("-"), raw.startswith("-")
+    if key not in SORTS:
+        raise Unprocessable(f"sort must be one of {', '.join(SORTS)} (prefix - for descending), got {raw!r}")
+    return key, descending
+
+
+def _sort_value(sort: str, client: Any, company: Any) -> Any:
+    if sort == "name":
+        return company.name_key
+    if sort == "health":
+        return client.health_score if client.health_score is not None else -1
+    if sort == "next_qbr_due":
+        return (client.qbr_due_on or date(9999, 12, 31)).isoformat()
+    return None
+
+
+def _cursor_position(sort: str, cursor: str | None) -> tuple[Any, str] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    if position.get("s") != sort or not isinstance(position.get("id"), str):
+        raise Unprocessable("cursor belongs to another sort order: start again without a cursor")
+    value: Any = position.get("k")
+    try:
+        if sort == "next_qbr_due":
+            value = date.fromisoformat(value)
+        elif sort == "health":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(value)
+        elif sort == "name" and not isinstance(value, str):
+            raise TypeError(value)
+    except (TypeError, ValueError) as exc:
+        raise Unprocessable("cursor is not valid: pass back the next_cursor of a previous page") from exc
+    return value, position["id"]
+
+
+class ClientController(ClientsApiController):
     """``/api/v1/clients``"""
 
     path = "/api/v1/clients"
     tags = ["clients"]
 
-    @get("/", summary="List the clients the caller may see")
+    @get(
+        "/",
+        summary="List the clients the caller may see",
+        description="Filters combine; each row carries tier, health band and colour, stale flag, next QBR due "
+        "and the overdue flag. `tier=unscored` lists clients tiering has not scored yet.",
+    )
     async def list_clients(
         self,
         identity: Caller,
         db: Db,
         status: FromQuery[ClientStatus | None] = None,
+        tier: Annotated[str | None, QueryParameter(description="Platinum, Core, Standard, Review or unscored")] = None,
+        health_band: FromQuery[HealthBand | None] = None,
+        stale: FromQuery[bool | None] = None,
+        dm_id: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        squad_id: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        group_id: Annotated[str | None, QueryParameter(max_length=64, description="members of this parent")] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="text in the name")] = None,
+        sort: Annotated[str | None, QueryParameter(max_length=20, description=SORT_DESCRIPTION)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
         limit: FromQuery[int | None] = None,
     ) -> Page[ClientRead]:
         require_clients_module(identity)
         size = clamp_limit(limit)
-        position = decode_cursor(cursor)
+        sort_key, descending = _parse_sort(sort)
+        after = _cursor_position(sort_key, cursor)
+        if tier is not None and tier != "unscored" and tier not in Tier.__members__.values():
+            raise Unprocessable(f"tier must be one of {', '.join(Tier)} or unscored, got {tier!r}")
+        now = utcnow()
+        filters = ClientFilters(
+            status=status.value if status else None,
+            tier=tier if tier != "unscored" else None,
+            unscored=tier == "unscored",
+            health_band=health_band.value if health_band else None,
+            stale=stale,
+            stale_before=now - rules.STALE_AFTER,
+            dm_id=dm_id,
+            squad_id=squad_id,
+            group_id=group_id,
+            text=q,
+        )
         async with db.transaction() as session:
             rows = await ClientRepository(session).list_visible(
-                identity,
-                status=status.value if status else None,
-                after_id=position.get("id") if position else None,
-                limit=size + 1,
+                identity, filters, sort=sort_key, descending=descending, after=after, limit=size + 1
             )
-        items = [ClientRead.of(client, company) for client, company in rows[:size]]
-        next_cursor = encode_cursor({"id": rows[size - 1][0].id}) if len(rows) > size else None
+        items = [ClientRead.of(client, company, now=now) for client, company in rows[:size]]
+        next_cursor = None
+        if len(rows) > size:
+            last_client, last_company = rows[size - 1]
+            next_cursor = encode_cursor(
+                {"s": sort_key, "k": _sort_value(sort_key, last_client, last_company), "id": last_client.id}
+            )
         return Page[ClientRead](items=items, next_cursor=next_cursor)
 
     @get("/{client_id:str}", summary="Read a client")
@@ -51,3 +126,88 @@ class ClientController(Controller):
         async with db.transaction() as session:
             client, company = await services.visible_client(session, identity, client_id)
         return ClientRead.of(client, company)
+
+    @patch(
+        "/{client_id:str}",
+        summary="Change a client's status, assignment or group parent",
+        description="Status moves between Prospect, Active, Dormant and Alumni with an optional reason. "
+        "Assigning the DM and squad is for Executives and Heads (403 otherwise). A parent that would "
+        "make a cycle is a 409; the client itself as parent is a 422.",
+    )
+    async def update_client(
+        self, identity: Caller, db: Db, client_id: FromPath[str], data: JSONBody[ClientUpdate]
+    ) -> ClientRead:
+        require_clients_module(identity)
+        fields = data.model_fields_set
+        async with db.transaction() as session:
+            client, company = await services.visible_client(session, identity, client_id)
+            if "dm_id" in fields or "squad_id" in fields:
+                await profiles.assign(
+                    session,
+                    identity,
+                    client,
+                    dm_id=data.dm_id if "dm_id" in fields else client.dm_id,
+                    squad_id=data.squad_id if "squad_id" in fields else client.squad_id,
+                )
+            if "parent_id" in fields:
+                await profiles.set_parent(session, identity, client, data.parent_id)
+            if data.status is not None:
+                await profiles.change_status(session, identity, client, data.status, data.status_reason)
+        return ClientRead.of(client, company)
+
+    @get(
+        "/{client_id:str}/history",
+        summary="A client's history feed",
+        description="Everything that happened to the client, newest first: its own changes and other "
+        "services' events about it. Filter by `type` (repeatable) and a time window.",
+    )
+    async def history(
+        self,
+        identity: Caller,
+        db: Db,
+        client_id: FromPath[str],
+        entry_type: Annotated[list[str] | None, QueryParameter(name="type", max_items=20)] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Page[HistoryRead]:
+        require_clients_module(identity)
+        size = clamp_limit(limit)
+        position = decode_cursor(cursor)
+        before = None
+        if position is not None:
+            try:
+                before = (datetime.fromisoformat(position["at"]), str(position["id"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise Unprocessable("cursor is not valid: pass back the next_cursor of a previous page") from exc
+        for moment in (since, until):
+            if moment is not None and moment.tzinfo is None:
+                raise Unprocessable("since and until need a time zone, e.g. 2026-11-01T00:00:00Z")
+        async with db.transaction() as session:
+            await services.visible_client(session, identity, client_id)
+            rows = await HistoryRepository(session).list(
+                client_id, kinds=entry_type, since=since, until=until, before=before, limit=size + 1
+            )
+        items = [HistoryRead.of(entry) for entry in rows[:size]]
+        next_cursor = None
+        if len(rows) > size:
+            last = rows[size - 1]
+            next_cursor = encode_cursor({"at": last.occurred_at.isoformat(), "id": last.id})
+        return Page[HistoryRead](items=items, next_cursor=next_cursor)
+
+
+class GroupController(ClientsApiController):
+    """``/api/v1/groups``"""
+
+    path = "/api/v1/groups"
+    tags = ["clients"]
+
+    @get("/{client_id:str}/members", summary="The members of a group account")
+    async def members(self, identity: Caller, db: Db, client_id: FromPath[str]) -> list[ClientRead]:
+        require_clients_module(identity)
+        now = utcnow()
+        async with db.transaction() as session:
+            await services.visible_client(session, identity, client_id)
+            rows = await ClientRepository(session).members(identity, client_id)
+        return [ClientRead.of(client, company, now=now) for client, company in rows]

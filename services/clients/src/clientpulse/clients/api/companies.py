@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from clientpulse.clients.api.schemas import ClientRead, CompanyCreate, CompanyRead, CompanyUpdate, ConvertRequest
+from clientpulse.clients.api.base import ClientsApiController
+from clientpulse.clients.api.schemas import (
+    ClientRead,
+    CompanyCreate,
+    CompanyRead,
+    CompanyUpdate,
+    ConvertRequest,
+    ImportRead,
+    ImportRowRead,
+)
 from clientpulse.clients.db.repositories import ClientRepository, CompanyRepository
-from clientpulse.clients.domain import services
+from clientpulse.clients.domain import importing, services
 from clientpulse.shared.access import require_clients_module
+from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from clientpulse.shared.service import Caller, Db
 
 
-class CompanyController(Controller):
+class CompanyController(ClientsApiController):
     """``/api/v1/companies``"""
 
     path = "/api/v1/companies"
@@ -38,8 +48,8 @@ class CompanyController(Controller):
             rows = await CompanyRepository(session).list(
                 search=search, after_id=position.get("id") if position else None, limit=size + 1
             )
-            clients = ClientRepository(session)
-            items = [CompanyRead.of(c, is_client=await clients.get(c.id) is not None) for c in rows[:size]]
+            clients = await CompanyRepository(session).client_ids([c.id for c in rows[:size]])
+            items = [CompanyRead.of(c, is_client=c.id in clients) for c in rows[:size]]
         next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
         return Page[CompanyRead](items=items, next_cursor=next_cursor)
 
@@ -55,6 +65,30 @@ class CompanyController(Controller):
             status_code=HTTP_201_CREATED,
             headers={"Location": f"/api/v1/companies/{company.id}"},
         )
+
+    @post(
+        "/import",
+        summary="Import companies from CSV or JSON",
+        description="Send `text/csv` (a header row with name and optionally id, domain, industry) or "
+        "`application/json` (an array of objects with those fields). A row names an existing company by id, "
+        "else by domain, else by exact name; it is created, updated, unchanged or rejected with the reason. "
+        "Accepted rows are written in one transaction. With `all_or_nothing=true` a single rejected row "
+        f"writes nothing and answers 422 with the report. At most {importing.MAX_IMPORT_ROWS} rows.",
+        status_code=200,
+    )
+    async def import_companies(
+        self, identity: Caller, db: Db, request: Request[Any, Any, Any], all_or_nothing: FromQuery[bool] = False
+    ) -> ImportRead:
+        require_clients_module(identity)
+        raw_rows = importing.parse_rows(await request.body(), request.headers.get("content-type", ""))
+        async with db.transaction() as session:
+            result = _import_read(await importing.import_companies(session, identity, raw_rows))
+            if all_or_nothing and result.rejected:
+                raise Unprocessable(
+                    f"{result.rejected} row(s) were rejected, so nothing was imported",
+                    extra={"report": result.model_dump(mode="json")},
+                )
+        return result
 
     @get("/{company_id:str}", summary="Read a company")
     async def get_company(self, identity: Caller, db: Db, company_id: FromPath[str]) -> CompanyRead:
@@ -96,3 +130,17 @@ class CompanyController(Controller):
             status_code=HTTP_201_CREATED,
             headers={"Location": f"/api/v1/clients/{client.id}"},
         )
+
+
+def _import_read(report: importing.ImportReport) -> ImportRead:
+    outcome = importing.ImportOutcome
+    return ImportRead(
+        created=report.count(outcome.CREATED),
+        updated=report.count(outcome.UPDATED),
+        unchanged=report.count(outcome.UNCHANGED),
+        rejected=report.count(outcome.REJECTED),
+        rows=[
+            ImportRowRead(row=r.row, outcome=r.outcome.value, company_id=r.company_id, reason=r.reason)
+            for r in report.rows
+        ],
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from clientpulse.clients.api.base import ClientsApiController
 from clientpulse.clients.api.schemas import ClientRead, PromptAccept, PromptDismiss, PromptRead
 from clientpulse.clients.db.repositories import ConversionPromptRepository
 from clientpulse.clients.domain import services
@@ -18,7 +19,7 @@ from clientpulse.shared.service import Caller, Db
 PROMPT_STATES = ("pending", "accepted", "dismissed")
 
 
-class ConversionPromptController(Controller):
+class ConversionPromptController(ClientsApiController):
     """``/api/v1/conversion-prompts``"""
 
     path = "/api/v1/conversion-prompts"

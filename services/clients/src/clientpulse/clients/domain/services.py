@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientpulse.clients.db.models import Client, Company, ConversionPrompt
 from clientpulse.clients.db.repositories import ClientRepository, CompanyRepository, ConversionPromptRepository
 from clientpulse.clients.domain.conversion import initial_assignment, status_from_company, status_from_deal
-from clientpulse.shared.contracts import EventData, new_event_id, wrap
+from clientpulse.clients.domain.history import emit
+from clientpulse.clients.domain.profiles import refresh_qbr_due
+from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.contracts.events import ClientCreated, ClientStatus, ClientUpdated, DealWon
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Conflict, NotFound
 from clientpulse.shared.identity import Identity
-from clientpulse.shared.messaging import record_event
 
 SOURCE = "clients"
 
@@ -40,15 +41,11 @@ class CompanyInput:
     industry: str | None = None
 
 
-async def _emit(session: AsyncSession, data: EventData) -> None:
-    await record_event(session, wrap(data, source=SOURCE))
-
-
-async def create_company(session: AsyncSession, fields: CompanyInput) -> Company:
-    """Add a company record."""
+async def create_company(session: AsyncSession, fields: CompanyInput, *, company_id: str | None = None) -> Company:
+    """Add a company record (under a given id when it comes from another system, such as the CRM)."""
     now = utcnow()
     company = Company(
-        id=new_event_id(),
+        id=company_id or new_event_id(),
         name=fields.name,
         name_key=fields.name.lower(),
         domain=fields.domain,
@@ -83,9 +80,11 @@ async def update_company(
         company.updated_at = utcnow()
         client = await ClientRepository(session).get(company_id)
         if client is not None:
-            await _emit(
+            await emit(
                 session,
                 ClientUpdated(client_id=company.id, name=company.name, changed_fields=changed, updated_by=identity.sub),
+                line=f"Profile updated: {', '.join(changed)}",
+                actor=identity.sub,
             )
     return company
 
@@ -117,13 +116,17 @@ async def convert_company(
         created_at=now,
         created_by=identity.sub,
         status_changed_at=now,
+        status_changed_by=identity.sub,
+        active_since=now.date() if initial is ClientStatus.ACTIVE else None,
     )
+    refresh_qbr_due(client)
     clients.add(client)
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent conversion won the race
         raise Conflict(f"company {company_id} is already a client", extra={"client_id": company_id}) from exc
-    await _emit(
+    origin = "from a won deal" if from_prompt else "from the company record"
+    await emit(
         session,
         ClientCreated(
             client_id=client.id,
@@ -135,6 +138,8 @@ async def convert_company(
             created_by=identity.sub,
             converted_from_prompt_id=from_prompt.id if from_prompt else None,
         ),
+        line=f"Converted to a client {origin} as {initial.value}",
+        actor=identity.sub,
     )
     return client, company
 

@@ -1,0 +1,48 @@
+"""The caller's own views: the attention count of the sidebar."""
+
+from __future__ import annotations
+
+from litestar import get
+
+from clientpulse.clients.api.base import ClientsApiController
+from clientpulse.clients.api.schemas import AttentionClient, AttentionRead
+from clientpulse.clients.db.repositories import ClientRepository
+from clientpulse.clients.domain import rules
+from clientpulse.shared.access import require_clients_module
+from clientpulse.shared.db import utcnow
+from clientpulse.shared.service import Caller, Db
+
+ATTENTION_LIST_LIMIT = 100
+
+
+class MeController(ClientsApiController):
+    """``/api/v1/me``"""
+
+    path = "/api/v1/me"
+    tags = ["me"]
+
+    @get(
+        "/attention",
+        summary="How many of the caller's Active clients need attention",
+        description="Overdue QBRs plus health below 40 among the caller's visible Active clients, with the "
+        f"breakdown and up to {ATTENTION_LIST_LIMIT} of the clients. Manager and above; 403 for Lead and Employee.",
+    )
+    async def attention(self, identity: Caller, db: Db) -> AttentionRead:
+        require_clients_module(identity)
+        today = utcnow().date()
+        async with db.transaction() as session:
+            overdue, low, rows = await ClientRepository(session).needing_attention(
+                identity, today=today, low_health_below=rules.LOW_HEALTH_BELOW, limit=ATTENTION_LIST_LIMIT
+            )
+        clients = [
+            AttentionClient(
+                client_id=client.id,
+                name=company.name,
+                qbr_overdue=client.qbr_due_on is not None and client.qbr_due_on < today,
+                low_health=client.health_score is not None and client.health_score < rules.LOW_HEALTH_BELOW,
+                next_qbr_due_on=client.qbr_due_on,
+                health_score=client.health_score,
+            )
+            for client, company in rows
+        ]
+        return AttentionRead(count=overdue + low, overdue_qbrs=overdue, low_health=low, clients=clients)

@@ -1,0 +1,182 @@
+"""The clients service's domain rules (DESIGN.md §6): health bands, QBR cadence and overdue detection,
+rating staleness, goal status by pace, and group-account cycles. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
+
+HEALTH_MIN = 0
+HEALTH_MAX = 100
+LOW_HEALTH_BELOW = 40
+STALE_AFTER = timedelta(days=90)
+REVIEW_ACTION_DAYS = 30
+
+# Months between QBRs per effective tier; an unscored client (tier None) uses 12.
+QBR_CADENCE_MONTHS: dict[Tier | None, int] = {
+    Tier.PLATINUM: 3,
+    Tier.CORE: 6,
+    Tier.STANDARD: 12,
+    Tier.REVIEW: 12,
+    None: 12,
+}
+
+ON_TRACK_PACE = Decimal("1.0")
+AT_RISK_PACE = Decimal("0.9")
+LEVEL_TOLERANCE = Decimal("0.10")
+
+
+def health_band(score: int) -> HealthBand:
+    """The colour band of a health score: Green 70–100, Amber 40–69, Red 0–39."""
+    if not HEALTH_MIN <= score <= HEALTH_MAX:
+        raise ValueError(f"health score must be between {HEALTH_MIN} and {HEALTH_MAX}, got {score}")
+    if score >= 70:
+        return HealthBand.GREEN
+    if score >= 40:
+        return HealthBand.AMBER
+    return HealthBand.RED
+
+
+HEALTH_BAND_RANGES: dict[HealthBand, tuple[int, int]] = {
+    HealthBand.GREEN: (70, 100),
+    HealthBand.AMBER: (40, 69),
+    HealthBand.RED: (0, 39),
+}
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months, clamped to the last day of a shorter month (Nov 30 + 3 → Feb 28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def qbr_cadence_months(tier: Tier | None) -> int:
+    """Months between QBRs for a tier: Platinum 3, Core 6, Standard and Review 12, unscored 12."""
+    return QBR_CADENCE_MONTHS[tier]
+
+
+def qbr_due_date(tier: Tier | None, *, last_qbr_on: date | None, active_since: date | None) -> date | None:
+    """When the next QBR is due: the last QBR plus the tier's cadence.
+
+    A client with no QBR yet is due one cadence after it became Active; one never Active has no due date.
+    """
+    start = last_qbr_on or active_since
+    if start is None:
+        return None
+    return add_months(start, qbr_cadence_months(tier))
+
+
+def qbr_overdue(status: ClientStatus, due_on: date | None, today: date) -> bool:
+    """Only an Active client can be overdue, and only once its due date has passed."""
+    return status is ClientStatus.ACTIVE and due_on is not None and today > due_on
+
+
+def review_action_due(entered_review_on: date) -> date:
+    """A client entering Review must be acted on (reprice, exit or improve) within 30 days."""
+    return entered_review_on + timedelta(days=REVIEW_ACTION_DAYS)
+
+
+def is_stale(ratings_recorded_at: datetime | None, now: datetime) -> bool:
+    """Human ratings older than 90 days are stale; a client never rated is not flagged."""
+    return ratings_recorded_at is not None and now - ratings_recorded_at > STALE_AFTER
+
+
+class GoalKind(enum.StrEnum):
+    """A cumulative goal sums up over its period (revenue, orders); a level goal is a ratio or score."""
+
+    CUMULATIVE = "cumulative"
+    LEVEL = "level"
+
+
+class GoalDirection(enum.StrEnum):
+    """Whether a higher or a lower value is better."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class GoalStatus(enum.StrEnum):
+    """How a goal is doing."""
+
+    ON_TRACK = "On Track"
+    AT_RISK = "At Risk"
+    OFF_TRACK = "Off Track"
+
+
+def elapsed_share(start: date, end: date, today: date) -> Decimal:
+    """The share of a period that has passed, 0 before it starts and 1 after its last day."""
+    total = (end - start).days + 1
+    passed = (min(max(today, start - timedelta(days=1)), end) - start).days + 1
+    return Decimal(passed) / Decimal(total)
+
+
+def goal_pace(current: Decimal, target: Decimal, share: Decimal) -> Decimal | None:
+    """pace = current ÷ (target × elapsed share); None when nothing is expected yet."""
+    expected = target * share
+    if expected <= 0:
+        return None
+    return current / expected
+
+
+def _by_pace(pace: Decimal | None) -> GoalStatus:
+    if pace is None or pace >= ON_TRACK_PACE:
+        return GoalStatus.ON_TRACK
+    if pace >= AT_RISK_PACE:
+        return GoalStatus.AT_RISK
+    return GoalStatus.OFF_TRACK
+
+
+def goal_status(
+    *,
+    kind: GoalKind,
+    direction: GoalDirection,
+    current: Decimal,
+    target: Decimal,
+    period_start: date,
+    period_end: date,
+    today: date,
+) -> GoalStatus:
+    """On Track / At Risk / Off Track.
+
+    Cumulative: by pace, On Track at ≥ 1.0, At Risk at ≥ 0.9, Off Track below; for a lower-is-better
+    total (a spend cap) the pace is inverted, so spending ahead of plan counts against it.
+    Level: On Track at or better than target, At Risk within 10 % of it, Off Track beyond.
+    """
+    if kind is GoalKind.CUMULATIVE:
+        share = elapsed_share(period_start, period_end, today)
+        if direction is GoalDirection.HIGHER:
+            return _by_pace(goal_pace(current, target, share))
+        if current <= 0:
+            return GoalStatus.ON_TRACK
+        return _by_pace((target * share) / current)
+    tolerance = abs(target) * LEVEL_TOLERANCE
+    better: Callable[[Decimal, Decimal], bool] = (
+        (lambda a, b: a >= b) if direction is GoalDirection.HIGHER else (lambda a, b: a <= b)
+    )
+    if better(current, target):
+        return GoalStatus.ON_TRACK
+    if abs(current - target) <= tolerance:
+        return GoalStatus.AT_RISK
+    return GoalStatus.OFF_TRACK
+
+
+def creates_group_cycle(client_id: str, new_parent_id: str, parent_of: Callable[[str], str | None]) -> bool:
+    """Whether making ``new_parent_id`` the parent of ``client_id`` closes a loop.
+
+    Walks up from the new parent; reaching the client means the client would be its own ancestor.
+    """
+    seen: set[str] = set()
+    current: str | None = new_parent_id
+    while current is not None and current not in seen:
+        if current == client_id:
+            return True
+        seen.add(current)
+        current = parent_of(current)
+    return current is not None

@@ -114,11 +114,11 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from clientpulse.shared.demo import dev_tokens, run_seed
+    from clientpulse.shared.demo import DEMO_SETTINGS, dev_tokens, run_seed
     from clientpulse.shared.devstack import Stack, StackError
 
     folder = var_dir()
-    stack = Stack(var_dir=folder)
+    stack = Stack(var_dir=folder, env={**DEMO_SETTINGS, **_explicit(DEMO_SETTINGS)})
     print(f"starting clientpulse (data in {folder}, logs in {stack.log_dir}) ...", flush=True)
     try:
         stack.start()
@@ -155,6 +155,11 @@ def _run(args: argparse.Namespace) -> int:
         stack.stop()
         print("stopped.", flush=True)
     return 0
+
+
+def _explicit(defaults: dict[str, str]) -> dict[str, str]:
+    """The operator's own values of the demo settings win over the demo's."""
+    return {key: os.environ[key] for key in defaults if key in os.environ}
 
 
 def _print_banner(gateway_url: str, nats_url: str, tokens: dict[Role, str]) -> None:

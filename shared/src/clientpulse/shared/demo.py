@@ -41,6 +41,15 @@ DEMO_USERS: tuple[tuple[Role, str, str | None], ...] = (
 )
 
 
+# Who the demo organisation's Heads and Executives are: the notifications service is told by
+# configuration (no event carries an org chart).
+DEMO_SETTINGS: dict[str, str] = {
+    "CLIENTPULSE_NOTIFICATIONS_SQUAD_HEADS": json.dumps({"s-1": ["u-head"], "s-2": ["u-head"], "s-3": ["u-head"]}),
+    "CLIENTPULSE_NOTIFICATIONS_HEADS": json.dumps(["u-head"]),
+    "CLIENTPULSE_NOTIFICATIONS_EXECUTIVES": json.dumps(["u-exec"]),
+}
+
+
 def dev_tokens(settings: JwtSettings | None = None) -> dict[Role, str]:
     """A development token per demo user."""
     jwt = settings or JwtSettings()

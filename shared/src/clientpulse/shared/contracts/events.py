@@ -275,6 +275,7 @@ class RecalculationCompleted(EventData):
     changed: int = Field(ge=0)
     skipped_never_scored: int = Field(ge=0)
     failed: int = Field(ge=0)
+    stale_flagged: int = Field(default=0, ge=0, description="Active clients whose ratings turned stale in this run")
 
 
 # --- results ------------------------------------------------------------------------------------

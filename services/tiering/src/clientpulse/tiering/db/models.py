@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import JSON, BigInteger, Index, Numeric, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clientpulse.shared.db import UTCDateTime, new_metadata
@@ -32,3 +33,84 @@ class LedgerInvoice(Base):
     is_credit_note: Mapped[bool]
     event_id: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime]
+
+
+class ClientScore(Base):
+    """A client's current tiering: stored human ratings, the latest computed score and any override.
+
+    ``human_points`` (Σ weight × rating of the human dimensions) and ``money_weight`` are kept so a
+    recalculation is one set-based SQL statement: score = human_points + money_weight × band.
+    """
+
+    __tablename__ = "client_scores"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    track: Mapped[str] = mapped_column(String(32))
+    ratings: Mapped[dict[str, int]] = mapped_column(JSON)
+    ratings_recorded_at: Mapped[datetime]
+    ratings_recorded_by: Mapped[str] = mapped_column(String(120))
+    human_points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    money_weight: Mapped[Decimal] = mapped_column(Numeric(4, 2))
+    revenue_base_minor: Mapped[int] = mapped_column(BigInteger)
+    revenue_currency: Mapped[str] = mapped_column(String(3))
+    revenue_source: Mapped[str] = mapped_column(String(20))
+    money_rating: Mapped[int] = mapped_column(SmallInteger)
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    computed_tier: Mapped[str] = mapped_column(String(20))
+    framework_version: Mapped[int]
+    override_tier: Mapped[str | None] = mapped_column(String(20))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_expires_at: Mapped[datetime | None]
+    override_by: Mapped[str | None] = mapped_column(String(120))
+    override_at: Mapped[datetime | None]
+    effective_tier: Mapped[str] = mapped_column(String(20))
+    receipt_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    stale_flagged_at: Mapped[datetime | None]
+
+
+class ScoreReceipt(Base):
+    """One entry of a client's score history: everything needed to explain the tier it produced."""
+
+    __tablename__ = "score_receipts"
+    __table_args__ = (Index("ix_score_receipts_client_recorded", "client_id", "recorded_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    track: Mapped[str] = mapped_column(String(32))
+    ratings: Mapped[dict[str, int]] = mapped_column(JSON)
+    money_rating: Mapped[int] = mapped_column(SmallInteger)
+    revenue_base_minor: Mapped[int] = mapped_column(BigInteger)
+    base_currency: Mapped[str] = mapped_column(String(3))
+    revenue_source: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[date | None]
+    window_end: Mapped[date | None]
+    weights: Mapped[dict[str, str]] = mapped_column(JSON)
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    computed_tier: Mapped[str] = mapped_column(String(20))
+    effective_tier: Mapped[str] = mapped_column(String(20))
+    framework_version: Mapped[int]
+    override_tier: Mapped[str | None] = mapped_column(String(20))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_expires_at: Mapped[datetime | None]
+    period: Mapped[str | None] = mapped_column(String(7))
+    actor: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime]
+
+
+class RecalculationRun(Base):
+    """One monthly recalculation; unique per period, so a second request for it changes nothing."""
+
+    __tablename__ = "recalculation_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), unique=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime]
+    completed_at: Mapped[datetime]
+    recalculated: Mapped[int]
+    changed: Mapped[int]
+    skipped_never_scored: Mapped[int]
+    failed: Mapped[int]

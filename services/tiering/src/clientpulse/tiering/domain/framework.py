@@ -29,22 +29,63 @@ class Dimension:
     label: str
     weight: Decimal
     computed: bool = False
+    rubric: tuple[str, str, str, str, str] | None = None  # what ratings 1..5 mean, for human dimensions
 
+
+_PROFITABILITY = (
+    "Loss-making: delivery costs exceed fees",
+    "Break-even: margin below 10 %",
+    "Healthy: margin 10–25 %",
+    "Strong: margin 25–40 %",
+    "Exceptional: margin above 40 %",
+)
+_STRATEGIC_VALUE = (
+    "No strategic value beyond the fees",
+    "Minor: occasional referral or case study",
+    "Useful: a recognisable logo or a new capability for us",
+    "Important: opens a sector or a partnership",
+    "Flagship: defines where the agency is going",
+)
+_RELATIONSHIP_QUALITY = (
+    "Adversarial: escalations, no trust",
+    "Strained: frequent friction, slow decisions",
+    "Workable: professional, transactional",
+    "Good: open, collaborative, decisions on time",
+    "Excellent: trusted advisor, senior sponsor engaged",
+)
+_PRODUCT_ADOPTION = (
+    "Barely used: few active seats",
+    "Low: under a third of seats active",
+    "Moderate: core features used by most seats",
+    "High: broad feature use, integrated in workflows",
+    "Deep: product is central to how the client works",
+)
+_GROWTH_TRAJECTORY = (
+    "Shrinking fast: churn risk",
+    "Shrinking: contraction this year",
+    "Flat: no growth expected",
+    "Growing: expansion under way",
+    "Accelerating: strong expansion pipeline",
+)
 
 TRACKS: dict[Track, tuple[Dimension, ...]] = {
     Track.MANAGED_DELIVERY: (
         Dimension("revenue", "Revenue", Decimal("0.35"), computed=True),
-        Dimension("profitability", "Profitability", Decimal("0.25")),
-        Dimension("strategic_value", "Strategic Value", Decimal("0.20")),
-        Dimension("relationship_quality", "Relationship Quality", Decimal("0.20")),
+        Dimension("profitability", "Profitability", Decimal("0.25"), rubric=_PROFITABILITY),
+        Dimension("strategic_value", "Strategic Value", Decimal("0.20"), rubric=_STRATEGIC_VALUE),
+        Dimension("relationship_quality", "Relationship Quality", Decimal("0.20"), rubric=_RELATIONSHIP_QUALITY),
     ),
     Track.PRODUCT_SAAS: (
         Dimension("arr", "ARR", Decimal("0.40"), computed=True),
-        Dimension("product_adoption", "Product Adoption", Decimal("0.20")),
-        Dimension("growth_trajectory", "Growth Trajectory", Decimal("0.20")),
-        Dimension("relationship_quality", "Relationship Quality", Decimal("0.20")),
+        Dimension("product_adoption", "Product Adoption", Decimal("0.20"), rubric=_PRODUCT_ADOPTION),
+        Dimension("growth_trajectory", "Growth Trajectory", Decimal("0.20"), rubric=_GROWTH_TRAJECTORY),
+        Dimension("relationship_quality", "Relationship Quality", Decimal("0.20"), rubric=_RELATIONSHIP_QUALITY),
     ),
 }
+
+# Every version ever in force, so a stored score can be explained with the weights it was computed with.
+# A change of weights or bands is a new entry here and a new FRAMEWORK_VERSION.
+FRAMEWORK_VERSIONS: dict[int, dict[Track, tuple[Dimension, ...]]] = {FRAMEWORK_VERSION: TRACKS}
 
 # (band score, lower bound inclusive, upper bound inclusive or None) in base-currency major units.
 REVENUE_BANDS: tuple[tuple[int, Decimal, Decimal | None], ...] = (
@@ -95,3 +136,18 @@ def weighted_score(track: Track, ratings: dict[str, int]) -> Decimal:
             raise ValueError(f"{dimension.key} must be rated 1–5, got {rating}")
         total += dimension.weight * rating
     return total
+
+
+def money_dimension(track: Track) -> Dimension:
+    """The computed (money) dimension of a track: Revenue or ARR."""
+    return next(d for d in TRACKS[track] if d.computed)
+
+
+def human_dimensions(track: Track) -> tuple[Dimension, ...]:
+    """The dimensions people rate on a track."""
+    return tuple(d for d in TRACKS[track] if not d.computed)
+
+
+def human_points(track: Track, ratings: dict[str, int]) -> Decimal:
+    """Σ weight × rating over the human dimensions only (the part a recalculation keeps)."""
+    return sum((d.weight * ratings[d.key] for d in human_dimensions(track)), Decimal("0"))

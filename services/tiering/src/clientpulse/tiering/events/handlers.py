@@ -1,16 +1,23 @@
-"""What the tiering service does with other contexts' events."""
+"""What the tiering service does with events: invoices into the ledger, the client replica, and
+the monthly recalculation command."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.client_directory import register_client_directory
 from clientpulse.shared.contracts import Envelope
-from clientpulse.shared.contracts.events import InvoicePosted
+from clientpulse.shared.contracts.events import InvoicePosted, RecalculationRequested
+from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import EventBus
 from clientpulse.tiering.domain.ledger import post_invoice
+from clientpulse.tiering.domain.money import RateTable
+from clientpulse.tiering.domain.recalculation import run_recalculation
+
+_log = logging.getLogger("clientpulse.tiering.recalculation")
 
 
 async def on_invoice_posted(envelope: Envelope[Any], session: AsyncSession) -> None:
@@ -18,7 +25,32 @@ async def on_invoice_posted(envelope: Envelope[Any], session: AsyncSession) -> N
     await post_invoice(session, envelope)
 
 
-def register(bus: EventBus) -> None:
+def register(bus: EventBus, rates: RateTable) -> None:
     """Subscribe the tiering service's consumers."""
     register_client_directory(bus)
     bus.consumer(InvoicePosted, name="invoice-posted")(on_invoice_posted)
+
+    async def on_recalculation_requested(envelope: Envelope[Any], session: AsyncSession) -> None:
+        """Recalculate every Active client's tier for the period, once per period."""
+        request: RecalculationRequested = envelope.data
+        run = await run_recalculation(
+            session,
+            period=request.period,
+            requested_by=request.requested_by,
+            event_id=envelope.id,
+            rates=rates,
+            now=utcnow(),
+        )
+        if run is None:
+            _log.info("recalculation of %s already ran; nothing to do", request.period)
+        else:
+            _log.info(
+                "recalculated %s: %d clients, %d tier changes, %d never scored, %d failed",
+                run.period,
+                run.recalculated,
+                run.changed,
+                run.skipped_never_scored,
+                run.failed,
+            )
+
+    bus.consumer(RecalculationRequested, name="recalculation")(on_recalculation_requested)

@@ -1,0 +1,322 @@
+"""The monthly recalculation: for every Active scored client, fresh revenue → band → score → tier.
+
+A run is unique per period (a row claimed in the database, so a second request for the same period,
+even after JetStream's duplicate window or on another replica, changes nothing and emits nothing).
+TierChanged is written for each client whose *effective* tier changed, plus one RecalculationCompleted
+with the counts; all of it in the consumer's single transaction. ScoreRecorded is not emitted per
+recalculated client (100,000 events a month that only restate a moved money band): the receipts keep
+the history, TierChanged carries what consumers act on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientpulse.shared.contracts import derived_event_id, new_event_id, wrap
+from clientpulse.shared.contracts.events import (
+    RecalculationCompleted,
+    ScoreRecorded,
+    Tier,
+    TierChangeCause,
+    TierChanged,
+)
+from clientpulse.shared.messaging import record_event
+from clientpulse.shared.telemetry import current_trace_headers
+from clientpulse.tiering.db import recalculation as sql
+from clientpulse.tiering.db.models import RecalculationRun
+from clientpulse.tiering.db.repositories import RecalculationRepository, ScoreRepository
+from clientpulse.tiering.domain.framework import REVENUE_BANDS, TIER_FLOORS, TRACKS, revenue_band_score, tier_for_score
+from clientpulse.tiering.domain.ledger import trailing_year_start
+from clientpulse.tiering.domain.money import RateTable, major_units, minor_unit_exponent
+from clientpulse.tiering.domain.scoring import STALE_AFTER, override_in_force, weights_of
+from clientpulse.tiering.domain.services import SOURCE
+
+
+def recalculation_event_id(period: str) -> str:
+    """The RecalculationRequested id of a period: the same every time, so a re-fired CronJob is one event."""
+    return derived_event_id(f"recalculation:{period}")
+
+
+def parse_period(period: str) -> date:
+    """First day of a ``YYYY-MM`` period; anything else is refused."""
+    try:
+        year, month = (int(part) for part in period.split("-"))
+        if len(period) != 7 or not 1 <= month <= 12:
+            raise ValueError
+        return date(year, month, 1)
+    except ValueError:
+        raise ValueError(f"period must look like 2026-12, got {period!r}") from None
+
+
+def revenue_window(period: str) -> tuple[date, date]:
+    """The 12 months ending with the period: for 2026-11, 2025-12-01 to 2026-11-30."""
+    first = parse_period(period)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return trailing_year_start(last), last
+
+
+def resolve_period(value: str, now: datetime) -> str:
+    """``previous`` (the month that just ended: what the CronJob on the 1st asks for), ``current``, or
+    ``YYYY-MM``; a month that has not started yet is refused."""
+    if value == "previous":
+        last_month = now.date().replace(day=1) - timedelta(days=1)
+        return f"{last_month.year:04d}-{last_month.month:02d}"
+    if value == "current":
+        return f"{now.year:04d}-{now.month:02d}"
+    if parse_period(value) > now.date():
+        raise ValueError(f"period {value} has not started yet; recalculate a month up to {now:%Y-%m}")
+    return value
+
+
+def _band_floors_minor(base_currency: str) -> tuple[int, int, int, int]:
+    scale = 10 ** minor_unit_exponent(base_currency)
+    lows = {score: int(low * scale) for score, low, _high in REVENUE_BANDS}
+    return lows[5], lows[4], lows[3], lows[2]
+
+
+async def run_recalculation(
+    session: AsyncSession, *, period: str, requested_by: str, event_id: str, rates: RateTable, now: datetime
+) -> RecalculationRun | None:
+    """Recalculate a period once; None when it already ran."""
+    parse_period(period)
+    runs = RecalculationRepository(session)
+    run_id = new_event_id()
+    claimed = await runs.claim_period(
+        {
+            "id": run_id,
+            "period": period,
+            "event_id": event_id,
+            "requested_by": requested_by,
+            "started_at": now,
+            "completed_at": now,
+            "recalculated": 0,
+            "changed": 0,
+            "skipped_never_scored": 0,
+            "failed": 0,
+        }
+    )
+    if not claimed:
+        return None
+    start, end = revenue_window(period)
+    floors = {tier: floor for tier, floor in TIER_FLOORS}
+    spec = sql.RecalculationInput(
+        run_id=run_id,
+        period=period,
+        window_start=start,
+        window_end=end,
+        now=now,
+        base_currency=rates.base_currency,
+        rates=rates.windows,
+        band_floors_minor=_band_floors_minor(rates.base_currency),
+        tier_floors=(floors[Tier.PLATINUM], floors[Tier.CORE], floors[Tier.STANDARD]),
+        weights_by_track={track.value: weights_of(track) for track in TRACKS},
+        actor=f"recalculation:{period}",
+    )
+    stale_before = now - STALE_AFTER
+    if session.get_bind().dialect.name == "postgresql":
+        counts = await sql.recalculate_in_postgres(session, spec)
+        stale_flagged = await sql.flag_stale_in_postgres(session, spec, stale_before)
+    else:
+        counts = await _recalculate_in_python(session, spec)
+        stale_flagged = await _flag_stale_in_python(session, spec, stale_before)
+    await runs.finish(
+        run_id,
+        {
+            "completed_at": now,
+            "recalculated": counts.recalculated,
+            "changed": counts.changed,
+            "skipped_never_scored": counts.skipped_never_scored,
+            "failed": counts.failed,
+        },
+    )
+    await record_event(
+        session,
+        wrap(
+            RecalculationCompleted(
+                period=period,
+                run_id=run_id,
+                recalculated=counts.recalculated,
+                changed=counts.changed,
+                skipped_never_scored=counts.skipped_never_scored,
+                failed=counts.failed,
+                stale_flagged=stale_flagged,
+            ),
+            source=SOURCE,
+            event_id=derived_event_id(f"recalculation-completed:{period}"),
+        ),
+    )
+    return await runs.by_period(period)
+
+
+async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationInput) -> sql.RecalculationCounts:
+    """The SQLite path: the same rules with ``Decimal`` in Python, written back in batches."""
+    candidates, skipped = await sql.read_candidates(session, spec)
+    changes: list[dict[str, Any]] = []
+    receipts: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    failed = 0
+    headers = current_trace_headers()
+    for c in candidates:
+        if c.failed:
+            failed += 1
+            continue
+        band = revenue_band_score(major_units(c.new_revenue, spec.base_currency))
+        score = c.human_points + c.money_weight * band
+        computed = tier_for_score(score).value
+        expires = c.override_expires_at
+        if isinstance(expires, str):
+            expires = datetime.fromisoformat(expires)
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=spec.now.tzinfo)
+        expired = c.override_tier is not None and not override_in_force(expires, spec.now)
+        effective = c.override_tier if c.override_tier is not None and not expired else computed
+        if not (
+            score != c.old_score
+            or effective != c.old_tier
+            or computed != c.old_computed
+            or c.new_revenue != c.old_revenue
+            or c.new_source != c.old_source
+            or expired
+        ):
+            continue
+        receipt_id = derived_event_id(f"{spec.run_id}:{c.client_id}")
+        cause = TierChangeCause.EXPIRY if expired else TierChangeCause.RECALCULATION
+        change: dict[str, Any] = {
+            "b_client_id": c.client_id,
+            "revenue_base_minor": c.new_revenue,
+            "revenue_currency": spec.base_currency,
+            "revenue_source": c.new_source,
+            "money_rating": band,
+            "score": score,
+            "computed_tier": computed,
+            "effective_tier": effective,
+            "receipt_id": receipt_id,
+            "updated_at": spec.now,
+        }
+        if expired:
+            change |= {
+                "override_tier": None,
+                "override_reason": None,
+                "override_expires_at": None,
+                "override_by": None,
+                "override_at": None,
+            }
+        changes.append(change)
+        receipts.append(
+            {
+                "id": receipt_id,
+                "client_id": c.client_id,
+                "kind": cause.value,
+                "track": c.track,
+                "score": score,
+                "computed_tier": computed,
+                "effective_tier": effective,
+                "band": band,
+                "revenue": c.new_revenue,
+                "source": c.new_source,
+            }
+        )
+        if effective != c.old_tier:
+            event = wrap(
+                TierChanged(
+                    client_id=c.client_id,
+                    old_tier=Tier(c.old_tier),
+                    new_tier=Tier(effective),
+                    old_score=c.old_score,
+                    new_score=score,
+                    cause=cause,
+                    receipt_id=receipt_id,
+                    changed_by=spec.actor,
+                ),
+                source=SOURCE,
+                event_id=sql.tier_changed_event_id(spec.run_id, c.client_id),
+                time=spec.now,
+            )
+            events.append(
+                {
+                    "event_id": event.id,
+                    "subject": TierChanged.subject,
+                    "stream": TierChanged.stream.value,
+                    "payload": event.to_json(),
+                    "headers": headers,
+                    "created_at": spec.now,
+                }
+            )
+    # Expired overrides must be split out: executemany needs one statement shape per batch.
+    plain = [c for c in changes if "override_tier" not in c]
+    cleared = [c for c in changes if "override_tier" in c]
+    await sql.write_changes(session, plain, [], [])
+    await sql.write_changes(session, cleared, [], [])
+    await sql.write_changes(session, [], await _full_receipts(session, receipts, spec), events)
+    return sql.RecalculationCounts(len(candidates) - failed, len(events), skipped, failed)
+
+
+async def _full_receipts(
+    session: AsyncSession, brief: list[dict[str, Any]], spec: sql.RecalculationInput
+) -> list[dict[str, Any]]:
+    """Receipt rows for the changed clients, with their stored ratings and override (read back in one query)."""
+    rows = {row.client_id: row for row in await ScoreRepository(session).of_clients([b["client_id"] for b in brief])}
+    full = []
+    for b in brief:
+        row = rows[b["client_id"]]
+        full.append(
+            {
+                "id": b["id"],
+                "client_id": b["client_id"],
+                "kind": b["kind"],
+                "track": b["track"],
+                "ratings": dict(row.ratings),
+                "money_rating": b["band"],
+                "revenue_base_minor": b["revenue"],
+                "base_currency": spec.base_currency,
+                "revenue_source": b["source"],
+                "window_start": spec.window_start,
+                "window_end": spec.window_end,
+                "weights": json.loads(json.dumps(spec.weights_by_track[b["track"]])),
+                "score": Decimal(b["score"]),
+                "computed_tier": b["computed_tier"],
+                "effective_tier": b["effective_tier"],
+                "framework_version": row.framework_version,
+                "override_tier": row.override_tier,
+                "override_reason": row.override_reason,
+                "override_expires_at": row.override_expires_at,
+                "period": spec.period,
+                "actor": spec.actor,
+                "recorded_at": spec.now,
+            }
+        )
+    return full
+
+
+async def _flag_stale_in_python(session: AsyncSession, spec: sql.RecalculationInput, stale_before: datetime) -> int:
+    """The SQLite path of flagging ratings that turned stale, one ScoreRecorded (stale) each."""
+    rows = await sql.newly_stale(session, stale_before)
+    for row in rows:
+        row.stale_flagged_at = spec.now
+        await record_event(
+            session,
+            wrap(
+                ScoreRecorded(
+                    client_id=row.client_id,
+                    receipt_id=row.receipt_id,
+                    track=row.track,
+                    score=row.score,
+                    computed_tier=Tier(row.computed_tier),
+                    effective_tier=Tier(row.effective_tier),
+                    framework_version=row.framework_version,
+                    ratings_recorded_at=row.ratings_recorded_at,
+                    stale=True,
+                    recorded_by=spec.actor,
+                ),
+                source=SOURCE,
+                event_id=derived_event_id(f"stale:{spec.run_id}:{row.client_id}"),
+                time=spec.now,
+            ),
+        )
+    return len(rows)

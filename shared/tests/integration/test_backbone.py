@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from opentelemetry import trace
 from probe import applied_count, create_tables, probe_bus
 from sqlalchemy import func, select
 
@@ -81,8 +82,10 @@ async def stream_messages(nats_url: str, subject: str, expected: int, timeout: f
 
 async def test_committed_events_are_published_with_their_id_as_msg_id(bus: EventBus, database: Database) -> None:
     kept, rolled_back = created("c-kept"), created("c-rolled-back")
-    async with database.transaction() as session:
-        await record_event(session, kept)
+    with trace.get_tracer("test").start_as_current_span("the request that made the client") as span:
+        async with database.transaction() as session:
+            await record_event(session, kept)
+    request_trace = format(span.get_span_context().trace_id, "032x")
 
     async def failing_change() -> None:
         async with database.transaction() as session:
@@ -96,7 +99,8 @@ async def test_committed_events_are_published_with_their_id_as_msg_id(bus: Event
 
     assert [m.headers["Nats-Msg-Id"] for m in messages] == [kept.id]
     assert b"c-rolled-back" not in messages[0].data
-    assert "traceparent" in messages[0].headers
+    # The event continues the trace of the request that committed it, across the relay and NATS.
+    assert messages[0].headers["traceparent"].split("-")[1] == request_trace
 
     async def published() -> bool:
         async with database.sessions() as session:

@@ -323,6 +323,21 @@ class BackfillFailed(EventData):
     requested_by: str
 
 
+class BackfillSliceRequested(EventData):
+    """One connection's window of a running backfill is ready for a worker (work shared across replicas)."""
+
+    event_type: ClassVar[str] = "BackfillSliceRequested"
+    subject: ClassVar[str] = "results.v1.backfill.slice_requested"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    backfill_id: str
+    client_id: str
+    connection_id: str
+    platform: str
+    window_start: date
+    window_end: date
+
+
 class MetricValue(BaseModel):
     """One account metric's total over a synced window (nested in SyncCompleted)."""
 
@@ -397,6 +412,7 @@ CATALOGUE: tuple[type[EventData], ...] = (
     BackfillRequested,
     BackfillCompleted,
     BackfillFailed,
+    BackfillSliceRequested,
     SyncCompleted,
     AnalysisGenerated,
     SummaryGenerated,

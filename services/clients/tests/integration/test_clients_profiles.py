@@ -277,3 +277,32 @@ async def test_companies_import_reports_each_row_and_never_half_imports(postgres
             headers=exec_,
         )  # fmt: skip
         assert updated_by_domain.json()["rows"][0]["outcome"] == "updated"
+
+
+async def test_a_recalculated_score_reaches_the_client_through_tier_changed(postgres_url: str, clean_nats: str) -> None:
+    """Recalculation publishes TierChanged (with the new score), not ScoreRecorded: the list must follow it."""
+    async with running_clients_service(postgres_url, clean_nats) as api:
+        client = await new_client(api, "Recalculated Co")
+        now = datetime.now(UTC)
+        rated = now - timedelta(days=10)
+        scored = wrap(
+            ScoreRecorded(client_id=client, receipt_id="r-1", track="managed", score=Decimal("3.10"),
+                          computed_tier=Tier.CORE, effective_tier=Tier.CORE, framework_version=1,
+                          ratings_recorded_at=rated, recorded_by="u-exec"),
+            source="tiering", time=now - timedelta(minutes=5),
+        )  # fmt: skip
+        recalculated = wrap(
+            TierChanged(client_id=client, old_tier=Tier.CORE, new_tier=Tier.PLATINUM, old_score=Decimal("3.10"),
+                        new_score=Decimal("4.05"), cause=TierChangeCause.RECALCULATION, receipt_id="r-2"),
+            source="tiering", time=now,
+        )  # fmt: skip
+        await publish_envelopes(clean_nats, [scored, recalculated])
+
+        async def platinum() -> bool:
+            body = (await api.get(f"/api/v1/clients/{client}", headers=as_user(EXECUTIVE))).json()
+            return body.get("tier") == "Platinum"
+
+        assert await wait_until(platinum, within=15)
+        body = (await api.get(f"/api/v1/clients/{client}", headers=as_user(EXECUTIVE))).json()
+        assert Decimal(body["tier_score"]) == Decimal("4.05")
+        assert body["ratings_recorded_at"] is not None  # the ratings' age is kept from ScoreRecorded

@@ -304,11 +304,16 @@ def apply_tier(client: Client, tier: Tier, at: datetime) -> bool:
     return True
 
 
-def apply_score(client: Client, score: Decimal, ratings_recorded_at: datetime, at: datetime) -> bool:
-    """Take the latest score and ratings time unless a newer ScoreRecorded already did."""
+def apply_score(client: Client, score: Decimal, ratings_recorded_at: datetime | None, at: datetime) -> bool:
+    """Take the latest score (and ratings time, when the event carries it) unless a newer event already did.
+
+    ScoreRecorded carries both; a TierChanged from a recalculation carries only the new score.
+    """
     if client.score_at is not None and client.score_at > at:
         return False
-    client.tier_score, client.ratings_recorded_at, client.score_at = score, ratings_recorded_at, at
+    client.tier_score, client.score_at = score, at
+    if ratings_recorded_at is not None:
+        client.ratings_recorded_at = ratings_recorded_at
     return True
 
 

@@ -57,6 +57,8 @@ async def on_tiering_event(envelope: Envelope[Any], session: AsyncSession) -> No
         _history(envelope, session, line, data.recorded_by)
     elif isinstance(data, TierChanged):
         profiles.apply_tier(client, data.new_tier, envelope.time)
+        if data.new_score is not None:
+            profiles.apply_score(client, data.new_score, None, envelope.time)
         old = data.old_tier.value if data.old_tier else "unscored"
         _history(
             envelope, session, f"Tier changed from {old} to {data.new_tier.value} ({data.cause.value})", data.changed_by

@@ -139,3 +139,37 @@ def test_webhooks_are_for_executives_and_refuse_internal_targets(system: System)
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "loopback" in refused.json()["detail"]
     assert listed.status_code == 200
+
+
+def test_score_now_through_the_gateway_reaches_the_dms_inbox(system: System) -> None:
+    """The whole path: Score Now in tiering → TierChanged through its outbox → notifications → the DM's inbox."""
+    with system.api(Role.EXECUTIVE, "u-exec") as executive:
+        company = executive.post("/api/v1/companies", json={"name": "Quillfeather Paper"}).json()
+        executive.post(f"/api/v1/companies/{company['id']}/convert", json={"dm_id": "u-61", "squad_id": "s-6"})
+    client_id = company["id"]
+    ratings = {"profitability": 5, "strategic_value": 5, "relationship_quality": 5}
+    with system.api(Role.MANAGER, "u-61", "s-6") as dm:
+        # Tiering authorises the DM once it has replicated the assignment from ClientCreated.
+        scored = eventually(
+            lambda: (
+                (
+                    r := dm.post(
+                        f"/api/v1/clients/{client_id}/tiering/scores",
+                        json={"track": "managed_delivery", "ratings": ratings},
+                    )
+                ).status_code
+                == 201
+                and r
+            )
+        )
+        assert scored, logs(system)
+        receipt = scored.json()["receipt"]
+
+        def tier_notifications() -> list[dict]:
+            items = dm.get("/api/v1/me/notifications").json()["items"]
+            return [n for n in items if n["rule"] == "tier_changed" and n["client_id"] == client_id]
+
+        notifications = eventually(tier_notifications)
+    assert notifications, logs(system)
+    assert len(notifications) == 1
+    assert notifications[0]["title"] == f"Quillfeather Paper: unscored → {receipt['effective_tier']}"

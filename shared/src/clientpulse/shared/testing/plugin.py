@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,17 +20,28 @@ from clientpulse.shared.testing.servers import (
 )
 
 
+@contextlib.contextmanager
+def _server_folder(kind: str) -> Iterator[Path]:
+    # Outside pytest's numbered temp folders: another pytest session on the machine prunes those,
+    # and would delete a running server's data and socket from under it.
+    folder = Path(tempfile.mkdtemp(prefix=f"clientpulse-test-{kind}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def nats_url() -> Iterator[str]:
     """A NATS server with JetStream for the session (shared: see ``clean_nats``)."""
-    with nats_server(tmp_path_factory.mktemp("nats")) as url:
+    with _server_folder("nats") as folder, nats_server(folder) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
     """A PostgreSQL server for the session; tests get their own database from ``database_url``."""
-    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+    with _server_folder("postgres") as folder, postgres_server(folder) as url:
         yield url
 
 

@@ -17,7 +17,12 @@ from clientpulse.shared.client_directory import CLIENT_DIRECTORY_METADATA
 from clientpulse.shared.db import alembic_config, create_engine
 from clientpulse.shared.messaging import MESSAGING_METADATA
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # SQLite cannot reflect expression indexes (lower(domain)); PostgreSQL compares them.
+    pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
+    pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index"),
+]
 
 SERVICES = ["clients", "tiering", "results_ingest", "insights", "notifications"]
 

@@ -36,7 +36,7 @@ def system(postgres_admin_url: str, nats_url: str, tmp_path_factory: pytest.Temp
         var_dir=tmp_path_factory.mktemp("system"),
         nats_url=nats_url,
         database_urls=databases,
-        ports={spec.name: free_port() for spec in (*SERVICES, GATEWAY)},
+        ports={"sandbox": free_port(), **{spec.name: free_port() for spec in (*SERVICES, GATEWAY)}},
         env={
             "CLIENTPULSE_JWT_SECRET": jwt_secret,
             "CLIENTPULSE_JWT_ISSUER": "clientpulse-e2e",

@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = commands.add_parser("seed", help="load the demo data through a running gateway")
     seed.add_argument("--gateway-url", default="http://127.0.0.1:8000")
     seed.add_argument("--nats-url", default=None)
+    seed.add_argument("--sandbox-url", default=None, help="connect demo ad accounts from this platform sandbox")
 
     args = parser.parse_args(argv)
     if args.command == "token":
@@ -108,7 +109,7 @@ def _publish(args: argparse.Namespace) -> int:
 def _seed(args: argparse.Namespace) -> int:
     from clientpulse.shared.demo import run_seed
 
-    summary = run_seed(args.gateway_url, _nats_url(args.nats_url), var_dir() / "seeded.json")
+    summary = run_seed(args.gateway_url, _nats_url(args.nats_url), var_dir() / "seeded.json", args.sandbox_url)
     print(json.dumps({k: v for k, v in summary.items() if k != "company_ids"}))
     return 0
 
@@ -130,16 +131,17 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stopped.set())
     try:
         if not args.no_seed:
-            summary = run_seed(stack.gateway_url, str(stack.nats_url), folder / "seeded.json")
+            summary = run_seed(stack.gateway_url, str(stack.nats_url), folder / "seeded.json", stack.sandbox_url)
             if summary.get("skipped"):
                 print("demo data: already loaded", flush=True)
             else:
                 print(
                     f"demo data: {summary['companies']} companies, {summary['invoices']} invoices, "
-                    f"{summary['deals']} won deal",
+                    f"{summary['deals']} won deal, {summary.get('connections', 0)} ad accounts "
+                    "(30-day backfills running)",
                     flush=True,
                 )
-        _print_banner(stack.gateway_url, str(stack.nats_url), dev_tokens())
+        _print_banner(stack.gateway_url, str(stack.nats_url), stack.sandbox_url, dev_tokens())
         while not stopped.is_set():
             for name, process in stack.processes.items():
                 if process.poll() is not None:
@@ -162,13 +164,14 @@ def _explicit(defaults: dict[str, str]) -> dict[str, str]:
     return {key: os.environ[key] for key in defaults if key in os.environ}
 
 
-def _print_banner(gateway_url: str, nats_url: str, tokens: dict[Role, str]) -> None:
+def _print_banner(gateway_url: str, nats_url: str, sandbox_url: str, tokens: dict[Role, str]) -> None:
     lines = [
         "",
         "clientpulse is running.",
         f"  gateway   {gateway_url}",
         f"  API docs  {gateway_url}/schema   (OpenAPI: {gateway_url}/schema/openapi.json)",
         f"  NATS      {nats_url}",
+        f"  sandbox   {sandbox_url}   (stands in for the ad platforms)",
         "",
         "Development tokens (valid 12 hours):",
     ]

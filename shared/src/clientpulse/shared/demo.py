@@ -65,7 +65,28 @@ def _months_back(today: date, count: int) -> list[date]:
     return days
 
 
-async def seed(gateway_url: str, nats_url: str) -> dict[str, Any]:
+# Demo ad accounts in the platform sandbox: (company, platform, account id).
+DEMO_CONNECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Northwind Outfitters", "meta_ads", "1001001"),
+    ("Northwind Outfitters", "tiktok_ads", "7001001"),
+    ("Bluebird Botanicals", "google_ads", "2002002002"),
+    ("Copperleaf Coffee", "meta_ads", "1003003"),
+)
+
+
+async def _connect_demo_accounts(api: httpx.AsyncClient, sandbox_url: str, created: dict[str, str]) -> int:
+    """Connect the demo ad accounts (tokens granted by the sandbox) and backfill 30 days for each client."""
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=10) as sandbox:
+        for company, platform, account_id in DEMO_CONNECTIONS:
+            grant = (await sandbox.post(f"/_sandbox/grants/{platform}")).raise_for_status().json()
+            body = {"platform": platform, "account_id": account_id, "method": "token", **grant}
+            (await api.post(f"/api/v1/clients/{created[company]}/connections", json=body)).raise_for_status()
+    for company in dict.fromkeys(company for company, _, _ in DEMO_CONNECTIONS):
+        (await api.post(f"/api/v1/clients/{created[company]}/results/backfills", json={"days": 30})).raise_for_status()
+    return len(DEMO_CONNECTIONS)
+
+
+async def seed(gateway_url: str, nats_url: str, sandbox_url: str | None = None) -> dict[str, Any]:
     """Create the demo data through the gateway and NATS; returns what was made."""
     token = dev_tokens()[Role.EXECUTIVE]
     created: dict[str, str] = {}
@@ -96,6 +117,7 @@ async def seed(gateway_url: str, nats_url: str) -> dict[str, Any]:
                         event_id=derived_event_id(f"invoice:{invoice_id}"),
                     )
                 )
+        connections = await _connect_demo_accounts(api, sandbox_url, created) if sandbox_url else 0
     harbor = created["Harbor Light Candles"]
     events.append(
         wrap(
@@ -113,13 +135,19 @@ async def seed(gateway_url: str, nats_url: str) -> dict[str, Any]:
         )
     )
     await publish_envelopes(nats_url, events)
-    return {"companies": len(created), "invoices": len(events) - 1, "deals": 1, "company_ids": created}
+    return {
+        "companies": len(created),
+        "invoices": len(events) - 1,
+        "deals": 1,
+        "connections": connections,
+        "company_ids": created,
+    }
 
 
-def run_seed(gateway_url: str, nats_url: str, marker: Path) -> dict[str, Any]:
+def run_seed(gateway_url: str, nats_url: str, marker: Path, sandbox_url: str | None = None) -> dict[str, Any]:
     """Load the demo data once: a second run finds the marker file and does nothing."""
     if marker.exists():
         return {"skipped": True, **json.loads(marker.read_text())}
-    summary = asyncio.run(seed(gateway_url, nats_url))
+    summary = asyncio.run(seed(gateway_url, nats_url, sandbox_url))
     marker.write_text(json.dumps(summary, indent=2))
     return summary

@@ -52,6 +52,18 @@ UPSTREAM_SETTING = {
     "notifications": "NOTIFICATIONS_URL",
 }
 EMBEDDED_NATS_PORT = 4250
+# The platform sandbox stands in for Meta, Google Ads, TikTok… in the embedded mode and the tests.
+SANDBOX_PORT = 4260
+# Where results-ingest finds each platform, as paths under the sandbox.
+SANDBOX_PATHS = {
+    "META_BASE_URL": "/meta",
+    "META_AUTHORIZE_URL": "/meta/dialog/oauth",
+    "GOOGLE_ADS_BASE_URL": "/google-ads",
+    "GOOGLE_OAUTH_TOKEN_URL": "/google-oauth/token",
+    "GOOGLE_AUTHORIZE_URL": "/google-oauth/auth",
+    "TIKTOK_BASE_URL": "/tiktok",
+    "TIKTOK_AUTHORIZE_URL": "/tiktok/portal/auth",
+}
 
 
 class StackError(RuntimeError):
@@ -78,9 +90,16 @@ class Stack:
     nats: NatsServerProcess | None = None
 
     def port(self, name: str) -> int:
-        """The port a service (or the gateway) listens on."""
+        """The port a service (or the gateway, or the ``sandbox``) listens on."""
+        if name == "sandbox":
+            return self.ports.get(name, SANDBOX_PORT)
         default = GATEWAY.port if name == "gateway" else next(s.port for s in SERVICES if s.name == name)
         return self.ports.get(name, default)
+
+    @property
+    def sandbox_url(self) -> str:
+        """The platform sandbox."""
+        return f"http://{self.host}:{self.port('sandbox')}"
 
     @property
     def gateway_url(self) -> str:
@@ -100,10 +119,10 @@ class Stack:
         """Start NATS (if embedded), every service, then the gateway; wait until all are ready."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for spec in (*SERVICES, GATEWAY):
-            if port_open(self.host, self.port(spec.name)):
+        for name in ["sandbox", *(spec.name for spec in (*SERVICES, GATEWAY))]:
+            if port_open(self.host, self.port(name)):
                 raise StackError(
-                    f"port {self.port(spec.name)} for {spec.name} is taken; stop what uses it (an earlier "
+                    f"port {self.port(name)} for {name} is taken; stop what uses it (an earlier "
                     "`make run`?) and try again"
                 )
         if self.nats_url is None:
@@ -114,9 +133,10 @@ class Stack:
                 raise StackError(f"could not start nats-server: {exc}") from exc
             self.nats_url = self.nats.url
         try:
+            self._spawn_sandbox()
             for spec in SERVICES:
                 self._spawn(spec)
-            self._wait_ready([s.name for s in SERVICES], timeout)
+            self._wait_ready(["sandbox", *(s.name for s in SERVICES)], timeout)
             self._spawn(GATEWAY)
             self._wait_ready(["gateway"], timeout)
         except BaseException:
@@ -133,6 +153,10 @@ class Stack:
         env[f"{spec.env_prefix}PORT"] = str(self.port(spec.name))
         if spec.name in self.database_urls:
             env[f"{spec.env_prefix}DATABASE_URL"] = self.database_urls[spec.name]
+        if spec.name == "results-ingest":
+            for setting, path in SANDBOX_PATHS.items():
+                env[f"{spec.env_prefix}{setting}"] = self.sandbox_url + path
+            env[f"{spec.env_prefix}OAUTH_REDIRECT_BASE"] = self.gateway_url
         if spec is GATEWAY:
             for service, setting in UPSTREAM_SETTING.items():
                 env[f"{GATEWAY.env_prefix}{setting}"] = self.service_url(service)
@@ -144,6 +168,14 @@ class Stack:
         command = [str(executable) if executable.exists() else spec.command, "serve"]
         self.processes[spec.name] = subprocess.Popen(  # noqa: S603 - our own console scripts
             command, env=self._environment(spec), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def _spawn_sandbox(self) -> None:
+        log = open(self.log_dir / "sandbox.log", "ab")  # noqa: SIM115 - owned by the child
+        executable = Path(sys.executable).parent / "clientpulse-results-ingest"
+        command = [str(executable), "sandbox", "--host", self.host, "--port", str(self.port("sandbox"))]
+        self.processes["sandbox"] = subprocess.Popen(  # noqa: S603 - our own console script
+            command, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def _wait_ready(self, names: list[str], timeout: float) -> None:
@@ -158,7 +190,8 @@ class Stack:
                             f"{name} exited with code {process.returncode}; see {self.log_dir / (name + '.log')}"
                         )
                     try:
-                        if client.get(f"{self.service_url(name)}/readyz").status_code == 200:
+                        probe = "/healthz" if name == "sandbox" else "/readyz"
+                        if client.get(f"{self.service_url(name)}{probe}").status_code == 200:
                             pending.discard(name)
                     except httpx.HTTPError:
                         pass
@@ -189,7 +222,7 @@ class Stack:
 
     def stop(self) -> None:
         """Stop the gateway, then the services, then NATS."""
-        for name in ["gateway", *[s.name for s in SERVICES]]:
+        for name in ["gateway", *[s.name for s in SERVICES], "sandbox"]:
             process = self.processes.get(name)
             if process is not None and process.poll() is None:
                 process.terminate()

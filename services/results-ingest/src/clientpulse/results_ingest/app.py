@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.di import Provide
 
-from clientpulse.results_ingest.api.connections import ConnectionController
+from clientpulse.results_ingest.api.connections import ConnectionController, OAuthCallbackController
+from clientpulse.results_ingest.api.results import ResultsController
+from clientpulse.results_ingest.connectors.factory import http_client, quiet_http_logs
+from clientpulse.results_ingest.domain.backfills import WorkerDeps
 from clientpulse.results_ingest.events import handlers
+from clientpulse.results_ingest.secrets_vault import SecretBox
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.service import build_runtime, create_service_app
@@ -17,11 +24,29 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: ResultsSettings | None = None) -> Litestar:
     """Build the app (nothing connects until its lifespan starts)."""
-    runtime = build_runtime(settings or ResultsSettings(), migrations=MIGRATIONS, publishes=[Stream.RESULTS])
-    handlers.register(runtime.bus)
+    settings = settings or ResultsSettings()
+    quiet_http_logs()
+    runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[Stream.RESULTS])
+    box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
+    http = http_client(settings)
+    handlers.register(runtime.bus, WorkerDeps(settings=settings, box=box, http=http, database=runtime.database))
+
+    @asynccontextmanager
+    async def close_http(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await http.aclose()
+
     return create_service_app(
         runtime,
-        route_handlers=[ConnectionController],
+        route_handlers=[ConnectionController, OAuthCallbackController, ResultsController],
         title="clientpulse results",
         description="Platform connections, sync and backfill, account metrics and campaign results.",
+        dependencies={
+            "box": Provide(lambda: box, sync_to_thread=False, use_cache=True),
+            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+            "http": Provide(lambda: http, sync_to_thread=False, use_cache=True),
+        },
+        lifespan=[close_http],
     )

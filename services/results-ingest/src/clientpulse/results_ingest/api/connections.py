@@ -1,30 +1,43 @@
-"""A client's platform connections."""
+"""A client's platform connections and the OAuth callback."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from litestar import Controller, get
-from litestar.params import FromPath
-from pydantic import BaseModel
+from litestar import Controller, Response, delete, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from clientpulse.results_ingest.api.deps import Box, Http, Settings
+from clientpulse.results_ingest.connectors.base import Credentials
+from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.db.repositories import ConnectionRepository
+from clientpulse.results_ingest.domain import connections as service
 from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
+from clientpulse.results_ingest.secrets_vault import SecretBox, SecretsUnreadable, mask
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
+from clientpulse.shared.errors import NotFound, Unprocessable
 from clientpulse.shared.service import Caller, Db
 
 
 class ConnectionRead(BaseModel):
-    """A connection as shown to users (secrets never leave the service)."""
+    """A connection as shown to users: secrets never leave the service, only a masked hint."""
 
     id: str
     client_id: str
     platform: Platform
     account_id: str
     account_name: str | None
+    auth_kind: str
     status: ConnectionStatus
     status_message: str | None
+    currency: str | None
+    time_zone: str | None
+    credential_hint: str | None = Field(description="the last characters of the access token, masked")
+    last_synced_at: datetime | None
     created_at: datetime
 
 
@@ -34,6 +47,50 @@ class ConnectionList(BaseModel):
     items: list[ConnectionRead]
 
 
+class ConnectionCreate(BaseModel):
+    """Connect a platform account: with a token the caller holds, or by starting the OAuth flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Platform
+    account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_\-]+$")
+    method: Literal["oauth", "token"] = "oauth"
+    access_token: SecretStr | None = Field(default=None, max_length=4000)
+    refresh_token: SecretStr | None = Field(default=None, max_length=4000)
+
+
+class AuthorizationStarted(BaseModel):
+    """Send the person to ``authorization_url``; the platform calls back and the connection appears."""
+
+    authorization_url: str
+    expires_at: datetime
+
+
+def read(connection: Connection, box: SecretBox) -> ConnectionRead:
+    """The public view of a connection."""
+    hint = None
+    if connection.secret:
+        try:
+            hint = mask(str(box.open(connection.secret).get("access_token") or ""))
+        except SecretsUnreadable:
+            hint = None
+    return ConnectionRead(
+        id=connection.id,
+        client_id=connection.client_id,
+        platform=Platform(connection.platform),
+        account_id=connection.account_id,
+        account_name=connection.account_name,
+        auth_kind=connection.auth_kind,
+        status=ConnectionStatus(connection.status),
+        status_message=connection.status_message,
+        currency=connection.currency,
+        time_zone=connection.time_zone,
+        credential_hint=hint,
+        last_synced_at=connection.last_synced_at,
+        created_at=connection.created_at,
+    )
+
+
 class ConnectionController(Controller):
     """``/api/v1/clients/{client_id}/connections``"""
 
@@ -41,23 +98,115 @@ class ConnectionController(Controller):
     tags = ["results"]
 
     @get("/", summary="A client's platform connections")
-    async def list_connections(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ConnectionList:
+    async def list_connections(self, identity: Caller, db: Db, box: Box, client_id: FromPath[str]) -> ConnectionList:
         require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             rows = await ConnectionRepository(session).for_client(client_id)
-        return ConnectionList(
-            items=[
-                ConnectionRead(
-                    id=c.id,
-                    client_id=c.client_id,
-                    platform=Platform(c.platform),
-                    account_id=c.account_id,
-                    account_name=c.account_name,
-                    status=ConnectionStatus(c.status),
-                    status_message=c.status_message,
-                    created_at=c.created_at,
+        return ConnectionList(items=[read(c, box) for c in rows])
+
+    @post(
+        "/", summary="Connect a platform account (token, or start OAuth)", status_code=HTTP_201_CREATED, responses=None
+    )
+    async def create_connection(
+        self,
+        identity: Caller,
+        db: Db,
+        box: Box,
+        settings: Settings,
+        http: Http,
+        client_id: FromPath[str],
+        data: JSONBody[ConnectionCreate],
+    ) -> Response[ConnectionRead | AuthorizationStarted]:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            if data.method == "oauth":
+                if data.access_token or data.refresh_token:
+                    raise Unprocessable("tokens are not sent with method oauth; the platform issues them")
+                started = await service.start_oauth(
+                    session, settings, box, identity, client_id, data.platform, data.account_id
                 )
-                for c in rows
-            ]
+                return Response(
+                    AuthorizationStarted(authorization_url=started.authorization_url, expires_at=started.expires_at),
+                    status_code=HTTP_202_ACCEPTED,
+                )
+            if data.access_token is None:
+                raise Unprocessable("access_token is required with method token")
+            credentials = Credentials(
+                access_token=data.access_token.get_secret_value(),
+                refresh_token=data.refresh_token.get_secret_value() if data.refresh_token else None,
+            )
+            connection = await service.connect_with_token(
+                session, settings, box, http, identity, client_id, data.platform, data.account_id, credentials
+            )
+            body = read(connection, box)
+        return Response(
+            body,
+            status_code=HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/clients/{client_id}/connections/{body.id}"},
         )
+
+    @delete(
+        "/{connection_id:str}", summary="Remove a connection (its stored results stay)", status_code=HTTP_204_NO_CONTENT
+    )
+    async def delete_connection(
+        self, identity: Caller, db: Db, client_id: FromPath[str], connection_id: FromPath[str]
+    ) -> None:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            repository = ConnectionRepository(session)
+            connection = await repository.get(client_id, connection_id)
+            if connection is None:
+                raise NotFound(f"connection {connection_id} was not found")
+            await repository.remove(connection)
+
+    @post("/{connection_id:str}/test", summary="Test a connection against its platform", status_code=200)
+    async def test_connection(
+        self,
+        identity: Caller,
+        db: Db,
+        box: Box,
+        settings: Settings,
+        http: Http,
+        client_id: FromPath[str],
+        connection_id: FromPath[str],
+    ) -> ConnectionRead:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            connection = await ConnectionRepository(session).get(client_id, connection_id)
+            if connection is None:
+                raise NotFound(f"connection {connection_id} was not found")
+            connection = await service.test_connection(session, settings, box, http, connection)
+            return read(connection, box)
+
+
+class OAuthCallbackController(Controller):
+    """``/api/v1/oauth/{platform}/callback``: public at the gateway; the state is the only authority."""
+
+    path = "/api/v1/oauth/{platform:str}/callback"
+    tags = ["results"]
+
+    @get("/", summary="Where a platform returns after consent", status_code=HTTP_201_CREATED, security=[])
+    async def callback(
+        self,
+        db: Db,
+        box: Box,
+        settings: Settings,
+        http: Http,
+        platform: FromPath[Platform],
+        oauth_state: Annotated[str, QueryParameter(name="state", min_length=8, max_length=200)],
+        code: Annotated[str | None, QueryParameter(max_length=2000)] = None,
+        auth_code: Annotated[str | None, QueryParameter(max_length=2000, description="TikTok's name for code")] = None,
+        error: Annotated[str | None, QueryParameter(max_length=500)] = None,
+    ) -> ConnectionRead:
+        if error:
+            raise Unprocessable(f"{platform.value} reported: {error}")
+        grant = code or auth_code
+        if not grant:
+            raise Unprocessable("the callback carries no authorization code")
+        async with db.transaction() as session:
+            connection = await service.finish_oauth(session, settings, box, http, platform, grant, oauth_state)
+            return read(connection, box)

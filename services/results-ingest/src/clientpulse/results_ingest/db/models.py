@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clientpulse.shared.db import UTCDateTime, new_metadata
@@ -21,6 +21,7 @@ class Connection(Base):
     """A client's link to one marketing or commerce platform account."""
 
     __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("client_id", "platform", "account_id"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -31,3 +32,136 @@ class Connection(Base):
     status_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(120))
+    # "oauth" or "api_key"; the tokens themselves live only in ``secret`` (MultiFernet ciphertext).
+    auth_kind: Mapped[str] = mapped_column(String(20), server_default="api_key")
+    secret: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    last_synced_at: Mapped[datetime | None]
+
+
+class OAuthState(Base):
+    """An authorization-code flow in progress; the state value is the only authority of the callback."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(40))
+    account_id: Mapped[str] = mapped_column(String(120))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    # The PKCE verifier, encrypted like any other secret.
+    code_verifier: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime]
+
+
+class CampaignDaily(Base):
+    """One campaign's additive sums for one account-local day (money in minor units)."""
+
+    __tablename__ = "campaign_daily"
+    __table_args__ = (Index("ix_campaign_daily_client_day", "client_id", "day"),)
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(40))
+    campaign_name: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str | None] = mapped_column(String(20))
+    status_raw: Mapped[str | None] = mapped_column(String(60))
+    creative_title: Mapped[str | None] = mapped_column(String(500))
+    currency: Mapped[str] = mapped_column(String(3))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    spend_minor: Mapped[int] = mapped_column(BigInteger)
+    impressions: Mapped[int] = mapped_column(BigInteger)
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    conversions_e4: Mapped[int] = mapped_column(BigInteger)
+    conversion_value_minor: Mapped[int] = mapped_column(BigInteger)
+    reach_daily: Mapped[int | None] = mapped_column(BigInteger)
+    is_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime]
+
+
+class CampaignPeriodReach(Base):
+    """The platform's own reach for one campaign over a window (reach does not add up over days)."""
+
+    __tablename__ = "campaign_period_reach"
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    window_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    reach: Mapped[int] = mapped_column(BigInteger)
+    impressions: Mapped[int] = mapped_column(BigInteger)
+    fetched_at: Mapped[datetime]
+
+
+class MetricDaily(Base):
+    """One account-level base measure for one account-local day, in its category."""
+
+    __tablename__ = "metric_daily"
+    __table_args__ = (Index("ix_metric_daily_client_day", "client_id", "day"),)
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(30))
+    value: Mapped[int] = mapped_column(BigInteger)
+    unit: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    is_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime]
+
+
+ACTIVE_BACKFILL_STATES = ("queued", "running")
+
+
+class Backfill(Base):
+    """A 30/60/90-day backfill of one client; at most one queued or running per company."""
+
+    __tablename__ = "backfills"
+    __table_args__ = (
+        # The lock that must hold across replicas lives in the database (DESIGN.md §10).
+        Index(
+            "uq_backfills_one_active_per_client",
+            "client_id",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+    slices_total: Mapped[int] = mapped_column(Integer, default=0)
+    slices_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_written: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class BackfillSlice(Base):
+    """One connection's window of a backfill: the checkpoint a resumed worker starts from."""
+
+    __tablename__ = "backfill_slices"
+
+    backfill_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    window_end: Mapped[date] = mapped_column(Date)
+    platform: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]

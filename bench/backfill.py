@@ -1,0 +1,322 @@
+"""Results ingest at scale, each figure beside a baseline measured in the same run.
+
+1. Backfill: 90 days × 3 platforms (Meta, Google Ads, TikTok) × 50 campaigns × 20 clients read from the
+   platform sandbox (a real HTTP process) by the real connectors, cut into the backfill worker's slices
+   (Meta 7 days, Google Ads and TikTok 30) and stored with the worker's idempotent upserts
+   (``fetch_window`` + ``store_window``, several slices at once) — rows/s beside a raw bulk insert
+   (COPY) of the very same rows into an empty copy of the table.
+2. The campaign table of one client over 90 days (``campaign_table``: sums, ratios, sparklines, fatigue)
+   with 5 million snapshot rows of other clients stored (generated set-based with ``generate_series``),
+   beside the same call when the table holds only that client's rows. Target: < 50 ms.
+
+Runs in a fresh PostgreSQL database it creates and drops. Figures are medians over rounds. The backfill
+path here skips NATS (the worker's message hop); the measured part is HTTP + parsing + upserts.
+
+usage: python bench/backfill.py [postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--rounds 7] [--clients 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import httpx
+from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from clientpulse.results_ingest.app import MIGRATIONS, create_app
+from clientpulse.results_ingest.connectors.factory import http_client
+from clientpulse.results_ingest.db.models import Connection
+from clientpulse.results_ingest.domain.ingest import ConnectionRef, fetch_window, store_window
+from clientpulse.results_ingest.domain.periods import DateRange
+from clientpulse.results_ingest.domain.platforms import Platform
+from clientpulse.results_ingest.domain.reporting import CampaignSort, campaign_table
+from clientpulse.results_ingest.domain.windows import SLICE_DAYS, backfill_range, slices
+from clientpulse.results_ingest.secrets_vault import SecretBox
+from clientpulse.results_ingest.settings import ResultsSettings
+from clientpulse.shared.client_directory import apply_client_event
+from clientpulse.shared.contracts import wrap
+from clientpulse.shared.contracts.events import ClientCreated, ClientStatus
+from clientpulse.shared.db import Database, upgrade_to_head
+from clientpulse.shared.embedded import free_port
+from clientpulse.shared.identity import IDENTITY_HEADER, Identity, Role, sign_identity
+from clientpulse.shared.testing.servers import create_database, drop_database
+
+SECRET = "bench-identity-secret-of-enough-length-0123"  # noqa: S105 - a throwaway in-process secret
+KEYS = '["YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMTI="]'
+PLATFORMS = (Platform.META_ADS, Platform.GOOGLE_ADS, Platform.TIKTOK_ADS)
+CAMPAIGNS = 50
+DAYS = 90
+CONCURRENCY = 12
+
+
+def start_sandbox(port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clientpulse.results_ingest.cli", "sandbox", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the platform sandbox did not start")
+
+
+async def seed_connections(database: Database, box: SecretBox, sandbox: str, clients: int) -> list[ConnectionRef]:
+    refs = []
+    async with httpx.AsyncClient() as http, database.transaction() as session:
+        for c in range(clients):
+            for p, platform in enumerate(PLATFORMS):
+                account = f"{80000 + c * 10 + p}"
+                await http.post(
+                    f"{sandbox}/_sandbox/accounts",
+                    json={"platform": platform.value, "account_id": account, "campaigns": CAMPAIGNS, "pause_every": 0},
+                )
+                grant = (await http.post(f"{sandbox}/_sandbox/grants/{platform.value}")).json()
+                connection = Connection(
+                    id=f"bench-{c}-{p}",
+                    client_id=f"bench-client-{c}",
+                    platform=platform.value,
+                    account_id=account,
+                    account_name=None,
+                    status="connected",
+                    status_message=None,
+                    created_at=datetime.now(UTC),
+                    created_by="bench",
+                    auth_kind="api_key",
+                    secret=box.seal(grant),
+                )
+                session.add(connection)
+                refs.append(ConnectionRef(connection.id, connection.client_id, platform, account, connection.secret))
+    return refs
+
+
+async def backfill_all(
+    settings: ResultsSettings, database: Database, box: SecretBox, refs: list[ConnectionRef]
+) -> tuple[float, int, list]:
+    window = backfill_range(DAYS, datetime.now(UTC).date())
+    work = [(ref, part) for ref in refs for part in slices(window, SLICE_DAYS[ref.platform])]
+    gate = asyncio.Semaphore(CONCURRENCY)
+    collected: list = []
+    written = 0
+
+    async def one(ref: ConnectionRef, part: DateRange, http: httpx.AsyncClient) -> None:
+        nonlocal written
+        async with gate:
+            fetched = await fetch_window(settings, box, http, ref, part, store=None, with_reach=False)
+            async with database.transaction() as session:
+                stored = await store_window(session, ref, fetched, part)
+            written += stored
+            collected.extend((ref, fetched.account.time_zone, d) for d in fetched.days)
+
+    started = time.perf_counter()
+    async with http_client(settings) as http:
+        await asyncio.gather(*(one(ref, part, http) for ref, part in work))
+    return time.perf_counter() - started, written, collected
+
+
+async def bulk_copy_baseline(database: Database, collected: list) -> float:
+    """COPY the same rows into an empty copy of campaign_daily: the floor for storing them."""
+    async with database.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE IF EXISTS campaign_daily_copy"))
+        await connection.execute(text("CREATE TABLE campaign_daily_copy (LIKE campaign_daily INCLUDING ALL)"))
+    now = datetime.now(UTC)
+    records = [
+        (
+            ref.id,
+            d.campaign_id,
+            d.day,
+            ref.client_id,
+            ref.platform.value,
+            d.campaign_name,
+            d.status.value if d.status else None,
+            d.status_raw,
+            d.creative_title,
+            d.currency,
+            tz,
+            d.spend_minor,
+            d.impressions,
+            d.clicks,
+            d.conversions_e4,
+            d.conversion_value_minor,
+            d.reach_daily,
+            False,
+            now,
+        )
+        for ref, tz, d in collected
+    ]
+    columns = [
+        "connection_id",
+        "campaign_id",
+        "day",
+        "client_id",
+        "platform",
+        "campaign_name",
+        "status",
+        "status_raw",
+        "creative_title",
+        "currency",
+        "time_zone",
+        "spend_minor",
+        "impressions",
+        "clicks",
+        "conversions_e4",
+        "conversion_value_minor",
+        "reach_daily",
+        "is_final",
+        "fetched_at",
+    ]
+    async with database.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        started = time.perf_counter()
+        await driver.copy_records_to_table("campaign_daily_copy", records=records, columns=columns)
+        elapsed = time.perf_counter() - started
+    async with database.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE campaign_daily_copy"))
+    return elapsed
+
+
+FIVE_MILLION = """
+INSERT INTO campaign_daily (connection_id, campaign_id, day, client_id, platform, campaign_name, status, status_raw,
+    creative_title, currency, time_zone, spend_minor, impressions, clicks, conversions_e4, conversion_value_minor,
+    reach_daily, is_final, fetched_at)
+SELECT 'filler-' || c || '-' || p, 'cmp-' || k, (:end_day)::date - d, 'filler-client-' || c,
+       (ARRAY['meta_ads','google_ads','tiktok_ads'])[p + 1], 'Campaign ' || k, 'ACTIVE', 'ACTIVE', 'Headline', 'USD',
+       'UTC', 1000 + (c * 7 + k * 13 + d) % 50000, 5000 + (c + k + d) % 9000, 50 + (k + d) % 300,
+       ((c + d) % 40) * 10000, 2000 + (c * k + d) % 90000, 4000 + (c + k) % 7000, d > 28, now()
+FROM generate_series(0, :clients - 1) AS c, generate_series(0, 2) AS p, generate_series(1, 50) AS k,
+     generate_series(0, 89) AS d
+"""
+
+
+async def time_route(settings: ResultsSettings, client_id: str, window: DateRange, rounds: int) -> float:
+    """The same table through the service's HTTP route in-process (identity, access, JSON)."""
+    # No NATS here: the route needs only the database (the bus keeps trying in the background).
+    app = create_app(
+        settings.model_copy(update={"nats_url": "nats://127.0.0.1:1", "identity_secret": SecretStr(SECRET)})
+    )
+    headers = {IDENTITY_HEADER: sign_identity(Identity("u-exec", Role.EXECUTIVE), SECRET)}
+    params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "sort": "roas"}
+    timings = []
+    async with AsyncTestClient(app) as client:
+        for _ in range(rounds + 1):
+            started = time.perf_counter()
+            response = await client.get(
+                f"/api/v1/clients/{client_id}/results/campaigns", params=params, headers=headers
+            )
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+            assert len(response.json()["items"]) == CAMPAIGNS * len(PLATFORMS)
+    return statistics.median(timings[1:])
+
+
+async def time_table(database: Database, client_id: str, window: DateRange, rounds: int) -> float:
+    timings = []
+    for _ in range(rounds + 1):
+        started = time.perf_counter()
+        async with database.transaction() as session:
+            lines = await campaign_table(session, client_id, window, CampaignSort.SPEND, True)
+        timings.append(time.perf_counter() - started)
+    assert len(lines) == CAMPAIGNS * len(PLATFORMS), len(lines)
+    return statistics.median(timings[1:])  # the first call warms the pool and the plan cache
+
+
+async def run(url: str, rounds: int, clients: int) -> None:
+    port = free_port()
+    sandbox = start_sandbox(port)
+    sandbox_url = f"http://127.0.0.1:{port}"
+    settings = ResultsSettings(
+        database_url=url,
+        encryption_keys=KEYS,
+        meta_base_url=f"{sandbox_url}/meta",
+        google_ads_base_url=f"{sandbox_url}/google-ads",
+        tiktok_base_url=f"{sandbox_url}/tiktok",
+        google_oauth_token_url=f"{sandbox_url}/google-oauth/token",
+    )
+    box = SecretBox.from_json(KEYS)
+    database = Database(url, pool_size=CONCURRENCY + 2)
+    try:
+        refs = await seed_connections(database, box, sandbox_url, clients)
+        expected = clients * len(PLATFORMS) * CAMPAIGNS * DAYS
+        print(
+            f"backfill: {clients} clients × {len(PLATFORMS)} platforms × {CAMPAIGNS} campaigns × {DAYS} days "
+            f"= {expected:,} campaign-days from the sandbox"
+        )
+        elapsed, written, collected = await backfill_all(settings, database, box, refs)
+        assert written == len(collected) == expected, (written, len(collected), expected)
+        copy_seconds = statistics.median([await bulk_copy_baseline(database, collected) for _ in range(3)])
+        print(
+            f"  backfill (HTTP + parse + upsert, {CONCURRENCY} slices at once): {elapsed:8.2f} s  "
+            f"{written / elapsed:>10,.0f} rows/s"
+        )
+        print(
+            f"  baseline: COPY of the same rows into an empty table: {copy_seconds:8.2f} s  "
+            f"{written / copy_seconds:>10,.0f} rows/s"
+        )
+
+        window = backfill_range(DAYS, datetime.now(UTC).date())
+        async with database.transaction() as session:
+            created = ClientCreated(
+                client_id="bench-client-0", name="Bench", status=ClientStatus.ACTIVE, created_by="bench"
+            )
+            await apply_client_event(wrap(created, source="clients"), session)
+        only_own = await time_table(database, "bench-client-0", window, rounds)
+        only_own_route = await time_route(settings, "bench-client-0", window, rounds)
+        async with database.engine.begin() as connection:
+            count = int((await connection.execute(text("SELECT count(*) FROM campaign_daily"))).scalar_one())
+            filler_clients = -(-(5_000_000 - count) // (3 * 50 * 90))
+            started = time.perf_counter()
+            await connection.execute(text(FIVE_MILLION), {"clients": filler_clients, "end_day": window.end})
+            print(
+                f"\nloaded {filler_clients * 3 * 50 * 90:,} more snapshot rows in {time.perf_counter() - started:.1f} s"
+            )
+        async with database.engine.connect() as connection:
+            await connection.execute(text("COMMIT"))
+            await connection.execute(text("VACUUM ANALYZE campaign_daily"))
+            total = int((await connection.execute(text("SELECT count(*) FROM campaign_daily"))).scalar_one())
+        loaded = await time_table(database, "bench-client-0", window, rounds)
+        loaded_route = await time_route(settings, "bench-client-0", window, rounds)
+        print(f"campaign table, one client, {DAYS} days, {CAMPAIGNS * len(PLATFORMS)} campaigns (median of {rounds}):")
+        print(
+            f"  with {total:,} snapshot rows stored:  query {loaded * 1000:6.1f} ms   "
+            f"HTTP route {loaded_route * 1000:6.1f} ms   (target < 50 ms)"
+        )
+        print(
+            f"  baseline, only {count:,} rows stored:  query {only_own * 1000:6.1f} ms   "
+            f"HTTP route {only_own_route * 1000:6.1f} ms"
+        )
+    finally:
+        await database.dispose()
+        sandbox.terminate()
+        sandbox.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", nargs="?", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    url = create_database(args.url, prefix="bench_results")
+    try:
+        upgrade_to_head(MIGRATIONS, url)
+        asyncio.run(run(url, args.rounds, args.clients))
+    finally:
+        drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""The results API: backfills, account metrics for a period, the campaign table."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+from pydantic import BaseModel, ConfigDict, Field
+
+from clientpulse.results_ingest.db.repositories import BackfillRepository
+from clientpulse.results_ingest.domain import backfills, reporting
+from clientpulse.results_ingest.domain.periods import DateRange, PeriodKind, last_complete_period, previous_range
+from clientpulse.shared.access import require_clients_module
+from clientpulse.shared.client_directory import visible_client
+from clientpulse.shared.db import utcnow
+from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.service import Caller, Db
+
+MAX_RANGE_DAYS = 400
+
+
+class BackfillCreate(BaseModel):
+    """Backfill the last 30, 60 or 90 complete days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: Literal[30, 60, 90]
+
+
+class BackfillRead(BaseModel):
+    """A backfill's progress and outcome."""
+
+    id: str
+    client_id: str
+    days: int
+    status: Literal["queued", "running", "completed", "failed"]
+    window_start: date
+    window_end: date
+    slices_total: int
+    slices_done: int
+    rows_written: int
+    error: str | None
+    requested_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DeltaRead(BaseModel):
+    """Change against the previous period; ``relative`` is null when the previous value was 0."""
+
+    absolute: Decimal | None
+    relative: Decimal | None
+
+
+class MetricRead(BaseModel):
+    """One metric of the period (money in minor units of ``currency``)."""
+
+    category: str
+    metric: str
+    currency: str | None
+    current: Decimal | None
+    previous: Decimal | None
+    delta: DeltaRead
+
+
+class MetricsRead(BaseModel):
+    """Account metrics for a period against the period before."""
+
+    client_id: str
+    period: str
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    includes_unfinal_days: bool
+    metrics: list[MetricRead]
+
+
+class CampaignRead(BaseModel):
+    """One campaign over the range; ratios from the range's sums, money in minor units of ``currency``."""
+
+    connection_id: str
+    platform: str
+    campaign_id: str
+    campaign_name: str
+    status: str | None
+    creative_title: str | None
+    currency: str
+    spend_minor: int
+    impressions: int
+    clicks: int
+    conversions: Decimal
+    revenue_minor: int
+    roas: Decimal | None
+    cpa_minor: Decimal | None
+    ctr: Decimal | None
+    reach: int | None
+    frequency: Decimal | None
+    seven_day_frequency: Decimal | None
+    fatigued: bool
+    spend_series: list[int] = Field(
+        description="the sparkline: spend in minor units for each day of the range, from start to end (0 when none)"
+    )
+
+
+class CampaignTable(BaseModel):
+    """The campaign table of a client for a range."""
+
+    client_id: str
+    start: date
+    end: date
+    sort: reporting.CampaignSort
+    order: Literal["asc", "desc"]
+    items: list[CampaignRead]
+
+
+def _window(start: date | None, end: date | None) -> DateRange:
+    if start is None or end is None:
+        raise Unprocessable("give both start and end (YYYY-MM-DD), or a period")
+    if end < start:
+        raise Unprocessable("end is before start")
+    window = DateRange(start, end)
+    if window.days > MAX_RANGE_DAYS:
+        raise Unprocessable(f"a range covers at most {MAX_RANGE_DAYS} days")
+    return window
+
+
+class ResultsController(Controller):
+    """``/api/v1/clients/{client_id}/results``"""
+
+    path = "/api/v1/clients/{client_id:str}/results"
+    tags = ["results"]
+
+    @post(
+        "/backfills", summary="Backfill 30, 60 or 90 days of a client's platform results", status_code=HTTP_202_ACCEPTED
+    )
+    async def request_backfill(
+        self, identity: Caller, db: Db, client_id: FromPath[str], data: JSONBody[BackfillCreate]
+    ) -> Response[BackfillRead]:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            backfill = await backfills.request_backfill(session, identity, client_id, data.days)
+            body = BackfillRead.model_validate(backfill, from_attributes=True)
+        location = f"/api/v1/clients/{client_id}/results/backfills/{body.id}"
+        return Response(body, status_code=HTTP_202_ACCEPTED, headers={"Location": location})
+
+    @get("/backfills/{backfill_id:str}", summary="A backfill's progress and outcome")
+    async def get_backfill(
+        self, identity: Caller, db: Db, client_id: FromPath[str], backfill_id: FromPath[str]
+    ) -> BackfillRead:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            backfill = await BackfillRepository(session).for_client(client_id, backfill_id)
+            if backfill is None:
+                raise NotFound(f"backfill {backfill_id} was not found")
+            return BackfillRead.model_validate(backfill, from_attributes=True)
+
+    @get("/metrics", summary="Account metrics for a period with period-over-period deltas")
+    async def metrics(
+        self,
+        identity: Caller,
+        db: Db,
+        client_id: FromPath[str],
+        period: FromQuery[PeriodKind | None] = None,
+        start: FromQuery[date | None] = None,
+        end: FromQuery[date | None] = None,
+    ) -> MetricsRead:
+        require_clients_module(identity)
+        if period is not None and (start or end):
+            raise Unprocessable("give a period or a start/end range, not both")
+        if period is not None:
+            current, previous = last_complete_period(period, utcnow().date())
+        elif start is None and end is None:
+            period = PeriodKind.MONTH
+            current, previous = last_complete_period(period, utcnow().date())
+        else:
+            current = _window(start, end)
+            previous = previous_range(current)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            lines, unfinal = await reporting.account_metrics(session, client_id, current, previous)
+        return MetricsRead(
+            client_id=client_id,
+            period=period.value if period else "custom",
+            start=current.start,
+            end=current.end,
+            previous_start=previous.start,
+            previous_end=previous.end,
+            includes_unfinal_days=unfinal,
+            metrics=[
+                MetricRead(
+                    category=m.category,
+                    metric=m.metric,
+                    currency=m.currency,
+                    current=m.current,
+                    previous=m.previous,
+                    delta=DeltaRead(absolute=m.delta.absolute, relative=m.delta.relative),
+                )
+                for m in lines
+            ],
+        )
+
+    @get("/campaigns", summary="The campaign table for a range, sortable")
+    async def campaigns(
+        self,
+        identity: Caller,
+        db: Db,
+        client_id: FromPath[str],
+        start: FromQuery[date],
+        end: FromQuery[date],
+        sort: FromQuery[reporting.CampaignSort] = reporting.CampaignSort.SPEND,
+        order: Annotated[Literal["asc", "desc"], QueryParameter(description="sort direction")] = "desc",
+    ) -> CampaignTable:
+        require_clients_module(identity)
+        window = _window(start, end)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            lines = await reporting.campaign_table(session, client_id, window, sort, order == "desc")
+        return CampaignTable(
+            client_id=client_id,
+            start=window.start,
+            end=window.end,
+            sort=sort,
+            order=order,
+            items=[
+                CampaignRead(
+                    connection_id=c.connection_id,
+                    platform=c.platform,
+                    campaign_id=c.campaign_id,
+                    campaign_name=c.campaign_name,
+                    status=c.status,
+                    creative_title=c.creative_title,
+                    currency=c.currency,
+                    spend_minor=c.spend_minor,
+                    impressions=c.impressions,
+                    clicks=c.clicks,
+                    conversions=c.conversions,
+                    revenue_minor=c.revenue_minor,
+                    roas=c.roas,
+                    cpa_minor=c.cpa_minor,
+                    ctr=c.ctr,
+                    reach=c.reach,
+                    frequency=c.frequency,
+                    seven_day_frequency=c.seven_day_frequency,
+                    fatigued=c.fatigued,
+                    spend_series=c.spend_series,
+                )
+                for c in lines
+            ],
+        )

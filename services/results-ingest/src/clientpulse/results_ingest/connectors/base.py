@@ -1,0 +1,195 @@
+"""What every connector shares: credentials, the error vocabulary and the retry policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+
+from clientpulse.results_ingest.domain.periods import DateRange
+from clientpulse.results_ingest.domain.platforms import Platform
+from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay
+
+_log = logging.getLogger("clientpulse.results_ingest.connectors")
+
+
+@dataclass(slots=True)
+class Credentials:
+    """A connection's secret material (decrypted only in memory, never logged)."""
+
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: datetime | None = None
+
+    def to_secret(self) -> dict[str, Any]:
+        """The JSON object that is encrypted at rest."""
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+    @classmethod
+    def from_secret(cls, secret: dict[str, Any]) -> Credentials:
+        """Credentials from their decrypted JSON object."""
+        expires = secret.get("expires_at")
+        return cls(
+            access_token=str(secret["access_token"]),
+            refresh_token=secret.get("refresh_token"),
+            expires_at=datetime.fromisoformat(expires) if expires else None,
+        )
+
+    def __repr__(self) -> str:
+        return "Credentials(<hidden>)"
+
+
+class PlatformError(Exception):
+    """The platform refused the request for good (bad account, bad query): the connection is in error."""
+
+
+class TokenExpired(PlatformError):
+    """The access token is expired or revoked (the platform's own message is the text)."""
+
+
+class ReconnectRequired(PlatformError):
+    """The token is dead and cannot be refreshed: a person must connect the account again."""
+
+
+class Throttled(Exception):
+    """The platform asked to slow down; ``wait`` is how long it said to wait (seconds), if it said."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+class Transient(Exception):
+    """A failure worth retrying: 5xx, a dropped connection, a body cut short."""
+
+
+class GaveUp(Exception):
+    """Retries ran out (or the platform asked for a longer wait than a request may take): try later."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a connector retries one request: attempts, exponential base wait, longest wait honoured."""
+
+    attempts: int = 6
+    base_wait: float = 1.0
+    max_wait: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential wait with jitter for a retry that got no hint from the platform."""
+        return min(self.max_wait, self.base_wait * (2**attempt)) * (0.5 + random.random() / 2)
+
+
+Sleep = Callable[[float], Awaitable[None]]
+OnRefresh = Callable[[Credentials], Awaitable[None]]
+Renew = Callable[["Credentials"], Awaitable["Credentials"]]
+Exclusive = Callable[["Credentials", Renew], Awaitable["Credentials"]]
+
+
+@dataclass(slots=True)
+class ConnectorContext:
+    """What a connector needs besides its platform's settings: HTTP, credentials and how to keep new ones."""
+
+    http: httpx.AsyncClient
+    credentials: Credentials
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    # Called with refreshed credentials before they are used: rotated refresh tokens must be stored
+    # at once (in their own transaction), or the next run holds a spent one.
+    on_refresh: OnRefresh | None = None
+    # Renews credentials under the connection's lock: given the credentials in hand and a function that
+    # renews stored ones, it returns the stored ones if another worker already renewed them.
+    exclusive: Exclusive | None = None
+    sleep: Sleep = asyncio.sleep
+
+    async def renew(self, renew: Renew) -> None:
+        """Replace the credentials in hand with renewed ones, stored before they are used."""
+        if self.exclusive is not None:
+            self.credentials = await self.exclusive(self.credentials, renew)
+            return
+        renewed = await renew(self.credentials)
+        if self.on_refresh is not None:
+            await self.on_refresh(renewed)
+        self.credentials = renewed
+
+
+async def call_with_retries(
+    ctx: ConnectorContext,
+    send: Callable[[], Awaitable[httpx.Response]],
+    interpret: Callable[[httpx.Response], Any],
+    refresh: Callable[[], Awaitable[None]] | None,
+    *,
+    what: str,
+) -> Any:
+    """Send a request until it succeeds, honouring throttling hints; refresh the token once if it expired."""
+    refreshed = False
+    attempt = 0
+    while True:
+        try:
+            try:
+                response = await send()
+            except httpx.TransportError as exc:
+                raise Transient(f"{what}: {type(exc).__name__}: {exc}") from exc
+            return interpret(response)
+        except TokenExpired:
+            if refresh is None or refreshed:
+                raise
+            refreshed = True
+            await refresh()
+            continue
+        except (Throttled, Transient) as exc:
+            if attempt + 1 >= ctx.policy.attempts:
+                raise GaveUp(f"{what}: still failing after {ctx.policy.attempts} attempts: {exc}") from exc
+            hinted = exc.wait if isinstance(exc, Throttled) else None
+            if hinted is not None and hinted > ctx.policy.max_wait:
+                raise GaveUp(f"{what}: the platform asked to wait {hinted:.0f}s: {exc}") from exc
+            wait = hinted if hinted is not None else ctx.policy.backoff(attempt)
+            _log.warning("%s: %s; retrying in %.2fs", what, exc, wait)
+            await ctx.sleep(wait)
+            attempt += 1
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header in seconds, if the response has a numeric one."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def json_body(response: httpx.Response, what: str) -> Any:
+    """The response's JSON, or ``Transient`` when the body is cut short or not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise Transient(f"{what}: the platform sent a body that is not JSON ({len(response.content)} bytes)") from exc
+
+
+class AdConnector(Protocol):
+    """What sync and backfill need from an ad platform."""
+
+    platform: Platform
+
+    async def account_info(self) -> AccountInfo:
+        """The account's name, currency and time zone (also what "test connection" calls)."""
+        ...
+
+    async def campaign_days(self, window: DateRange, account: AccountInfo) -> list[CampaignDay]:
+        """Every campaign's sums for each day in the window (account-local days)."""
+        ...
+
+    async def period_reach(self, window: DateRange) -> dict[str, tuple[int, int]]:
+        """Each campaign's (reach, impressions) over the whole window, where the platform reports reach."""
+        ...

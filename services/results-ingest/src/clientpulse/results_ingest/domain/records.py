@@ -1,0 +1,60 @@
+"""What a connector hands over: one campaign's additive sums for one account-local day."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+# Conversions may be fractional (Google Ads attributes parts of a conversion): stored exactly as
+# integer ten-thousandths so sums stay exact on both PostgreSQL and SQLite.
+CONVERSION_SCALE = 10_000
+
+
+class CampaignStatus(enum.StrEnum):
+    """The status badge shown for a campaign, whatever the platform calls it."""
+
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    ARCHIVED = "ARCHIVED"
+
+
+def conversions_to_scaled(value: str | int | float | Decimal) -> int:
+    """A conversion count (possibly fractional, "37.5") as integer ten-thousandths."""
+    scaled = Decimal(str(value)) * CONVERSION_SCALE
+    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def scaled_to_conversions(value: int) -> Decimal:
+    """Integer ten-thousandths back to the conversion count."""
+    return (Decimal(value) / CONVERSION_SCALE).normalize()
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignDay:
+    """Sums of one campaign on one day in the ad account's own time zone and currency."""
+
+    campaign_id: str
+    day: date
+    campaign_name: str
+    status: CampaignStatus | None
+    status_raw: str | None
+    currency: str
+    spend_minor: int
+    impressions: int
+    clicks: int
+    conversions_e4: int
+    conversion_value_minor: int
+    reach_daily: int | None
+    creative_title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """An ad account as the platform describes it."""
+
+    account_id: str
+    name: str | None
+    currency: str
+    time_zone: str

@@ -1,0 +1,123 @@
+"""Deterministic, realistic numbers for a sandbox account: the same account always gets the same data."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+
+def _rng(*parts: object) -> random.Random:
+    seed = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return random.Random(int.from_bytes(seed[:8], "big"))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountProfile:
+    """An ad account: how many campaigns, in which currency and time zone."""
+
+    platform: str
+    account_id: str
+    name: str
+    currency: str
+    time_zone: str
+    campaigns: int
+    # Seconds each report request takes (a slow platform, for tests that stop a worker mid-request).
+    latency: float = 0.0
+    # Every n-th campaign is paused (0: none), so statuses and gaps appear in the data.
+    pause_every: int = 5
+
+
+_DEFAULTS = {
+    "meta_ads": ("USD", "America/Los_Angeles"),
+    "google_ads": ("EUR", "Europe/Berlin"),
+    "tiktok_ads": ("USD", "America/New_York"),
+}
+
+_THEMES = ["Prospecting", "Retargeting", "Brand", "Summer Sale", "Always-on", "Launch", "Lookalike", "Catalog"]
+_TITLES = ["Summer Linen Shirts - 20% Off", "Linen That Breathes", "Free Returns, Always", "New Colours Are In"]
+
+
+def default_profile(platform: str, account_id: str) -> AccountProfile:
+    """The profile an account has unless a test configured another one."""
+    rng = _rng("profile", platform, account_id)
+    currency, time_zone = _DEFAULTS.get(platform, ("USD", "UTC"))
+    return AccountProfile(
+        platform, account_id, f"Sandbox {platform} {account_id}", currency, time_zone, 3 + rng.randrange(4)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFacts:
+    """A sandbox campaign."""
+
+    index: int
+    campaign_id: str
+    name: str
+    status: str  # "ACTIVE" / "PAUSED" / "ARCHIVED" in sandbox terms; each API renders its own words
+    headline: str
+    overlap: float  # share of daily reach that is new people over a week (drives period reach)
+
+
+def campaign(profile: AccountProfile, index: int) -> CampaignFacts:
+    """The ``index``-th campaign of an account."""
+    rng = _rng("campaign", profile.platform, profile.account_id, index)
+    digits = int(hashlib.sha256(f"{profile.platform}:{profile.account_id}".encode()).hexdigest()[:8], 16)
+    campaign_id = str(1201_0000_0000_0000 + digits % 10_000_000 * 1000 + index)
+    paused = profile.pause_every > 0 and index % profile.pause_every == profile.pause_every - 1
+    status = "PAUSED" if paused else "ACTIVE"
+    theme = _THEMES[index % len(_THEMES)]
+    return CampaignFacts(
+        index=index,
+        campaign_id=campaign_id,
+        name=f"{theme} | {['US', 'DE', 'UK', 'FR'][index % 4]} | #{index + 1}",
+        status=status,
+        headline=rng.choice(_TITLES),
+        # Every third campaign keeps reaching the same people: its 7-day frequency is above 3 (fatigue).
+        overlap=0.12 + rng.random() * 0.05 if index % 3 == 1 else 0.5 + rng.random() * 0.2,
+    )
+
+
+def campaigns(profile: AccountProfile) -> list[CampaignFacts]:
+    """Every campaign of an account."""
+    return [campaign(profile, i) for i in range(profile.campaigns)]
+
+
+@dataclass(frozen=True, slots=True)
+class DayStats:
+    """One campaign's numbers on one day (money in major units, as the platforms send it)."""
+
+    spend: Decimal
+    impressions: int
+    clicks: int
+    conversions: int
+    conversion_value: Decimal
+    reach: int
+
+
+def day_stats(profile: AccountProfile, facts: CampaignFacts, day: date) -> DayStats | None:
+    """A campaign's day, or ``None`` when it did not deliver (paused campaigns)."""
+    if facts.status != "ACTIVE":
+        return None
+    rng = _rng("day", profile.platform, profile.account_id, facts.index, day.isoformat())
+    base = 40 + (facts.index * 37) % 400
+    spend = (Decimal(base) * Decimal(str(0.7 + rng.random() * 0.6))).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    impressions = int(spend * Decimal(60 + rng.randrange(60)))
+    clicks = max(1, int(impressions * (0.005 + rng.random() * 0.025)))
+    conversions = int(clicks * (0.01 + rng.random() * 0.05))
+    value = (Decimal(conversions) * Decimal(40 + rng.randrange(80))).quantize(Decimal("0.01"))
+    reach = max(1, int(impressions / (1.1 + rng.random() * 0.5)))
+    return DayStats(spend, impressions, clicks, conversions, value, reach)
+
+
+def period_reach(profile: AccountProfile, facts: CampaignFacts, start: date, end: date) -> tuple[int, int] | None:
+    """(reach, impressions) over a window: fewer people than the sum of the days' reach."""
+    days = [day_stats(profile, facts, start + timedelta(days=i)) for i in range((end - start).days + 1)]
+    delivered = [d for d in days if d is not None]
+    if not delivered:
+        return None
+    daily = [d.reach for d in delivered]
+    people = max(max(daily), int(max(daily) + (sum(daily) - max(daily)) * facts.overlap))
+    return people, sum(d.impressions for d in delivered)

@@ -1,0 +1,98 @@
+"""Results ingest through the gateway against the platform sandbox: connect an ad account (token and
+OAuth with the public callback), backfill 30 days, read the campaign table and metrics, and the role
+matrix on the results routes."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from harness import System, eventually
+
+from clientpulse.shared.identity import Role
+
+pytestmark = pytest.mark.e2e
+
+EXEC = (Role.EXECUTIVE, "u-exec", None)
+OWN_MANAGER = (Role.MANAGER, "u-510", "s-51")
+OTHER_MANAGER = (Role.MANAGER, "u-520", "s-52")
+LEAD = (Role.LEAD, "u-lead", "s-51")
+
+
+@pytest.fixture(scope="module")
+def sandbox(system: System) -> str:
+    """The platform sandbox the stack started, which results-ingest is pointed at."""
+    return system.stack.sandbox_url
+
+
+@pytest.fixture(scope="module")
+def client_id(system: System, sandbox: str) -> str:
+    """A client of squad s-51, known to the results service's replica."""
+    with system.api(*EXEC) as executive:
+        company = executive.post("/api/v1/companies", json={"name": "Results Flow Ltd"}).json()
+        converted = executive.post(
+            f"/api/v1/companies/{company['id']}/convert", json={"dm_id": "u-510", "squad_id": "s-51"}
+        )
+        assert converted.status_code == 201, converted.text
+        assert eventually(lambda: executive.get(f"/api/v1/clients/{company['id']}/connections").status_code == 200)
+    return str(company["id"])
+
+
+def test_connect_backfill_and_read_the_campaign_table(system: System, sandbox: str, client_id: str) -> None:
+    httpx.post(f"{sandbox}/_sandbox/accounts", json={"platform": "tiktok_ads", "account_id": "51001", "campaigns": 4})
+    grant = httpx.post(f"{sandbox}/_sandbox/grants/tiktok_ads").json()
+    with system.api(*OWN_MANAGER) as dm:
+        created = dm.post(
+            f"/api/v1/clients/{client_id}/connections",
+            json={"platform": "tiktok_ads", "account_id": "51001", "method": "token", **grant},
+        )
+        assert created.status_code == 201, created.text
+        assert grant["access_token"] not in created.text
+        started = dm.post(f"/api/v1/clients/{client_id}/results/backfills", json={"days": 30})
+        assert started.status_code == 202, started.text
+        location = started.headers["Location"]
+        assert dm.post(f"/api/v1/clients/{client_id}/results/backfills", json={"days": 30}).status_code in (202, 409)
+        assert dm.post(f"/api/v1/clients/{client_id}/results/backfills", json={"days": 31}).status_code == 422
+        done = eventually(lambda: (r := dm.get(location).json())["status"] in ("completed", "failed") and r, timeout=60)
+        assert done and done["status"] == "completed", done
+        assert done["rows_written"] == 4 * 30
+        table = dm.get(
+            f"/api/v1/clients/{client_id}/results/campaigns",
+            params={"start": done["window_start"], "end": done["window_end"], "sort": "roas"},
+        ).json()
+        assert len(table.get("items", [])) == 4, table
+        assert all(len(row["spend_series"]) == 30 and row["status"] == "ACTIVE" for row in table["items"])
+        roas = [float(r["roas"]) for r in table["items"]]
+        assert roas == sorted(roas, reverse=True)
+        metrics = dm.get(
+            f"/api/v1/clients/{client_id}/results/metrics",
+            params={"start": done["window_start"], "end": done["window_end"]},
+        ).json()
+        spend = next(m for m in metrics["metrics"] if m["metric"] == "spend_minor")
+        assert int(spend["current"]) == sum(r["spend_minor"] for r in table["items"])
+
+
+def test_oauth_callback_is_public_and_the_state_is_the_only_authority(system: System, client_id: str) -> None:
+    with system.api(*EXEC) as executive:
+        started = executive.post(
+            f"/api/v1/clients/{client_id}/connections", json={"platform": "google_ads", "account_id": "52002"}
+        )
+    assert started.status_code == 202, started.text
+    consent = httpx.get(started.json()["authorization_url"], follow_redirects=False)
+    back = urlparse(consent.headers["Location"])
+    with httpx.Client(base_url=system.gateway_url) as anonymous:
+        finished = anonymous.get(f"{back.path}?{back.query}")
+        assert finished.status_code == 201, finished.text
+        assert anonymous.get(f"{back.path}?{back.query}").status_code == 403
+    with system.api(*EXEC) as executive:
+        platforms = {c["platform"] for c in executive.get(f"/api/v1/clients/{client_id}/connections").json()["items"]}
+    assert "google_ads" in platforms
+
+
+def test_other_squads_get_404_and_leads_403_on_results_routes(system: System, client_id: str) -> None:
+    paths = ["/connections", "/results/metrics?period=month", "/results/campaigns?start=2026-01-01&end=2026-01-31"]
+    with system.api(*OTHER_MANAGER) as other, system.api(*LEAD) as lead:
+        for path in paths:
+            assert other.get(f"/api/v1/clients/{client_id}{path}").status_code == 404
+            assert lead.get(f"/api/v1/clients/{client_id}{path}").status_code == 403

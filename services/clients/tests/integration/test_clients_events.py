@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+from clients_testkit import EXECUTIVE, as_user, running_clients_service
+
 from clientpulse.shared.contracts import wrap
 from clientpulse.shared.contracts.events import DealWon
 from clientpulse.shared.db import Database
@@ -21,7 +23,6 @@ from clientpulse.shared.embedded import NatsServerProcess
 from clientpulse.shared.messaging import outbox
 from clientpulse.shared.messaging.direct import publish_envelopes
 from clientpulse.shared.testing.waiting import wait_until
-from conftest import EXECUTIVE, as_user, running_clients_service
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from conftest import EXECUTIVE, MANAGER_S1, MANAGER_S2, as_user, running_clients_service
+from clients_testkit import EXECUTIVE, MANAGER_S1, MANAGER_S2, as_user, running_clients_service
 
 pytestmark = pytest.mark.integration
 

@@ -15,6 +15,8 @@ import nats
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+from clients_testkit import EXECUTIVE, MANAGER_S1, MANAGER_S2, as_user, running_clients_service
+
 from clientpulse.clients.cli import check_qbrs
 from clientpulse.shared.contracts import wrap
 from clientpulse.shared.contracts.events import (
@@ -28,7 +30,6 @@ from clientpulse.shared.contracts.events import (
 )
 from clientpulse.shared.messaging.direct import publish_envelopes
 from clientpulse.shared.testing.waiting import wait_until
-from conftest import EXECUTIVE, MANAGER_S1, MANAGER_S2, as_user, running_clients_service
 
 pytestmark = pytest.mark.integration
 

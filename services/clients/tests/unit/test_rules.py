@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from clientpulse.clients.domain import rules
-from clientpulse.clients.domain.rules import GoalDirection, GoalKind, GoalStatus
+from clientpulse.shared import goals
 from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
+from clientpulse.shared.goals import GoalDirection, GoalKind, GoalStatus
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ START, END = date(2026, 1, 1), date(2026, 1, 10)  # ten days; on Jan 5 half the 
     ],
 )
 def test_cumulative_goal_by_pace(current: str, status: GoalStatus) -> None:
-    got = rules.goal_status(
+    got = goals.goal_status(
         kind=GoalKind.CUMULATIVE, direction=GoalDirection.HIGHER, current=Decimal(current), target=Decimal(100),
         period_start=START, period_end=END, today=date(2026, 1, 5),
     )  # fmt: skip
@@ -100,7 +101,7 @@ def test_cumulative_goal_by_pace(current: str, status: GoalStatus) -> None:
 
 
 def test_a_cumulative_goal_before_its_period_is_on_track() -> None:
-    got = rules.goal_status(
+    got = goals.goal_status(
         kind=GoalKind.CUMULATIVE, direction=GoalDirection.HIGHER, current=Decimal(0), target=Decimal(100),
         period_start=START, period_end=END, today=date(2025, 12, 31),
     )  # fmt: skip
@@ -119,7 +120,7 @@ def test_a_cumulative_goal_before_its_period_is_on_track() -> None:
     ],
 )
 def test_level_goal_against_target_in_its_direction(direction: GoalDirection, current: str, status: GoalStatus) -> None:
-    got = rules.goal_status(
+    got = goals.goal_status(
         kind=GoalKind.LEVEL, direction=direction, current=Decimal(current), target=Decimal("4.0"),
         period_start=START, period_end=END, today=date(2026, 1, 5),
     )  # fmt: skip

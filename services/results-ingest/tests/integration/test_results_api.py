@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -15,10 +16,7 @@ import pytest_asyncio
 from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from clientpulse.results_ingest.db.models import Connection
-from clientpulse.shared.db import Database
-from clientpulse.shared.testing.waiting import wait_until
-from conftest import (
+from results_testkit import (
     EMPLOYEE,
     EXECUTIVE,
     MANAGER_S1,
@@ -28,6 +26,10 @@ from conftest import (
     running_service,
     seed_client,
 )
+
+from clientpulse.results_ingest.db.models import Connection
+from clientpulse.shared.db import Database
+from clientpulse.shared.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -279,6 +281,9 @@ async def test_campaign_table_and_metrics_after_a_backfill(
         and spend["delta"]["absolute"] == spend["current"]
     )
     assert any(m["metric"] == "roas" for m in metrics["metrics"])
+    cpa = next(m for m in metrics["metrics"] if m["metric"] == "cpa_minor")
+    conversions = next(m for m in metrics["metrics"] if m["metric"] == "conversions")
+    assert Decimal(cpa["current"]) == Decimal(spend["current"]) / Decimal(conversions["current"])
 
 
 async def _totals(database_url: str, client_id: str) -> dict[str, int]:
@@ -335,3 +340,49 @@ async def test_bad_input_gets_a_4xx_problem_never_a_500(api: httpx.AsyncClient, 
         response = await api.request(method, path, json=body, headers=as_user(EXECUTIVE))
         assert 400 <= response.status_code < 500, (method, path, response.status_code, response.text)
         assert response.headers["content-type"].startswith("application/problem+json"), (path, response.text)
+
+
+async def test_a_linked_goal_shows_its_status_beside_its_metric(
+    api: httpx.AsyncClient, control: SandboxControl, results_database: str, nats_url: str
+) -> None:
+    from datetime import UTC, date, datetime, timedelta
+    from decimal import Decimal
+
+    from clientpulse.shared.contracts import wrap
+    from clientpulse.shared.contracts.events import GoalChanged
+    from clientpulse.shared.messaging.direct import publish_envelopes
+
+    await seed_client(results_database, "c-goal")
+    control.configure("meta_ads", "9500", campaigns=2)
+    await connect(api, control, "c-goal", "meta_ads", "9500")
+    done = await backfill(api, "c-goal", 30)
+    start, end = date.fromisoformat(done["window_start"]), date.fromisoformat(done["window_end"])
+
+    def goal(goal_id: str, target: str, *, closed: bool = False, at: datetime | None = None) -> object:
+        return wrap(
+            GoalChanged(client_id="c-goal", goal_id=goal_id, name=f"Goal {goal_id}", kind="level",
+                        direction="lower", target=Decimal(target), period_start=start, period_end=end,
+                        metric="cpa_minor", closed=closed, changed_by="u-exec"),
+            source="clients", time=at or datetime.now(UTC),
+        )  # fmt: skip
+
+    generous, strict, late_closed = goal("g-1", "1000000000"), goal("g-2", "1"), None
+    # A closing event that happened *before* g-2's current state arrives late: it must not close it.
+    late_closed = goal("g-2", "1", closed=True, at=datetime.now(UTC) - timedelta(hours=1))
+    await publish_envelopes(nats_url, [generous, strict, late_closed])
+
+    async def both_goals() -> list[dict]:
+        body = (
+            await api.get(f"/api/v1/clients/c-goal/results/metrics?start={start}&end={end}", headers=as_user(EXECUTIVE))
+        ).json()
+        cpa = [m for m in body["metrics"] if m["metric"] == "cpa_minor"]
+        return cpa[0]["goals"] if cpa and len(cpa[0]["goals"]) == 2 else []
+
+    assert await wait_until(lambda: _truthy(both_goals), within=15)
+    goals_now = await both_goals()
+    statuses = {g["goal_id"]: g["status"] for g in goals_now}
+    assert statuses == {"g-1": "On Track", "g-2": "Off Track"}
+
+
+async def _truthy(check) -> bool:
+    return bool(await check())

@@ -15,11 +15,12 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+from results_testkit import EXECUTIVE, SECRET, TEST_KEYS, SandboxControl, as_user, seed_client
+
 from clientpulse.results_ingest.db.repositories import ResultsRepository
 from clientpulse.shared.db import Database
 from clientpulse.shared.embedded import free_port
 from clientpulse.shared.testing.waiting import wait_until
-from conftest import EXECUTIVE, SECRET, TEST_KEYS, SandboxControl, as_user, seed_client
 
 pytestmark = pytest.mark.integration
 

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+from results_testkit import EXECUTIVE, SandboxControl, as_user, running_service, seed_client, settings_for
+
 from clientpulse.results_ingest.app import MIGRATIONS
 from clientpulse.results_ingest.db.models import CampaignDaily, Connection
 from clientpulse.results_ingest.domain.ingest import account_today
@@ -21,7 +23,6 @@ from clientpulse.results_ingest.domain.windows import reread_window
 from clientpulse.shared.db import Database, migrate
 from clientpulse.shared.messaging import outbox
 from clientpulse.shared.testing.waiting import wait_until
-from conftest import EXECUTIVE, SandboxControl, as_user, running_service, seed_client, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -169,9 +170,10 @@ def test_the_sync_command_says_what_it_did_and_fails_when_a_connection_failed(
     import os
     import subprocess
 
+    from results_testkit import TEST_KEYS
+
     from clientpulse.results_ingest.secrets_vault import SecretBox
     from clientpulse.shared.db import utcnow
-    from conftest import TEST_KEYS
 
     asyncio.run(migrate(MIGRATIONS, postgres_url))
     box = SecretBox.from_json(TEST_KEYS)

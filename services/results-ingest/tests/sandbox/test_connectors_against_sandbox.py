@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+from results_testkit import SandboxControl
+
 from clientpulse.results_ingest.connectors.base import (
     ConnectorContext,
     Credentials,
@@ -23,7 +25,6 @@ from clientpulse.results_ingest.connectors.meta import MetaConnector
 from clientpulse.results_ingest.connectors.tiktok import TikTokConnector
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import CampaignDay, CampaignStatus
-from conftest import SandboxControl
 
 WINDOW = DateRange(date(2026, 8, 1), date(2026, 9, 14))  # 45 days: TikTok needs two 30-day requests
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from conftest import SandboxControl
+from results_testkit import SandboxControl
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PREFIX = {

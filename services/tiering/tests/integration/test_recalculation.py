@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from sqlalchemy import update
+from tiering_testkit import EXECUTIVE, add_client, as_user, invoice, running_tiering_service, stream_events
 
 from clientpulse.shared.contracts import EnvelopeHeader, wrap
 from clientpulse.shared.contracts.events import ClientStatus, RecalculationRequested, ScoreRecorded, TierChanged
@@ -22,7 +23,6 @@ from clientpulse.shared.testing.waiting import wait_until
 from clientpulse.tiering.cli import main as tiering_cli
 from clientpulse.tiering.db.models import ClientScore
 from clientpulse.tiering.domain.recalculation import recalculation_event_id
-from conftest import EXECUTIVE, add_client, as_user, invoice, running_tiering_service, stream_events
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,7 @@ import pytest
 import pytest_asyncio
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from clientpulse.shared.messaging.direct import publish_envelopes
-from clientpulse.shared.testing.servers import create_database, delete_all_streams, drop_database
-from clientpulse.shared.testing.waiting import wait_until
-from conftest import (
+from tiering_testkit import (
     EMPLOYEE,
     EXECUTIVE,
     HEAD,
@@ -30,6 +27,10 @@ from conftest import (
     running_tiering_service,
     stream_events,
 )
+
+from clientpulse.shared.messaging.direct import publish_envelopes
+from clientpulse.shared.testing.servers import create_database, delete_all_streams, drop_database
+from clientpulse.shared.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

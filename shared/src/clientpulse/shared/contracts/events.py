@@ -212,6 +212,30 @@ class QbrOverdue(EventData):
     squad_id: str | None = None
 
 
+class GoalChanged(EventData):
+    """A client's goal was set, changed or closed: the whole goal after the change.
+
+    Results-ingest keeps these to show a goal's status beside the metric it is linked to.
+    """
+
+    event_type: ClassVar[str] = "GoalChanged"
+    subject: ClassVar[str] = "clients.v1.goal.changed"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    goal_id: str
+    name: str
+    kind: str = Field(description="cumulative or level")
+    direction: str = Field(description="higher or lower (is better)")
+    target: Decimal
+    unit: str | None = None
+    period_start: date
+    period_end: date
+    metric: str | None = Field(default=None, description="the results metric the goal follows, if any")
+    closed: bool = False
+    changed_by: str
+
+
 # --- tiering ------------------------------------------------------------------------------------
 
 
@@ -405,6 +429,7 @@ CATALOGUE: tuple[type[EventData], ...] = (
     HealthScoreRecorded,
     QbrLogged,
     QbrOverdue,
+    GoalChanged,
     ScoreRecorded,
     TierChanged,
     RecalculationRequested,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 from clientpulse.clients.api.base import contains_nul
 from clientpulse.clients.db.models import Client, Company, ConversionPrompt, Goal, HealthScore, HistoryEntry, Note, Qbr
 from clientpulse.clients.domain import rules
+from clientpulse.shared import goals
 from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
 from clientpulse.shared.db import utcnow
 
@@ -263,8 +264,8 @@ class GoalCreate(_Input):
     """A new goal: target vs current over a period, optionally linked to a results metric."""
 
     name: str = Field(min_length=1, max_length=200)
-    kind: rules.GoalKind = rules.GoalKind.CUMULATIVE
-    direction: rules.GoalDirection = rules.GoalDirection.HIGHER
+    kind: goals.GoalKind = goals.GoalKind.CUMULATIVE
+    direction: goals.GoalDirection = goals.GoalDirection.HIGHER
     target: Decimal = Field(allow_inf_nan=False, max_digits=20, decimal_places=4)
     current: Decimal | None = Field(
         default=None, allow_inf_nan=False, max_digits=20, decimal_places=4, description="0 when left out"
@@ -279,7 +280,7 @@ class GoalUpdate(_Input):
     """Changes to a goal; ``closed: true`` closes it."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    direction: rules.GoalDirection | None = None
+    direction: goals.GoalDirection | None = None
     target: Decimal | None = Field(default=None, allow_inf_nan=False, max_digits=20, decimal_places=4)
     current: Decimal | None = Field(default=None, allow_inf_nan=False, max_digits=20, decimal_places=4)
     unit: str | None = Field(default=None, max_length=40)
@@ -304,15 +305,15 @@ class GoalRead(BaseModel):
 
     id: str
     name: str
-    kind: rules.GoalKind
-    direction: rules.GoalDirection
+    kind: goals.GoalKind
+    direction: goals.GoalDirection
     target: Decimal
     current: Decimal
     unit: str | None
     period_start: date
     period_end: date
     metric: str | None
-    status: rules.GoalStatus
+    status: goals.GoalStatus
     closed: bool
     closed_at: datetime | None
     created_by: str
@@ -322,7 +323,7 @@ class GoalRead(BaseModel):
     @classmethod
     def of(cls, goal: Goal, *, today: date) -> GoalRead:
         """Map a stored goal, judging its status on ``today``."""
-        kind, direction = rules.GoalKind(goal.kind), rules.GoalDirection(goal.direction)
+        kind, direction = goals.GoalKind(goal.kind), goals.GoalDirection(goal.direction)
         return cls(
             id=goal.id,
             name=goal.name,
@@ -334,7 +335,7 @@ class GoalRead(BaseModel):
             period_start=goal.period_start,
             period_end=goal.period_end,
             metric=goal.metric,
-            status=rules.goal_status(
+            status=goals.goal_status(
                 kind=kind,
                 direction=direction,
                 current=goal.current,

@@ -15,12 +15,14 @@ from clientpulse.clients.db.models import Client, Goal, HealthScore, HistoryEntr
 from clientpulse.clients.db.repositories import ClientRepository, GoalRepository, NoteRepository, QbrRepository
 from clientpulse.clients.domain import rules
 from clientpulse.clients.domain.history import add_entry, emit
+from clientpulse.shared import goals
 from clientpulse.shared.contracts import derived_event_id, new_event_id
 from clientpulse.shared.contracts.events import (
     ClientAssigned,
     ClientGroupChanged,
     ClientStatus,
     ClientStatusChanged,
+    GoalChanged,
     HealthBand,
     HealthScoreRecorded,
     QbrLogged,
@@ -325,8 +327,8 @@ class GoalInput:
     """What a goal says when it is created."""
 
     name: str
-    kind: rules.GoalKind
-    direction: rules.GoalDirection
+    kind: goals.GoalKind
+    direction: goals.GoalDirection
     target: Decimal
     current: Decimal
     unit: str | None
@@ -338,7 +340,7 @@ class GoalInput:
 def _check_goal(goal: Goal) -> None:
     if goal.period_end < goal.period_start:
         raise Unprocessable("period_end is before period_start")
-    if goal.kind == rules.GoalKind.CUMULATIVE.value and goal.target <= 0:
+    if goal.kind == goals.GoalKind.CUMULATIVE.value and goal.target <= 0:
         raise Unprocessable("a cumulative goal needs a target above 0")
 
 
@@ -364,7 +366,31 @@ async def create_goal(session: AsyncSession, identity: Identity, client: Client,
     _check_goal(goal)
     GoalRepository(session).add(goal)
     add_entry(session, client_id=client.id, kind="GoalCreated", line=f"Goal set: {goal.name}", actor=identity.sub)
+    await _announce_goal(session, goal, identity.sub)
     return goal
+
+
+async def _announce_goal(session: AsyncSession, goal: Goal, actor: str) -> None:
+    """Publish the goal as it now stands (its history entry is written by the caller)."""
+    await emit(
+        session,
+        GoalChanged(
+            client_id=goal.client_id,
+            goal_id=goal.id,
+            name=goal.name,
+            kind=goal.kind,
+            direction=goal.direction,
+            target=goal.target,
+            unit=goal.unit,
+            period_start=goal.period_start,
+            period_end=goal.period_end,
+            metric=goal.metric,
+            closed=goal.closed_at is not None,
+            changed_by=actor,
+        ),
+        line=None,
+        actor=actor,
+    )
 
 
 async def update_goal(
@@ -386,6 +412,7 @@ async def update_goal(
     add_entry(
         session, client_id=client.id, kind="GoalClosed" if close else "GoalUpdated", line=line, actor=identity.sub
     )
+    await _announce_goal(session, goal, identity.sub)
     return goal
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clientpulse.results_ingest.db.repositories import BackfillRepository
 from clientpulse.results_ingest.domain import backfills, reporting
+from clientpulse.results_ingest.domain.goals import goals_by_metric
 from clientpulse.results_ingest.domain.periods import DateRange, PeriodKind, last_complete_period, previous_range
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
@@ -56,6 +57,18 @@ class DeltaRead(BaseModel):
     relative: Decimal | None
 
 
+class GoalRead(BaseModel):
+    """A client goal that follows this metric, judged on the metric over the goal's period so far."""
+
+    goal_id: str
+    name: str
+    target: Decimal
+    current: Decimal
+    status: str
+    period_start: date
+    period_end: date
+
+
 class MetricRead(BaseModel):
     """One metric of the period (money in minor units of ``currency``)."""
 
@@ -65,6 +78,7 @@ class MetricRead(BaseModel):
     current: Decimal | None
     previous: Decimal | None
     delta: DeltaRead
+    goals: list[GoalRead] = []
 
 
 class MetricsRead(BaseModel):
@@ -185,6 +199,7 @@ class ResultsController(Controller):
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             lines, unfinal = await reporting.account_metrics(session, client_id, current, previous)
+            linked = await goals_by_metric(session, client_id, utcnow().date())
         return MetricsRead(
             client_id=client_id,
             period=period.value if period else "custom",
@@ -201,6 +216,18 @@ class ResultsController(Controller):
                     current=m.current,
                     previous=m.previous,
                     delta=DeltaRead(absolute=m.delta.absolute, relative=m.delta.relative),
+                    goals=[
+                        GoalRead(
+                            goal_id=g.goal_id,
+                            name=g.name,
+                            target=g.target,
+                            current=g.current,
+                            status=g.status.value,
+                            period_start=g.period_start,
+                            period_end=g.period_end,
+                        )
+                        for g in linked.get(m.metric, [])
+                    ],
                 )
                 for m in lines
             ],

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clientpulse.shared.db import UTCDateTime, new_metadata
@@ -165,3 +166,22 @@ class BackfillSlice(Base):
     rows_written: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]
+
+
+class LinkedGoal(Base):
+    """A client's goal that follows a results metric, replicated from the clients service's GoalChanged."""
+
+    __tablename__ = "linked_goals"
+    __table_args__ = (Index("ix_linked_goals_client_metric", "client_id", "metric"),)
+
+    goal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str | None] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    target: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="time of the event that set this state")

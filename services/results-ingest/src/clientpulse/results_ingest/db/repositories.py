@@ -20,6 +20,7 @@ from clientpulse.results_ingest.db.models import (
     CampaignDaily,
     CampaignPeriodReach,
     Connection,
+    LinkedGoal,
     MetricDaily,
     OAuthState,
 )
@@ -577,3 +578,31 @@ class BackfillRepository:
             .values(status=status, error=error, finished_at=utcnow())
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+class LinkedGoalRepository:
+    """Goals replicated from the clients service."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, goal_id: str) -> LinkedGoal | None:
+        """One goal by id."""
+        return await self.session.get(LinkedGoal, goal_id)
+
+    async def insert_if_new(self, goal_id: str, facts: dict[str, Any]) -> bool:
+        """Insert a goal heard of for the first time; False when it is already known (concurrent
+        deliveries of one goal's events meet here, not in a unique-key error)."""
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(LinkedGoal).values(goal_id=goal_id, **facts).on_conflict_do_nothing()
+        result = await self.session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def open_for(self, client_id: str) -> Sequence[LinkedGoal]:
+        """A client's open goals that follow a metric."""
+        query = (
+            select(LinkedGoal)
+            .where(LinkedGoal.client_id == client_id, LinkedGoal.metric.is_not(None), LinkedGoal.closed.is_(False))
+            .order_by(LinkedGoal.goal_id)
+        )
+        return (await self.session.scalars(query)).all()

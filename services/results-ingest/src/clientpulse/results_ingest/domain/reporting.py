@@ -87,7 +87,9 @@ def _derived(
             return total(s, "spend_minor", cur)
 
         def conversions(s: dict[Any, int], cur: str = currency) -> Decimal:
-            return Decimal(total(s, "conversions_e4", cur)) / CONVERSION_SCALE
+            # Conversions are counts, stored without a currency; with one currency they all belong to it.
+            counted = total(s, "conversions_e4", cur) or (total(s, "conversions_e4") if len(currencies) == 1 else 0)
+            return Decimal(counted) / CONVERSION_SCALE
 
         def revenue(s: dict[Any, int], cur: str = currency) -> int:
             return total(s, "conversion_value_minor", cur)

@@ -1,0 +1,175 @@
+"""Fixtures of the results-ingest tests: the platform sandbox as a real process, the app in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from clientpulse.results_ingest.app import create_app
+from clientpulse.results_ingest.settings import ResultsSettings
+from clientpulse.shared.contracts import wrap
+from clientpulse.shared.contracts.events import ClientCreated, ClientStatus
+from clientpulse.shared.embedded import free_port
+from clientpulse.shared.identity import IDENTITY_HEADER, Identity, Role, sign_identity
+
+SECRET = "results-test-identity-secret-of-enough-length"
+EXECUTIVE = Identity("u-exec", Role.EXECUTIVE)
+MANAGER_S1 = Identity("u-42", Role.MANAGER, "s-1")
+MANAGER_S2 = Identity("u-77", Role.MANAGER, "s-2")
+EMPLOYEE = Identity("u-emp", Role.EMPLOYEE, "s-1")
+TEST_KEYS = '["dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtLS0=", "dGVzdC1rZXktdHdvLXRoaXJ0eS10d28tYnl0ZXMtLS0="]'
+
+
+def as_user(identity: Identity) -> dict[str, str]:
+    """Headers the gateway would forward for this user."""
+    return {IDENTITY_HEADER: sign_identity(identity, SECRET)}
+
+
+def start_sandbox(port: int, *, google_page_size: int = 7) -> subprocess.Popen[bytes]:
+    """``clientpulse-results-ingest sandbox`` as its own process, answering on ``port``."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "clientpulse.results_ingest.cli",
+            "sandbox",
+            "--port",
+            str(port),
+            "--google-page-size",
+            str(google_page_size),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the sandbox did not start: {process.stderr.read().decode() if process.stderr else ''}")
+
+
+@pytest.fixture(scope="session")
+def sandbox_url() -> Iterator[str]:
+    """One sandbox process for the session."""
+    port = free_port()
+    process = start_sandbox(port)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def sandbox(sandbox_url: str) -> Iterator[SandboxControl]:
+    """The sandbox with no faults queued before and after the test."""
+    control = SandboxControl(sandbox_url)
+    control.clear()
+    yield control
+    control.clear()
+
+
+class SandboxControl:
+    """The sandbox's ``/_sandbox`` control routes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def clear(self) -> None:
+        httpx.delete(f"{self.url}/_sandbox/faults").raise_for_status()
+
+    def queue(self, platform: str, account_id: str, *faults: str) -> None:
+        httpx.post(
+            f"{self.url}/_sandbox/faults", json={"platform": platform, "account_id": account_id, "faults": list(faults)}
+        ).raise_for_status()
+
+    def configure(self, platform: str, account_id: str, **profile: Any) -> None:
+        httpx.post(
+            f"{self.url}/_sandbox/accounts", json={"platform": platform, "account_id": account_id, **profile}
+        ).raise_for_status()
+
+    def grant(self, platform: str) -> dict[str, str]:
+        response = httpx.post(f"{self.url}/_sandbox/grants/{platform}")
+        response.raise_for_status()
+        return dict(response.json())
+
+    def requests(self) -> dict[str, int]:
+        return dict(httpx.get(f"{self.url}/_sandbox/requests").json())
+
+
+def settings_for(sandbox_url: str, **overrides: Any) -> ResultsSettings:
+    """Settings pointing every platform at the sandbox, with quick retries."""
+    values: dict[str, Any] = {
+        "identity_secret": SECRET,
+        "encryption_keys": TEST_KEYS,
+        "outbox_poll_interval": 0.1,
+        "meta_base_url": f"{sandbox_url}/meta",
+        "meta_authorize_url": f"{sandbox_url}/meta/dialog/oauth",
+        "google_ads_base_url": f"{sandbox_url}/google-ads",
+        "google_oauth_token_url": f"{sandbox_url}/google-oauth/token",
+        "google_authorize_url": f"{sandbox_url}/google-oauth/auth",
+        "tiktok_base_url": f"{sandbox_url}/tiktok",
+        "tiktok_authorize_url": f"{sandbox_url}/tiktok/portal/auth",
+        "retry_base_wait": 0.01,
+        "max_retry_wait": 5.0,
+    }
+    values.update(overrides)
+    return ResultsSettings(**values)
+
+
+@asynccontextmanager
+async def running_service(
+    database_url: str, nats_url: str, sandbox_url: str, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The results-ingest app with its lifespan (migrations, consumers, outbox relay) running."""
+    settings = settings_for(sandbox_url, database_url=database_url, nats_url=nats_url, **overrides)
+    app = create_app(settings)
+    async with AsyncTestClient(app) as client:
+        client.app_state = app.state  # type: ignore[attr-defined]
+        yield client
+
+
+async def seed_client(database_url: str, client_id: str, *, dm_id: str = "u-42", squad_id: str = "s-1") -> None:
+    """Put a client in the service's replica, as its ClientCreated event would."""
+    from clientpulse.shared.client_directory import apply_client_event
+    from clientpulse.shared.db import Database
+
+    database = Database(database_url)
+    try:
+        event = ClientCreated(
+            client_id=client_id,
+            name=f"Client {client_id}",
+            status=ClientStatus.ACTIVE,
+            dm_id=dm_id,
+            squad_id=squad_id,
+            created_by="u-exec",
+        )
+        async with database.transaction() as session:
+            await apply_client_event(wrap(event, source="clients", time=datetime.now(UTC)), session)
+    finally:
+        await database.dispose()
+
+
+os.environ.setdefault("CLIENTPULSE_LOG_JSON", "false")
+
+
+@pytest.fixture(scope="module")
+def results_database(postgres_admin_url: str) -> Iterator[str]:
+    """One PostgreSQL database for a test module's shared app."""
+    from clientpulse.shared.testing.servers import create_database, drop_database
+
+    url = create_database(postgres_admin_url, prefix="results_test")
+    yield url
+    drop_database(url)

@@ -48,3 +48,14 @@ def test_mixing_symmetric_and_asymmetric_algorithms_is_refused() -> None:
 def test_asymmetric_algorithms_need_a_jwks_url() -> None:
     with pytest.raises(ValidationError):
         JwtSettings(algorithms=["RS256"], secret=None)
+
+
+def test_the_next_cursor_points_past_a_full_page_and_is_absent_on_the_last() -> None:
+    from types import SimpleNamespace
+
+    from clientpulse.shared.pagination import cursor_id, next_cursor_after
+
+    rows = [SimpleNamespace(id=f"r{n}") for n in range(4)]  # a page of 3 fetched with one extra row
+    assert cursor_id(next_cursor_after(rows, 3)) == "r2"
+    assert next_cursor_after(rows[:3], 3) is None
+    assert cursor_id(None) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -50,3 +51,14 @@ def clamp_limit(limit: int | None) -> int:
     if limit < 1 or limit > MAX_LIMIT:
         raise Unprocessable(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     return limit
+
+
+def cursor_id(cursor: str | None) -> str | None:
+    """The id a keyset cursor (``{"id": …}``) points after, or None for the first page."""
+    position = decode_cursor(cursor)
+    return str(position["id"]) if position and position.get("id") else None
+
+
+def next_cursor_after(rows: Sequence[Any], size: int) -> str | None:
+    """The cursor past a page, when the query fetched one row more than ``size`` (keyset on ``id``)."""
+    return encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None

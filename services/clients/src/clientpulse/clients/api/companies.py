@@ -22,7 +22,7 @@ from clientpulse.clients.db.repositories import ClientRepository, CompanyReposit
 from clientpulse.clients.domain import importing, services
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.errors import Unprocessable
-from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
 from clientpulse.shared.service import Caller, Db
 
 
@@ -43,14 +43,11 @@ class CompanyController(ClientsApiController):
     ) -> Page[CompanyRead]:
         require_clients_module(identity)
         size = clamp_limit(limit)
-        position = decode_cursor(cursor)
         async with db.transaction() as session:
-            rows = await CompanyRepository(session).list(
-                search=search, after_id=position.get("id") if position else None, limit=size + 1
-            )
+            rows = await CompanyRepository(session).list(search=search, after_id=cursor_id(cursor), limit=size + 1)
             clients = await CompanyRepository(session).client_ids([c.id for c in rows[:size]])
             items = [CompanyRead.of(c, is_client=c.id in clients) for c in rows[:size]]
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+        next_cursor = next_cursor_after(rows, size)
         return Page[CompanyRead](items=items, next_cursor=next_cursor)
 
     @post("/", summary="Create a company", status_code=HTTP_201_CREATED)

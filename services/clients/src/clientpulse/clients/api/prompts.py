@@ -13,7 +13,7 @@ from clientpulse.clients.db.repositories import ConversionPromptRepository
 from clientpulse.clients.domain import services
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.errors import Unprocessable
-from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
 from clientpulse.shared.service import Caller, Db
 
 PROMPT_STATES = ("pending", "accepted", "dismissed")
@@ -40,15 +40,14 @@ class ConversionPromptController(ClientsApiController):
         if state_filter not in (*PROMPT_STATES, "all", None):
             raise Unprocessable(f"state must be one of {', '.join(PROMPT_STATES)} or all, got {state_filter!r}")
         size = clamp_limit(limit)
-        position = decode_cursor(cursor)
         async with db.transaction() as session:
             rows = await ConversionPromptRepository(session).list(
                 state=None if state_filter == "all" else state_filter,
-                after_id=position.get("id") if position else None,
+                after_id=cursor_id(cursor),
                 limit=size + 1,
             )
         items = [PromptRead.of(prompt) for prompt in rows[:size]]
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+        next_cursor = next_cursor_after(rows, size)
         return Page[PromptRead](items=items, next_cursor=next_cursor)
 
     @post("/{prompt_id:str}/accept", summary="Accept a prompt: the company becomes an Active client")

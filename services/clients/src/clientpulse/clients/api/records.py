@@ -29,15 +29,10 @@ from clientpulse.clients.domain import profiles, services
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import NotFound
-from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
 from clientpulse.shared.service import Caller, Db
 
 Cursor = Annotated[str | None, QueryParameter(max_length=500)]
-
-
-def _position(cursor: str | None) -> str | None:
-    position = decode_cursor(cursor)
-    return str(position.get("id")) if position and position.get("id") else None
 
 
 class HealthController(ClientsApiController):
@@ -59,8 +54,8 @@ class HealthController(ClientsApiController):
         size = clamp_limit(limit)
         async with db.transaction() as session:
             await services.visible_client(session, identity, client_id)
-            rows = await HealthRepository(session).list(client_id, before_id=_position(cursor), limit=size + 1)
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+            rows = await HealthRepository(session).list(client_id, before_id=cursor_id(cursor), limit=size + 1)
+        next_cursor = next_cursor_after(rows, size)
         return Page[HealthRead](items=[HealthRead.of(row) for row in rows[:size]], next_cursor=next_cursor)
 
     @post(
@@ -98,8 +93,8 @@ class QbrController(ClientsApiController):
         size = clamp_limit(limit)
         async with db.transaction() as session:
             await services.visible_client(session, identity, client_id)
-            rows = await QbrRepository(session).list(client_id, before_id=_position(cursor), limit=size + 1)
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+            rows = await QbrRepository(session).list(client_id, before_id=cursor_id(cursor), limit=size + 1)
+        next_cursor = next_cursor_after(rows, size)
         return Page[QbrRead](items=[QbrRead.of(row) for row in rows[:size]], next_cursor=next_cursor)
 
     @post("/", summary="Log a held QBR", status_code=HTTP_201_CREATED)
@@ -168,8 +163,8 @@ class GoalController(ClientsApiController):
         today = utcnow().date()
         async with db.transaction() as session:
             await services.visible_client(session, identity, client_id)
-            rows = await GoalRepository(session).list(client_id, after_id=_position(cursor), limit=size + 1)
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+            rows = await GoalRepository(session).list(client_id, after_id=cursor_id(cursor), limit=size + 1)
+        next_cursor = next_cursor_after(rows, size)
         return Page[GoalRead](items=[GoalRead.of(row, today=today) for row in rows[:size]], next_cursor=next_cursor)
 
     @post("/", summary="Set a goal", status_code=HTTP_201_CREATED)
@@ -230,14 +225,14 @@ class NoteController(ClientsApiController):
         async with db.transaction() as session:
             await services.visible_client(session, identity, client_id)
             notes = NoteRepository(session)
-            rows = await notes.list(client_id, after_id=_position(cursor), limit=size + 1)
+            rows = await notes.list(client_id, after_id=cursor_id(cursor), limit=size + 1)
             revisions = await notes.revisions([row.id for row in rows[:size]])
         by_note: dict[str, list[NoteRevisionRead]] = {}
         for revision in revisions:
             by_note.setdefault(revision.note_id, []).append(
                 NoteRevisionRead(body=revision.body, replaced_by=revision.replaced_by, replaced_at=revision.replaced_at)
             )
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+        next_cursor = next_cursor_after(rows, size)
         items = [NoteRead.of(row, by_note.get(row.id)) for row in rows[:size]]
         return Page[NoteRead](items=items, next_cursor=next_cursor)
 

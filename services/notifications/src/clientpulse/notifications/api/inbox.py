@@ -12,7 +12,7 @@ from clientpulse.notifications.api.schemas import MarkedRead, NotificationRead, 
 from clientpulse.notifications.db.repositories import NotificationRepository
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import NotFound
-from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
 from clientpulse.shared.service import Caller, Db
 
 
@@ -32,13 +32,12 @@ class InboxController(Controller):
         limit: FromQuery[int | None] = None,
     ) -> Page[NotificationRead]:
         size = clamp_limit(limit)
-        position = decode_cursor(cursor)
         async with db.transaction() as session:
             rows = await NotificationRepository(session).list_for(
-                identity.sub, unread_only=unread, before_id=position.get("id") if position else None, limit=size + 1
+                identity.sub, unread_only=unread, before_id=cursor_id(cursor), limit=size + 1
             )
         items = [NotificationRead.of(n) for n in rows[:size]]
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+        next_cursor = next_cursor_after(rows, size)
         return Page[NotificationRead](items=items, next_cursor=next_cursor)
 
     @get("/unread-count", summary="How many of my notifications are unread")

@@ -20,7 +20,7 @@ from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Forbidden, NotFound, Unprocessable
 from clientpulse.shared.identity import Identity, Role
-from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
 from clientpulse.shared.service import Caller, Db
 
 Settings = NamedDependency[NotificationsSettings]
@@ -180,12 +180,9 @@ class WebhookController(Controller):
     ) -> Page[WebhookRead]:
         require_executive(identity)
         size = clamp_limit(limit)
-        position = decode_cursor(cursor)
         async with db.transaction() as session:
-            rows = await WebhookRepository(session).list_registered(
-                after_id=position.get("id") if position else None, limit=size + 1
-            )
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+            rows = await WebhookRepository(session).list_registered(after_id=cursor_id(cursor), limit=size + 1)
+        next_cursor = next_cursor_after(rows, size)
         return Page[WebhookRead](items=[WebhookRead.of(w) for w in rows[:size]], next_cursor=next_cursor)
 
     @delete(
@@ -216,17 +213,14 @@ class WebhookController(Controller):
     ) -> Page[DeliveryRead]:
         require_executive(identity)
         size = clamp_limit(limit)
-        position = decode_cursor(cursor)
         async with db.transaction() as session:
             repository = WebhookRepository(session)
             if await repository.get(webhook_id) is None:
                 raise NotFound(f"webhook {webhook_id} was not found")
-            rows = await repository.deliveries(
-                webhook_id, before_id=position.get("id") if position else None, limit=size + 1
-            )
+            rows = await repository.deliveries(webhook_id, before_id=cursor_id(cursor), limit=size + 1)
             page = list(rows[:size])
             attempts = await repository.attempts_of([d.id for d in page])
-        next_cursor = encode_cursor({"id": rows[size - 1].id}) if len(rows) > size else None
+        next_cursor = next_cursor_after(rows, size)
         return Page[DeliveryRead](
             items=[DeliveryRead.of(d, attempts.get(d.id, [])) for d in page], next_cursor=next_cursor
         )

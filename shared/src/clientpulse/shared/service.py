@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -97,35 +95,44 @@ def _lifespan(runtime: ServiceRuntime) -> Callable[[Litestar], Any]:
 
 
 async def _start_bus(runtime: ServiceRuntime) -> None:
-    """Connect to NATS, saying every few seconds that it is not there yet.
+    """Connect to NATS and start the consumers, saying every few seconds what is still missing.
 
-    The NATS client retries the first connection by itself (reconnect forever); this only watches
-    it, so an operator reading the logs learns what is wrong and what to do.
+    The NATS client retries the first connection by itself (reconnect forever); this watches it so
+    an operator reading the logs learns what is wrong and what to do. A start that fails (NATS went
+    away while streams were being declared, a stream refused) is retried with a growing pause;
+    meanwhile ``/readyz`` answers 503. It never stops the process: the app may run inside a test
+    or another host process, and readiness is what tells an orchestrator to keep traffic away.
     """
     settings = runtime.settings
-    starting = asyncio.create_task(runtime.bus.start(publishes=runtime.publishes))
-    waited = 0.0
-    try:
-        while True:
-            done, _ = await asyncio.wait({starting}, timeout=5.0)
-            if done:
-                break
-            waited += 5.0
-            _log.error(
-                "NATS at %s did not answer for %.0fs; start it or set CLIENTPULSE_NATS_URL (still trying)",
-                settings.nats_url,
-                waited,
-            )
-        starting.result()
-    except asyncio.CancelledError:
-        starting.cancel()
-        raise
-    except Exception:
-        # A defect, not an outage: stop the process so the orchestrator restarts it visibly.
-        _log.exception("%s could not start its event bus; stopping", settings.service_name)
-        os.kill(os.getpid(), signal.SIGTERM)
-        raise
-    _log.info("%s connected to NATS and ready", settings.service_name)
+    attempt = 0
+    while True:
+        starting = asyncio.create_task(runtime.bus.start(publishes=runtime.publishes))
+        waited = 0.0
+        try:
+            while True:
+                done, _ = await asyncio.wait({starting}, timeout=5.0)
+                if done:
+                    break
+                waited += 5.0
+                _log.error(
+                    "NATS at %s did not answer for %.0fs; start it or set CLIENTPULSE_NATS_URL (still trying)",
+                    settings.nats_url,
+                    waited,
+                )
+            starting.result()
+        except asyncio.CancelledError:
+            starting.cancel()
+            raise
+        except Exception:
+            attempt += 1
+            pause = min(30.0, 0.5 * 2**attempt)
+            _log.exception("%s could not start its event bus; retrying in %.1fs", settings.service_name, pause)
+            with contextlib.suppress(Exception):
+                await runtime.bus.stop()
+            await asyncio.sleep(pause)
+            continue
+        _log.info("%s connected to NATS and ready", settings.service_name)
+        return
 
 
 def forwarded_identity(secret: str) -> Callable[[Request[Any, Any, Any]], Identity]:

@@ -102,8 +102,9 @@ class OutboxRelay:
         self._wakeup.set()
 
     def start(self) -> None:
-        """Run the relay in the background."""
+        """Run the relay in the background (again, after a stop)."""
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name=f"{self._service}-outbox-relay")
 
     async def stop(self, *, flush_timeout: float = 5.0) -> None:

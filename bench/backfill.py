@@ -7,7 +7,9 @@
    (COPY) of the very same rows into an empty copy of the table.
 2. The campaign table of one client over 90 days (``campaign_table``: sums, ratios, sparklines, fatigue)
    with 5 million snapshot rows of other clients stored (generated set-based with ``generate_series``),
-   beside the same call when the table holds only that client's rows. Target: < 50 ms.
+   beside the same call when the table holds only that client's rows. Target: < 50 ms. Timed twice:
+   the read itself on a pooled connection, and the HTTP route of the service started as it runs
+   (``clientpulse-results-ingest serve``) from a client on loopback.
 
 Runs in a fresh PostgreSQL database it creates and drops. Figures are medians over rounds. The backfill
 path here skips NATS (the worker's message hop); the measured part is HTTP + parsing + upserts.
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -27,11 +31,9 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-from litestar.testing import AsyncTestClient
-from pydantic import SecretStr
 from sqlalchemy import text
 
-from clientpulse.results_ingest.app import MIGRATIONS, create_app
+from clientpulse.results_ingest.app import MIGRATIONS
 from clientpulse.results_ingest.connectors.factory import http_client
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.domain.ingest import ConnectionRef, fetch_window, store_window
@@ -57,20 +59,26 @@ DAYS = 90
 CONCURRENCY = 12
 
 
-def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "clientpulse.results_ingest.cli", "sandbox", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
+def healthy(process: subprocess.Popen[bytes], port: int, what: str) -> subprocess.Popen[bytes]:
+    """The process, once its /healthz answers (it is killed if that takes over 30 s)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit("the platform sandbox did not start")
+    raise SystemExit(f"{what} did not start")
+
+
+def start_sandbox(port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clientpulse.results_ingest.cli", "sandbox", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return healthy(process, port, "the platform sandbox")
 
 
 async def seed_connections(database: Database, box: SecretBox, sandbox: str, clients: int) -> list[ConnectionRef]:
@@ -201,36 +209,69 @@ FROM generate_series(0, :clients - 1) AS c, generate_series(0, 2) AS p, generate
 """
 
 
-async def time_route(settings: ResultsSettings, client_id: str, window: DateRange, rounds: int) -> float:
-    """The same table through the service's HTTP route in-process (identity, access, JSON)."""
-    # No NATS here: the route needs only the database (the bus keeps trying in the background).
-    app = create_app(
-        settings.model_copy(update={"nats_url": "nats://127.0.0.1:1", "identity_secret": SecretStr(SECRET)})
+def start_service(url: str, port: int) -> subprocess.Popen[bytes]:
+    """The results-ingest service as it runs (``serve``: uvicorn), on this database; no NATS is needed
+    for reads (the bus keeps trying in the background)."""
+    env = {
+        **os.environ,
+        "CLIENTPULSE_RESULTS_DATABASE_URL": url,
+        "CLIENTPULSE_RESULTS_PORT": str(port),
+        "CLIENTPULSE_RESULTS_ENCRYPTION_KEYS": KEYS,
+        "CLIENTPULSE_IDENTITY_SECRET": SECRET,
+        "CLIENTPULSE_NATS_URL": "nats://127.0.0.1:1",
+        "CLIENTPULSE_MIGRATE_ON_START": "false",
+        "CLIENTPULSE_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clientpulse.results_ingest.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    return healthy(process, port, "the results-ingest service")
+
+
+async def time_route(url: str, client_id: str, window: DateRange, rounds: int) -> float:
+    """The same table through the service's HTTP route, as a client of the running service sees it
+    (identity, access, JSON, uvicorn, loopback), on a kept-alive connection."""
+    port = free_port()
+    service = start_service(url, port)
     headers = {IDENTITY_HEADER: sign_identity(Identity("u-exec", Role.EXECUTIVE), SECRET)}
     params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "sort": "roas"}
     timings = []
-    async with AsyncTestClient(app) as client:
-        for _ in range(rounds + 1):
-            started = time.perf_counter()
-            response = await client.get(
-                f"/api/v1/clients/{client_id}/results/campaigns", params=params, headers=headers
-            )
-            timings.append(time.perf_counter() - started)
-            assert response.status_code == 200, response.text
-            assert len(response.json()["items"]) == CAMPAIGNS * len(PLATFORMS)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
+            for _ in range(rounds + 1):
+                started = time.perf_counter()
+                response = await client.get(f"/api/v1/clients/{client_id}/results/campaigns", params=params)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+                assert len(response.json()["items"]) == CAMPAIGNS * len(PLATFORMS)
+    finally:
+        service.terminate()
+        service.wait(20)
     return statistics.median(timings[1:])
 
 
-async def time_table(database: Database, client_id: str, window: DateRange, rounds: int) -> float:
+async def time_table(url: str, client_id: str, window: DateRange, rounds: int) -> tuple[float, float]:
+    """Median of ``rounds`` calls on one warm pooled connection, and the first call on a new one.
+
+    A fresh engine, so the connection is one that has not read these tables yet: a new PostgreSQL
+    backend loads its catalog caches on first use, which the first call pays and a pooled one never
+    does again (the backfill's pool would hand out a different, cold connection on every call).
+    """
+    database = Database(url, pool_size=1)
     timings = []
-    for _ in range(rounds + 1):
-        started = time.perf_counter()
-        async with database.transaction() as session:
-            lines = await campaign_table(session, client_id, window, CampaignSort.SPEND, True)
-        timings.append(time.perf_counter() - started)
+    try:
+        for _ in range(rounds + 1):
+            started = time.perf_counter()
+            async with database.transaction() as session:
+                lines = await campaign_table(session, client_id, window, CampaignSort.SPEND, True)
+            timings.append(time.perf_counter() - started)
+    finally:
+        await database.dispose()
     assert len(lines) == CAMPAIGNS * len(PLATFORMS), len(lines)
-    return statistics.median(timings[1:])  # the first call warms the pool and the plan cache
+    return statistics.median(timings[1:]), timings[0]
 
 
 async def run(url: str, rounds: int, clients: int) -> None:
@@ -257,6 +298,10 @@ async def run(url: str, rounds: int, clients: int) -> None:
         elapsed, written, collected = await backfill_all(settings, database, box, refs)
         assert written == len(collected) == expected, (written, len(collected), expected)
         copy_seconds = statistics.median([await bulk_copy_baseline(database, collected) for _ in range(3)])
+        # The 270,000 parsed rows are kept only for the baseline; a service holds none of them, and
+        # left alive they make every garbage collection during the table timings walk them.
+        del collected
+        gc.collect()
         print(
             f"  backfill (HTTP + parse + upsert, {CONCURRENCY} slices at once): {elapsed:8.2f} s  "
             f"{written / elapsed:>10,.0f} rows/s"
@@ -272,8 +317,8 @@ async def run(url: str, rounds: int, clients: int) -> None:
                 client_id="bench-client-0", name="Bench", status=ClientStatus.ACTIVE, created_by="bench"
             )
             await apply_client_event(wrap(created, source="clients"), session)
-        only_own = await time_table(database, "bench-client-0", window, rounds)
-        only_own_route = await time_route(settings, "bench-client-0", window, rounds)
+        only_own, only_own_cold = await time_table(url, "bench-client-0", window, rounds)
+        only_own_route = await time_route(url, "bench-client-0", window, rounds)
         async with database.engine.begin() as connection:
             count = int((await connection.execute(text("SELECT count(*) FROM campaign_daily"))).scalar_one())
             filler_clients = -(-(5_000_000 - count) // (3 * 50 * 90))
@@ -286,16 +331,18 @@ async def run(url: str, rounds: int, clients: int) -> None:
             await connection.execute(text("COMMIT"))
             await connection.execute(text("VACUUM ANALYZE campaign_daily"))
             total = int((await connection.execute(text("SELECT count(*) FROM campaign_daily"))).scalar_one())
-        loaded = await time_table(database, "bench-client-0", window, rounds)
-        loaded_route = await time_route(settings, "bench-client-0", window, rounds)
+        loaded, loaded_cold = await time_table(url, "bench-client-0", window, rounds)
+        loaded_route = await time_route(url, "bench-client-0", window, rounds)
         print(f"campaign table, one client, {DAYS} days, {CAMPAIGNS * len(PLATFORMS)} campaigns (median of {rounds}):")
         print(
             f"  with {total:,} snapshot rows stored:  query {loaded * 1000:6.1f} ms   "
-            f"HTTP route {loaded_route * 1000:6.1f} ms   (target < 50 ms)"
+            f"HTTP route {loaded_route * 1000:6.1f} ms   (target < 50 ms)   first call on a new connection "
+            f"{loaded_cold * 1000:6.1f} ms"
         )
         print(
             f"  baseline, only {count:,} rows stored:  query {only_own * 1000:6.1f} ms   "
-            f"HTTP route {only_own_route * 1000:6.1f} ms"
+            f"HTTP route {only_own_route * 1000:6.1f} ms   first call on a new connection "
+            f"{only_own_cold * 1000:6.1f} ms"
         )
     finally:
         await database.dispose()

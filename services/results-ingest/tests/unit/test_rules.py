@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from clientpulse.results_ingest.db.repositories import ReachWindow
 from clientpulse.results_ingest.domain.aggregation import (
     cpa_minor,
     ctr,
@@ -30,6 +31,7 @@ from clientpulse.results_ingest.domain.periods import (
 )
 from clientpulse.results_ingest.domain.platforms import Platform
 from clientpulse.results_ingest.domain.records import CampaignStatus, conversions_to_scaled
+from clientpulse.results_ingest.domain.reporting import filled_series, reach_for_table
 from clientpulse.results_ingest.domain.statuses import google_status, meta_status, tiktok_status
 from clientpulse.results_ingest.domain.windows import backfill_range, reread_window, slices
 
@@ -211,3 +213,28 @@ def test_each_platform_rereads_its_trailing_window_up_to_yesterday() -> None:
 def test_fractional_conversions_are_stored_exactly() -> None:
     assert conversions_to_scaled("37.5") == 375_000
     assert conversions_to_scaled(61.33) == 613_300
+
+
+def test_the_table_reads_the_exact_window_reach_and_the_newest_week_ending_in_its_last_week() -> None:
+    window = DateRange(date(2026, 8, 1), date(2026, 10, 29))
+
+    def reach(start: date, end: date, impressions: int, people: int, campaign: str = "c1") -> ReachWindow:
+        return ReachWindow("conn", campaign, start, end, impressions, people)
+
+    exact, weekly = reach_for_table(
+        [
+            reach(window.start, window.end, 90_000, 30_000),  # the whole window
+            reach(date(2026, 10, 16), date(2026, 10, 22), 7_000, 3_500),  # an older week
+            reach(date(2026, 10, 23), date(2026, 10, 29), 9_000, 2_000),  # the newest week
+            reach(date(2026, 10, 22), date(2026, 10, 29), 9_500, 2_100),  # eight days: not a week
+            reach(date(2026, 10, 14), date(2026, 10, 20), 9_000, 1_000, "c2"),  # ends 9 days before: too old
+        ],
+        window,
+    )
+    assert exact == {("conn", "c1"): 30_000}
+    assert weekly == {("conn", "c1"): (9_000, 2_000)}
+
+
+def test_the_sparkline_has_a_value_for_every_day_of_the_window() -> None:
+    assert filled_series([3, 0, 1], [30, 5, 10], 5) == [5, 10, 0, 30, 0]
+    assert filled_series([], [], 3) == [0, 0, 0]

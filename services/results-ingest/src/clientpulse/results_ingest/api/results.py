@@ -255,29 +255,5 @@ class ResultsController(Controller):
             end=window.end,
             sort=sort,
             order=order,
-            items=[
-                CampaignRead(
-                    connection_id=c.connection_id,
-                    platform=c.platform,
-                    campaign_id=c.campaign_id,
-                    campaign_name=c.campaign_name,
-                    status=c.status,
-                    creative_title=c.creative_title,
-                    currency=c.currency,
-                    spend_minor=c.spend_minor,
-                    impressions=c.impressions,
-                    clicks=c.clicks,
-                    conversions=c.conversions,
-                    revenue_minor=c.revenue_minor,
-                    roas=c.roas,
-                    cpa_minor=c.cpa_minor,
-                    ctr=c.ctr,
-                    reach=c.reach,
-                    frequency=c.frequency,
-                    seven_day_frequency=c.seven_day_frequency,
-                    fatigued=c.fatigued,
-                    spend_series=c.spend_series,
-                )
-                for c in lines
-            ],
+            items=[CampaignRead.model_validate(line, from_attributes=True) for line in lines],
         )

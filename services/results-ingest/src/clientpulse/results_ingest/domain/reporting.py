@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.db.repositories import ResultsRepository
+from clientpulse.results_ingest.db.repositories import ReachWindow, ResultsRepository
 from clientpulse.results_ingest.domain.aggregation import (
     Delta,
     cpa_minor,
@@ -171,10 +171,29 @@ def sort_campaigns(lines: list[CampaignLine], by: CampaignSort, descending: bool
     return present + missing
 
 
-def _filled_series(points: list[tuple[date, int]], days: list[date]) -> list[int]:
+def filled_series(spend_days: Sequence[int], spends: Sequence[int], days: int) -> list[int]:
     """Spend on every day of the window, 0 where the campaign did not spend (the sparkline has no holes)."""
-    by_day = dict(points)
-    return [by_day.get(day, 0) for day in days]
+    series = [0] * days
+    for offset, spend in zip(spend_days, spends, strict=True):
+        series[offset] = spend
+    return series
+
+
+def reach_for_table(
+    windows: Sequence[ReachWindow], window: DateRange
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], tuple[int, int]]]:
+    """Per campaign: the reach of exactly the table's window, and (impressions, reach) of the newest
+    7-day window ending in the week up to the table's last day (what the fatigue flag reads)."""
+    exact: dict[tuple[str, str], int] = {}
+    newest: dict[tuple[str, str], ReachWindow] = {}
+    for w in windows:
+        key = (w.connection_id, w.campaign_id)
+        if w.start == window.start and w.end == window.end:
+            exact[key] = w.reach
+        is_week = (w.end - w.start).days == 6 and 0 <= (window.end - w.end).days <= 7
+        if is_week and (key not in newest or newest[key].end < w.end):
+            newest[key] = w
+    return exact, {key: (w.impressions, w.reach) for key, w in newest.items()}
 
 
 async def campaign_table(
@@ -182,40 +201,37 @@ async def campaign_table(
 ) -> list[CampaignLine]:
     """Each campaign over the window: sums, ratios of sums, the spend sparkline and the fatigue flag."""
     repository = ResultsRepository(session)
-    rows, series = await repository.campaign_rows_with_series(client_id, window.start, window.end)
-    reach = await repository.period_reach(client_id, window.start, window.end)
-    seven = await repository.latest_seven_day_reach(client_id, window.end)
-    days = [window.start + timedelta(days=i) for i in range(window.days)]
+    campaigns = await repository.campaign_window(client_id, window.start, window.end)
+    reach, seven = reach_for_table(await repository.reach_windows(client_id, window.start, window.end), window)
     lines = []
-    for row in rows:
-        key = (row["connection_id"], row["campaign_id"])
-        conversions = Decimal(int(row["conversions_e4"])) / CONVERSION_SCALE
-        spend, impressions = int(row["spend_minor"]), int(row["impressions"])
+    for c in campaigns:
+        key = (c.connection_id, c.campaign_id)
+        conversions = Decimal(c.conversions_e4) / CONVERSION_SCALE
         week = seven.get(key)
         week_frequency = frequency(week[0], week[1]) if week else None
         people = reach.get(key)
         lines.append(
             CampaignLine(
-                connection_id=row["connection_id"],
-                platform=row["platform"],
-                campaign_id=row["campaign_id"],
-                campaign_name=row["campaign_name"],
-                status=row["status"],
-                creative_title=row["creative_title"],
-                currency=row["currency"],
-                spend_minor=spend,
-                impressions=impressions,
-                clicks=int(row["clicks"]),
+                connection_id=c.connection_id,
+                platform=c.platform,
+                campaign_id=c.campaign_id,
+                campaign_name=c.campaign_name,
+                status=c.status,
+                creative_title=c.creative_title,
+                currency=c.currency,
+                spend_minor=c.spend_minor,
+                impressions=c.impressions,
+                clicks=c.clicks,
                 conversions=conversions,
-                revenue_minor=int(row["conversion_value_minor"]),
-                roas=roas(int(row["conversion_value_minor"]), spend),
-                cpa_minor=cpa_minor(spend, conversions),
-                ctr=ctr(int(row["clicks"]), impressions),
+                revenue_minor=c.conversion_value_minor,
+                roas=roas(c.conversion_value_minor, c.spend_minor),
+                cpa_minor=cpa_minor(c.spend_minor, conversions),
+                ctr=ctr(c.clicks, c.impressions),
                 reach=people,
-                frequency=frequency(impressions, people),
+                frequency=frequency(c.impressions, people),
                 seven_day_frequency=week_frequency,
                 fatigued=is_fatigued(week_frequency),
-                spend_series=_filled_series(series.get(key, []), days),
+                spend_series=filled_series(c.spend_days, c.spends, window.days),
             )
         )
     return sort_campaigns(lines, by, descending)

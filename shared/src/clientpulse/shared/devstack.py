@@ -157,6 +157,9 @@ class Stack:
             for setting, path in SANDBOX_PATHS.items():
                 env[f"{spec.env_prefix}{setting}"] = self.sandbox_url + path
             env[f"{spec.env_prefix}OAUTH_REDIRECT_BASE"] = self.gateway_url
+        if spec.name == "insights":
+            # The weekly analysis reads each client's campaign table from results-ingest.
+            env[f"{spec.env_prefix}RESULTS_URL"] = self.service_url("results-ingest")
         if spec is GATEWAY:
             for service, setting in UPSTREAM_SETTING.items():
                 env[f"{GATEWAY.env_prefix}{setting}"] = self.service_url(service)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.db import upgrade_to_head
+from clientpulse.shared.messaging.broker import StreamSettings
+from clientpulse.shared.messaging.direct import publish_envelopes
 from clientpulse.shared.settings import ServiceSettings
 
 Command = Callable[[argparse.Namespace], int]
@@ -85,3 +90,32 @@ def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def request_work(settings: ServiceSettings, envelope: Envelope[Any], *, asking: str, key: str, requested: str) -> int:
+    """Publish a command event for the service to act on, and say what happened (what a CronJob runs).
+
+    The envelope's id is derived from what it asks for, so JetStream drops a second copy; the service
+    keeps the request idempotent beyond that window. ``asking`` says what is asked, ``key`` names it
+    (a period, a week) and ``requested`` where its outcome shows. Exit codes: 0 requested or already
+    requested, 1 NATS could not take it.
+    """
+    print(f"asking {asking} (event {envelope.id}, NATS {settings.nats_url}) ...", file=sys.stderr)
+    try:
+        (duplicate,) = asyncio.run(
+            publish_envelopes(
+                settings.nats_url, [envelope], stream_settings=StreamSettings(replicas=settings.stream_replicas)
+            )
+        )
+    except Exception as exc:
+        print(
+            f"error: NATS at {settings.nats_url} could not take the request ({exc}); "
+            "start it or set CLIENTPULSE_NATS_URL",
+            file=sys.stderr,
+        )
+        return 1
+    if duplicate:
+        print(f"{key}: already requested (a duplicate of the same request); nothing new", file=sys.stderr)
+    else:
+        print(f"{key}: requested; {requested}", file=sys.stderr)
+    return 0

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from clientpulse.shared.contracts import wrap
 from clientpulse.shared.contracts.events import RecalculationRequested
 from clientpulse.shared.db import utcnow
-from clientpulse.shared.messaging.broker import StreamSettings
-from clientpulse.shared.messaging.direct import publish_envelopes
-from clientpulse.shared.servicecli import Command, service_cli
+from clientpulse.shared.servicecli import Command, request_work, service_cli
 from clientpulse.tiering.app import MIGRATIONS
 from clientpulse.tiering.domain.recalculation import recalculation_event_id, resolve_period
 from clientpulse.tiering.settings import TieringSettings
@@ -29,32 +26,13 @@ def _recalculate(args: argparse.Namespace) -> int:
         source="tiering",
         event_id=recalculation_event_id(period),
     )
-    print(
-        f"asking the tiering service to recalculate every Active client's tier for {period} "
-        f"(event {envelope.id}, NATS {settings.nats_url}) ...",
-        file=sys.stderr,
+    return request_work(
+        settings,
+        envelope,
+        asking=f"the tiering service to recalculate every Active client's tier for {period}",
+        key=period,
+        requested="the service records the run and its counts (GET /tiering/recalculations)",
     )
-    try:
-        (duplicate,) = asyncio.run(
-            publish_envelopes(
-                settings.nats_url, [envelope], stream_settings=StreamSettings(replicas=settings.stream_replicas)
-            )
-        )
-    except Exception as exc:
-        print(
-            f"error: NATS at {settings.nats_url} could not take the request ({exc}); "
-            "start it or set CLIENTPULSE_NATS_URL",
-            file=sys.stderr,
-        )
-        return 1
-    if duplicate:
-        print(f"{period}: already requested (a duplicate of the same request); nothing new", file=sys.stderr)
-    else:
-        print(
-            f"{period}: requested; the service records the run and its counts (GET /tiering/recalculations)",
-            file=sys.stderr,
-        )
-    return 0
 
 
 def _extra(commands: argparse._SubParsersAction) -> dict[str, Command]:  # type: ignore[type-arg]

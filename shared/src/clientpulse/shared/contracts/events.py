@@ -406,6 +406,29 @@ class AnalysisGenerated(EventData):
     generated_by: str = Field(description="'deterministic' or the model that wrote the prose")
 
 
+class WeeklyAnalysisRequested(EventData):
+    """The weekly analysis of an ISO week was asked for (the CronJob; event id derived from the week)."""
+
+    event_type: ClassVar[str] = "WeeklyAnalysisRequested"
+    subject: ClassVar[str] = "insights.v1.analysis.requested"
+    stream: ClassVar[Stream] = Stream.INSIGHTS
+
+    week: str = Field(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$", description="ISO week, e.g. 2026-W48")
+    requested_by: str
+
+
+class ClientAnalysisRequested(EventData):
+    """One client's share of a weekly analysis, ready for a worker (work shared across replicas)."""
+
+    event_type: ClassVar[str] = "ClientAnalysisRequested"
+    subject: ClassVar[str] = "insights.v1.analysis.client_requested"
+    stream: ClassVar[Stream] = Stream.INSIGHTS
+
+    client_id: str
+    week: str = Field(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$", description="ISO week, e.g. 2026-W48")
+    requested_by: str
+
+
 class SummaryGenerated(EventData):
     """A relationship summary of a client was written."""
 
@@ -439,6 +462,8 @@ CATALOGUE: tuple[type[EventData], ...] = (
     BackfillFailed,
     BackfillSliceRequested,
     SyncCompleted,
+    WeeklyAnalysisRequested,
+    ClientAnalysisRequested,
     AnalysisGenerated,
     SummaryGenerated,
 )

@@ -1,0 +1,110 @@
+"""Reading a week's campaign table from the results-ingest service over HTTP.
+
+Results-ingest owns campaign data; insights reads it through the same API the gateway forwards to,
+with an identity it signs itself (``service:insights``, Executive) using the shared identity secret.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from clientpulse.insights.domain.analysis import CampaignResult
+from clientpulse.shared.identity import IDENTITY_HEADER, Identity, Role, sign_identity
+
+SERVICE_IDENTITY = Identity(sub="service:insights", role=Role.EXECUTIVE, name="insights service")
+
+
+class ResultsUnavailable(Exception):
+    """The results API could not give a client's campaign table (retried with the message's backoff)."""
+
+
+class _CampaignRow(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    connection_id: str
+    platform: str
+    campaign_id: str
+    campaign_name: str
+    status: str | None = None
+    creative_title: str | None = None
+    currency: str
+    spend_minor: int
+    impressions: int
+    clicks: int
+    conversions: Decimal
+    revenue_minor: int
+    reach: int | None = None
+    seven_day_frequency: Decimal | None = None
+
+
+class _CampaignTable(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[_CampaignRow]
+
+
+class ResultsApi:
+    """``GET /api/v1/clients/{client_id}/results/campaigns`` of results-ingest."""
+
+    def __init__(self, base_url: str, *, identity_secret: str, http: httpx.AsyncClient, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = identity_secret
+        self._http = http
+        self._timeout = timeout
+
+    async def campaigns(self, client_id: str, start: date, end: date) -> list[CampaignResult]:
+        """Each campaign's sums over ``start``–``end`` (inclusive, account-local days)."""
+        url = f"{self.base_url}/api/v1/clients/{client_id}/results/campaigns"
+        params = {"start": start.isoformat(), "end": end.isoformat(), "sort": "spend", "order": "desc"}
+        headers = {IDENTITY_HEADER: sign_identity(SERVICE_IDENTITY, self._secret)}
+        try:
+            response = await self._http.get(url, params=params, headers=headers, timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise ResultsUnavailable(
+                f"results-ingest at {self.base_url} did not answer ({exc.__class__.__name__}: {exc}); start it or set "
+                "CLIENTPULSE_INSIGHTS_RESULTS_URL"
+            ) from exc
+        if response.status_code != 200:
+            raise ResultsUnavailable(
+                f"results-ingest at {self.base_url} answered {response.status_code} for client {client_id} "
+                f"({start} to {end}): {_detail(response)}"
+            )
+        try:
+            table = _CampaignTable.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ResultsUnavailable(
+                f"results-ingest at {self.base_url} sent a campaign table this service cannot read: {exc}"
+            ) from exc
+        return [
+            CampaignResult(
+                connection_id=row.connection_id,
+                platform=row.platform,
+                campaign_id=row.campaign_id,
+                campaign_name=row.campaign_name,
+                currency=row.currency,
+                spend_minor=row.spend_minor,
+                impressions=row.impressions,
+                clicks=row.clicks,
+                conversions=row.conversions,
+                revenue_minor=row.revenue_minor,
+                status=row.status,
+                creative_title=row.creative_title,
+                reach=row.reach,
+                seven_day_frequency=row.seven_day_frequency,
+            )
+            for row in table.items
+        ]
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:300]
+    return str(body)[:200]

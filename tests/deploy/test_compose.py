@@ -415,3 +415,19 @@ def test_grafana_is_provisioned(compose: dict[str, Any]) -> None:
         source = mount.split(":", 1)[0]
         if source.startswith("./"):
             assert (ROOT / source).exists(), f"grafana mounts missing {source}"
+
+
+def test_prometheus_evaluates_the_alert_rules(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    assert prometheus.get("profiles") == ["monitoring"]
+    mounts = {}
+    for volume in prometheus.get("volumes", []):
+        source, _, rest = str(volume).partition(":")
+        mounts[source] = rest.split(":", 1)[0]
+    rules_in_container = mounts.get("./deploy/prometheus/clientpulse-rules.yaml")
+    assert rules_in_container, f"the rule file is not mounted: {prometheus.get('volumes')}"
+    config = yaml.safe_load(PROMETHEUS.read_text())
+    assert rules_in_container in config.get("rule_files", [])
+    assert mounts.get("./deploy/compose/prometheus.yml") == _option(list(prometheus["command"]), "--config.file")
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "clientpulse-rules.yaml").read_text())
+    assert rules["groups"] and all(group["rules"] for group in rules["groups"])

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "clientpulse-sre.json"
 RULES = ROOT / "deploy" / "prometheus" / "clientpulse-rules.yaml"
 
 # Series no service exports but the rules may use: Prometheus' own scrape health, and the
-# kube-state-metrics series that describe the CronJobs (their own run metrics do not exist yet).
+# kube-state-metrics series that say whether the CronJobs' pods succeeded (what their work did is
+# exported by the services that do it).
 PROMETHEUS_SYNTHETIC = {"up"}
 KUBE_STATE_METRICS = {"kube_job_status_failed", "kube_cronjob_status_last_successful_time"}
 
@@ -170,6 +172,22 @@ def test_dashboard_covers_the_sre_views(dashboard: dict[str, Any]) -> None:
         "clientpulse_outbox_lag_seconds_bucket",  # event lag
         "clientpulse_dead_letters_total",  # DLQ
         "clientpulse_notifications_created_total",
+        "clientpulse_recalculation_runs_total",  # recalculation runs by outcome
+        "clientpulse_recalculation_duration_seconds_bucket",
+        "clientpulse_recalculation_last_completed_timestamp_seconds",
+        "clientpulse_backfills_total",  # backfills, slices, rows
+        "clientpulse_backfill_slices_total",
+        "clientpulse_results_rows_written_total",
+        "clientpulse_connector_requests_total",  # connector health
+        "clientpulse_connector_throttled_total",
+        "clientpulse_connector_request_seconds_bucket",
+        "clientpulse_connections",
+        "clientpulse_insights_analyses_total",  # weekly analysis
+        "clientpulse_insights_client_analyses_total",
+        "clientpulse_llm_requests_total",  # LLM usage
+        "clientpulse_llm_fallbacks_total",
+        "clientpulse_llm_tokens_total",
+        "clientpulse_llm_request_seconds_bucket",
     } <= used
 
 
@@ -189,6 +207,11 @@ def test_every_alert_has_a_severity_and_a_summary() -> None:
         "ClientpulseHttp5xxRate",
         "ClientpulseTierRecalculationFailed",
         "ClientpulseTierRecalculationNotRunThisMonth",
+        "ClientpulseRecalculationRunFailed",
+        "ClientpulseRecalculationNotCompletedThisMonth",
+        "ClientpulseBackfillsFailing",
+        "ClientpulseConnectorThrottled",
+        "ClientpulseConnectionsUnhealthy",
     } <= named
 
 
@@ -214,9 +237,48 @@ def _series_names(text: str) -> dict[str, set[str]]:
     return families
 
 
+# Label values a rule or panel selects exactly, which must be in the scrape as a sample before the
+# first event (pre-initialised), so `increase()`/`rate()` see the first one. Families created on the
+# first event a consumer handles are left out: their selectors only look for repeated failures.
+CREATED_ON_FIRST_EVENT = {"clientpulse_events_handled_total", "faststream_received_processed_messages_total"}
+
+
+def exact_selectors(expr: str) -> list[tuple[str, dict[str, str]]]:
+    """(metric name, {label: value}) of every selector with ``label="value"`` matchers."""
+    found = []
+    for match in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}", expr):
+        exact = {
+            label: value
+            for label, operator, value in re.findall(r'(\w+)\s*(=~|!=|!~|=)\s*"([^"]*)"', match.group(2))
+            if operator == "=" and "$" not in value
+        }
+        if exact:
+            found.append((match.group(1), exact))
+    return found
+
+
+def test_exact_selectors_are_extracted() -> None:
+    expr = 'rate(a_total{outcome="failed", app=~"$app"}[5m]) / b{status!="acked"} + c{platform="meta_ads"}'
+    assert exact_selectors(expr) == [("a_total", {"outcome": "failed"}), ("c", {"platform": "meta_ads"})]
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """What the running services exposed on /metrics."""
+
+    names: set[str]  # every series name, families with no sample yet included
+    samples: list[tuple[str, dict[str, str]]]  # (series name, labels) of every sample
+
+
 @pytest.fixture(scope="module")
-def exported_metrics(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[set[str]]:
+def exported_metrics(scrape: Scrape) -> set[str]:
     """Every series name the running services expose on /metrics."""
+    return scrape.names
+
+
+@pytest.fixture(scope="module")
+def scrape(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrape]:
+    """Start the whole system and scrape every service once."""
     databases = {
         spec.name: create_database(postgres_admin_url, prefix=f"metrics_{spec.name.replace('-', '_')}")
         for spec in SERVICES
@@ -243,13 +305,19 @@ def exported_metrics(postgres_admin_url: str, tmp_path_factory: pytest.TempPathF
                 api.get(path)
             api.get("/api/v1/tiering/framework")
         scraped: set[str] = set()
+        samples: list[tuple[str, dict[str, str]]] = []
         with httpx.Client(timeout=10) as client:
             for spec in (*SERVICES, GATEWAY):
                 response = client.get(f"{stack.service_url(spec.name)}/metrics")
                 assert response.status_code == 200, spec.name
                 for names in _series_names(response.text).values():
                     scraped |= names
-        yield scraped
+                samples.extend(
+                    (sample.name, dict(sample.labels))
+                    for family in text_string_to_metric_families(response.text)
+                    for sample in family.samples
+                )
+        yield Scrape(scraped, samples)
     finally:
         stack.stop()
         for url in databases.values():
@@ -288,4 +356,31 @@ def test_the_scrape_holds_the_metrics_the_services_promise(exported_metrics: set
         "clientpulse_gateway_upstream_seconds_bucket",
         "clientpulse_notifications_created_total",
         "faststream_received_messages_total",
+        "clientpulse_recalculation_runs_total",
+        "clientpulse_recalculation_last_completed_timestamp_seconds",
+        "clientpulse_backfills_total",
+        "clientpulse_connector_requests_total",
+        "clientpulse_connections",
+        "clientpulse_insights_analyses_total",
+        "clientpulse_llm_requests_total",
+        "clientpulse_llm_fallbacks_total",
     } <= exported_metrics
+
+
+@pytest.mark.e2e
+def test_label_values_the_rules_and_panels_select_are_scraped_before_any_event(
+    dashboard: dict[str, Any], scrape: Scrape
+) -> None:
+    selected = {
+        (name, tuple(sorted(labels.items())))
+        for _title, expr in dashboard_queries(dashboard) + rule_queries()
+        for name, labels in exact_selectors(expr)
+        if name not in CREATED_ON_FIRST_EVENT
+    }
+    assert selected, "no selector names a label value: the check below would pass vacuously"
+    missing = {
+        (name, labels)
+        for name, labels in selected
+        if not any(sample == name and dict(labels).items() <= sampled.items() for sample, sampled in scrape.samples)
+    }
+    assert missing == set(), "pre-initialise these label sets in the service that exports them"

@@ -7,6 +7,7 @@ No cluster is needed: ``Chart.render`` is ``helm template``; ``lookup`` returns 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import helm_python as helm
 import kubernetes_validate
 import pytest
 import yaml
+
+from clientpulse.notifications.settings import NotificationsSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = ROOT / "deploy" / "helm" / "clientpulse"
@@ -84,6 +87,29 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "nack": {"enabled": True},
     },
     "development-hs256": {"jwt": {"algorithms": ["HS256"], "jwksUrl": ""}, "networkPolicy": {"enabled": False}},
+    "notifications-configured": {
+        "notifications": {
+            "squadHeads": {"s-1": ["u-head-1"], "s-2": ["u-head-2", "u-head-3"]},
+            "heads": ["u-head-1", "u-head-2", "u-head-3"],
+            "executives": ["u-exec"],
+            "qbrEscalationDays": 21,
+            "webhooks": {
+                "requireHttps": False,
+                "allowedNetworks": ["10.0.0.0/8"],
+                "timeoutSeconds": 2.5,
+                "maxAttempts": 3,
+                "retryDelaysSeconds": [5, 60],
+                "disableAfter": 4,
+            },
+            "email": {
+                "smtpHost": "smtp.agency.example",
+                "smtpPort": 587,
+                "from": "clientpulse@agency.example",
+                "addresses": {"u-42": "dana@agency.example"},
+            },
+        },
+        "secrets": {"notificationsWebhookSecretsKey": "a-webhook-secrets-key-of-some-length"},
+    },
 }
 
 
@@ -518,7 +544,7 @@ def test_a_cronjob_for_a_disabled_service_is_refused(chart: helm.Chart) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_only_the_gateway_reaches_the_services_http_ports(chart: helm.Chart) -> None:
+def test_only_the_gateway_and_named_callers_reach_the_services_http_ports(chart: helm.Chart) -> None:
     manifests = render(chart)
     policies = of_kind(manifests, "NetworkPolicy")
     deny = policies[f"{FULLNAME}-default-deny-ingress"]
@@ -530,12 +556,18 @@ def test_only_the_gateway_reaches_the_services_http_ports(chart: helm.Chart) -> 
     gateway_pods = {"app.kubernetes.io/name": "clientpulse", "app.kubernetes.io/instance": RELEASE}
     gateway_pods["app.kubernetes.io/component"] = "gateway"
     prometheus = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+    # Besides the gateway, insights reads results-ingest's campaign table for its weekly analysis.
+    callers = {"results-ingest": ["insights"]}
     for service in BACKENDS:
         policy = policies[f"{FULLNAME}-{service.name}"]
         assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == service.name
         sources = [(rule["from"], rule["ports"]) for rule in policy["spec"]["ingress"]]
+        allowed = [
+            {"podSelector": {"matchLabels": {**gateway_pods, "app.kubernetes.io/component": component}}}
+            for component in ["gateway", *callers.get(service.name, [])]
+        ]
         assert sources == [
-            ([{"podSelector": {"matchLabels": gateway_pods}}], [{"port": "http", "protocol": "TCP"}]),
+            (allowed, [{"port": "http", "protocol": "TCP"}]),
             ([prometheus], [{"port": "http", "protocol": "TCP"}]),
         ]
     gateway = policies[f"{FULLNAME}-gateway"]["spec"]["ingress"]
@@ -565,6 +597,12 @@ REJECTED_VALUES = {
     "unknown jwt algorithm": {"jwt": {"algorithms": ["none"]}},
     "nats url without scheme": {"nats": {"url": "nats.example:4222"}},
     "non-postgres database url": {"services": {"clients": {"database": {"url": "mysql://x/clients"}}}},
+    "typo in notifications": {"notifications": {"executive": ["u-exec"]}},
+    "heads as text": {"notifications": {"heads": "u-head-1"}},
+    "squad heads as one id": {"notifications": {"squadHeads": {"s-1": "u-head-1"}}},
+    "no webhook retries": {"notifications": {"webhooks": {"retryDelaysSeconds": []}}},
+    "smtp port out of range": {"notifications": {"email": {"smtpPort": 70000}}},
+    "address that is no address": {"notifications": {"email": {"addresses": {"u-42": "dana"}}}},
 }
 
 
@@ -622,6 +660,77 @@ def test_dashboard_and_rules_in_the_chart_are_the_shared_files(chart: helm.Chart
 
 
 # --------------------------------------------------------------------------------------------
+# notifications' settings
+# --------------------------------------------------------------------------------------------
+
+
+def _notifications_settings(config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> NotificationsSettings:
+    """NotificationsSettings as the service reads them from this ConfigMap data (and nothing else)."""
+    for name in list(os.environ):
+        if name.startswith("CLIENTPULSE_"):
+            monkeypatch.delenv(name)
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    return NotificationsSettings()
+
+
+def test_notifications_settings_default_to_the_services_own(chart: helm.Chart, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = of_kind(render(chart), "ConfigMap")[f"{FULLNAME}-config"]["data"]
+    own = {name for name in config if name.startswith("CLIENTPULSE_NOTIFICATIONS_")}
+    fields = {f"CLIENTPULSE_NOTIFICATIONS_{name.upper()}" for name in NotificationsSettings.model_fields}
+    assert own and own <= fields, f"not settings of the service: {sorted(own - fields)}"
+    assert "CLIENTPULSE_NOTIFICATIONS_SMTP_HOST" not in config  # e-mail stays off
+    read = _notifications_settings(config, monkeypatch)
+    monkeypatch.undo()
+    defaults = _notifications_settings({}, monkeypatch)
+    carried = {name.removeprefix("CLIENTPULSE_NOTIFICATIONS_").lower() for name in own} | {"smtp_host"}
+    assert {field: getattr(read, field) for field in carried} == {field: getattr(defaults, field) for field in carried}
+
+
+def test_notifications_settings_reach_the_service(chart: helm.Chart, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifests = render(chart, VARIANTS["notifications-configured"])
+    config = of_kind(manifests, "ConfigMap")[f"{FULLNAME}-config"]["data"]
+    settings = _notifications_settings(config, monkeypatch)
+    assert settings.squad_heads == {"s-1": ["u-head-1"], "s-2": ["u-head-2", "u-head-3"]}
+    assert settings.heads == ["u-head-1", "u-head-2", "u-head-3"]
+    assert settings.executives == ["u-exec"]
+    assert settings.qbr_escalation_days == 21
+    assert (settings.webhook_require_https, settings.webhook_allowed_networks) == (False, ["10.0.0.0/8"])
+    assert (settings.webhook_timeout, settings.webhook_max_attempts, settings.webhook_disable_after) == (2.5, 3, 4)
+    assert settings.webhook_retry_delays == [5.0, 60.0]
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_from) == (
+        "smtp.agency.example",
+        587,
+        "clientpulse@agency.example",
+    )
+    assert settings.email_addresses == {"u-42": "dana@agency.example"}
+
+    # The webhook secrets key is a Secret, referenced by the service and its CronJob alike.
+    secret = of_kind(manifests, "Secret")[f"{FULLNAME}-secrets"]
+    assert "notifications-webhook-secrets-key" in secret["data"]
+    assert "a-webhook-secrets-key" not in json.dumps([m for m in manifests if m["kind"] != "Secret"])
+    deployment = of_kind(manifests, "Deployment")[f"{FULLNAME}-notifications"]
+    cronjob = of_kind(manifests, "CronJob")[f"{FULLNAME}-notification-escalation"]
+    for workload in (deployment, cronjob):
+        key = env_of(containers(workload)[0])["CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY"]
+        assert key["valueFrom"]["secretKeyRef"] == {
+            "name": f"{FULLNAME}-secrets",
+            "key": "notifications-webhook-secrets-key",
+            "optional": True,
+        }
+    others = [d for name, d in of_kind(manifests, "Deployment").items() if name != f"{FULLNAME}-notifications"]
+    assert all("CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY" not in env_of(containers(d)[0]) for d in others)
+
+
+def test_notifications_webhook_key_comes_from_an_existing_secret(chart: helm.Chart) -> None:
+    deployment = of_kind(render(chart, VARIANTS["existing-secrets"]), "Deployment")[f"{FULLNAME}-notifications"]
+    key = env_of(containers(deployment)[0])["CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY"]
+    assert key["valueFrom"]["secretKeyRef"]["name"] == "clientpulse-prod"
+    assert key["valueFrom"]["secretKeyRef"]["key"] == "notifications-webhook-secrets-key"
+    assert "notifications-webhook-secrets-key" not in of_kind(render(chart), "Secret")[f"{FULLNAME}-secrets"]["data"]
+
+
+# --------------------------------------------------------------------------------------------
 # docker-compose.yml against the chart
 # --------------------------------------------------------------------------------------------
 
@@ -648,6 +757,13 @@ def test_compose_runs_the_same_services_ports_and_environment_as_the_chart(chart
     own -= {f"CLIENTPULSE_{service.prefix}_STREAM_REPLICAS"}  # single-node NATS in compose: the default 1
     own -= {"CLIENTPULSE_RESULTS_ENCRYPTION_KEYS", "CLIENTPULSE_INSIGHTS_LLM_API_KEY"}  # coming; optional
     own -= {"CLIENTPULSE_INSIGHTS_LLM_BASE_URL", "CLIENTPULSE_INSIGHTS_LLM_MODEL"}
+    # notifications' own settings: compose runs the service's defaults, which are the chart's too
+    # (test_notifications_settings_default_to_the_services_own).
+    own -= {name for name in own if name.startswith("CLIENTPULSE_NOTIFICATIONS_")} - {
+        "CLIENTPULSE_NOTIFICATIONS_HOST",
+        "CLIENTPULSE_NOTIFICATIONS_PORT",
+        "CLIENTPULSE_NOTIFICATIONS_DATABASE_URL",
+    }
     assert own <= set(compose_env), f"{service.name}: the chart sets {sorted(own - set(compose_env))}, compose not"
 
     assert compose_env[f"CLIENTPULSE_{service.prefix}_PORT"] == str(service.port)

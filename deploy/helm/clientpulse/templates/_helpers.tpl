@@ -1,12 +1,13 @@
 {{/*
 Facts of the images (Dockerfile targets), not tunables: each service's HTTP port, its settings env
-prefix (CLIENTPULSE_<prefix>_...), and whether it owns a database.
+prefix (CLIENTPULSE_<prefix>_...), whether it owns a database, and which other services call its
+HTTP API besides the gateway (insights reads results-ingest's campaign table for its weekly analysis).
 */}}
 {{- define "clientpulse.facts" -}}
 gateway: {port: 8000, prefix: GATEWAY, database: false, upstreamSetting: ""}
 clients: {port: 8001, prefix: CLIENTS, database: true, upstreamSetting: CLIENTS_URL}
 tiering: {port: 8002, prefix: TIERING, database: true, upstreamSetting: TIERING_URL}
-results-ingest: {port: 8003, prefix: RESULTS, database: true, upstreamSetting: RESULTS_URL}
+results-ingest: {port: 8003, prefix: RESULTS, database: true, upstreamSetting: RESULTS_URL, callers: [insights]}
 insights: {port: 8004, prefix: INSIGHTS, database: true, upstreamSetting: INSIGHTS_URL}
 notifications: {port: 8005, prefix: NOTIFICATIONS, database: true, upstreamSetting: NOTIFICATIONS_URL}
 {{- end }}
@@ -190,6 +191,14 @@ ConfigMap. Argument: dict root service.
     secretKeyRef:
       name: {{ include "clientpulse.secretName" $root }}
       key: llm-api-key
+      optional: true
+{{- end }}
+{{- if eq $service "notifications" }}
+- name: CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "clientpulse.secretName" $root }}
+      key: notifications-webhook-secrets-key
       optional: true
 {{- end }}
 {{- with $values.extraEnv }}

@@ -9,9 +9,10 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.di import Provide
 
+from clientpulse.results_ingest import metrics
 from clientpulse.results_ingest.api.connections import ConnectionController, OAuthCallbackController
 from clientpulse.results_ingest.api.results import ResultsController
-from clientpulse.results_ingest.connectors.factory import http_client, quiet_http_logs
+from clientpulse.results_ingest.connectors.factory import AD_PLATFORMS, http_client, quiet_http_logs
 from clientpulse.results_ingest.domain.backfills import WorkerDeps
 from clientpulse.results_ingest.events import handlers
 from clientpulse.results_ingest.secrets_vault import SecretBox
@@ -30,6 +31,7 @@ def create_app(settings: ResultsSettings | None = None) -> Litestar:
     box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
     http = http_client(settings)
     handlers.register(runtime.bus, WorkerDeps(settings=settings, box=box, http=http, database=runtime.database))
+    metrics.preinitialise(AD_PLATFORMS)
 
     @asynccontextmanager
     async def close_http(_app: Litestar) -> AsyncIterator[None]:
@@ -48,5 +50,5 @@ def create_app(settings: ResultsSettings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "http": Provide(lambda: http, sync_to_thread=False, use_cache=True),
         },
-        lifespan=[close_http],
+        lifespan=[close_http, metrics.connections_census(runtime.database)],
     )

@@ -9,6 +9,7 @@ from litestar.di import Provide
 
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.service import build_runtime, create_service_app
+from clientpulse.tiering import metrics
 from clientpulse.tiering.api.tiering import (
     ClientTieringController,
     FrameworkController,
@@ -50,4 +51,5 @@ def create_app(settings: TieringSettings | None = None) -> Litestar:
         title="clientpulse tiering",
         description="Scoring framework, revenue ledger, Score Now, overrides, recalculation and portfolio rollup.",
         dependencies={"desk": Provide(lambda: desk, sync_to_thread=False, use_cache=True)},
+        lifespan=[metrics.last_completed_on_start(runtime.database)],
     )

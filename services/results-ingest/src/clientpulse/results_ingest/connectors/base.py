@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ import httpx
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.platforms import Platform
 from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay
+from clientpulse.results_ingest.metrics import observe_connector_request
 
 _log = logging.getLogger("clientpulse.results_ingest.connectors")
 
@@ -122,6 +124,42 @@ class ConnectorContext:
         self.credentials = renewed
 
 
+def request_outcome(exc: Exception, response: httpx.Response | None) -> str:
+    """How a request failed, in the words of the connector metrics."""
+    if isinstance(exc, Throttled):
+        return "throttled"
+    if isinstance(exc, TokenExpired | ReconnectRequired):
+        return "auth_error"
+    if isinstance(exc, PlatformError):
+        return "client_error"
+    if response is None:
+        return "transport_error"
+    return "server_error"  # Transient (5xx, a transient platform error, a body cut short) or unreadable
+
+
+async def _attempt(
+    send: Callable[[], Awaitable[httpx.Response]],
+    interpret: Callable[[httpx.Response], Any],
+    *,
+    platform: str,
+    what: str,
+) -> Any:
+    """Send one request and interpret its answer, counted and timed by outcome."""
+    started = time.perf_counter()
+    response: httpx.Response | None = None
+    try:
+        try:
+            response = await send()
+        except httpx.TransportError as exc:
+            raise Transient(f"{what}: {type(exc).__name__}: {exc}") from exc
+        result = interpret(response)
+    except Exception as exc:
+        observe_connector_request(platform, request_outcome(exc, response), time.perf_counter() - started, response)
+        raise
+    observe_connector_request(platform, "ok", time.perf_counter() - started, response)
+    return result
+
+
 async def call_with_retries(
     ctx: ConnectorContext,
     send: Callable[[], Awaitable[httpx.Response]],
@@ -129,17 +167,14 @@ async def call_with_retries(
     refresh: Callable[[], Awaitable[None]] | None,
     *,
     what: str,
+    platform: Platform,
 ) -> Any:
     """Send a request until it succeeds, honouring throttling hints; refresh the token once if it expired."""
     refreshed = False
     attempt = 0
     while True:
         try:
-            try:
-                response = await send()
-            except httpx.TransportError as exc:
-                raise Transient(f"{what}: {type(exc).__name__}: {exc}") from exc
-            return interpret(response)
+            return await _attempt(send, interpret, platform=platform.value, what=what)
         except TokenExpired:
             if refresh is None or refreshed:
                 raise

@@ -165,7 +165,9 @@ class GoogleAdsConnector:
                 },
             )
 
-        body = await call_with_retries(self.ctx, send, _oauth_interpret, None, what="Google token refresh")
+        body = await call_with_retries(
+            self.ctx, send, _oauth_interpret, None, what="Google token refresh", platform=self.platform
+        )
         renewed = Credentials(
             access_token=str(body["access_token"]),
             refresh_token=body.get("refresh_token") or credentials.refresh_token,
@@ -179,7 +181,7 @@ class GoogleAdsConnector:
 
         refresh: Callable[[], Awaitable[None]] = self.refresh
         try:
-            return await call_with_retries(self.ctx, send, interpret, refresh, what=what)
+            return await call_with_retries(self.ctx, send, interpret, refresh, what=what, platform=self.platform)
         except TokenExpired as exc:
             raise ReconnectRequired(str(exc)) from exc
 

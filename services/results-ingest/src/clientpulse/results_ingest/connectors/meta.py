@@ -173,7 +173,7 @@ class MetaConnector:
             return await self.ctx.http.get(url, params=params, headers=headers)
 
         try:
-            return await call_with_retries(self.ctx, send, interpret, None, what=what)  # type: ignore[no-any-return]
+            return await call_with_retries(self.ctx, send, interpret, None, what=what, platform=self.platform)  # type: ignore[no-any-return]
         except TokenExpired as exc:
             # Meta user tokens are exchanged while valid, never refreshed after expiry.
             raise ReconnectRequired(str(exc)) from exc

@@ -164,7 +164,9 @@ class TikTokConnector:
                 },
             )
 
-        body = await call_with_retries(self.ctx, send, interpret, None, what="TikTok token refresh")
+        body = await call_with_retries(
+            self.ctx, send, interpret, None, what="TikTok token refresh", platform=self.platform
+        )
         data = body["data"]
         renewed = Credentials(
             access_token=str(data["access_token"]),
@@ -180,7 +182,7 @@ class TikTokConnector:
             )
 
         try:
-            return await call_with_retries(self.ctx, send, interpret, self.refresh, what=what)  # type: ignore[no-any-return]
+            return await call_with_retries(self.ctx, send, interpret, self.refresh, what=what, platform=self.platform)  # type: ignore[no-any-return]
         except TokenExpired as exc:
             raise ReconnectRequired(str(exc)) from exc
 

@@ -23,6 +23,7 @@ from clientpulse.results_ingest.domain.ingest import (
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
 from clientpulse.results_ingest.domain.windows import BACKFILL_DAYS, SLICE_DAYS, backfill_range, slices
+from clientpulse.results_ingest.metrics import backfill_closed, slice_finished
 from clientpulse.results_ingest.secrets_vault import SecretBox
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.contracts import new_event_id, wrap
@@ -109,6 +110,7 @@ async def _finish(session: AsyncSession, backfill: Backfill, *, failed: str | No
     repository = BackfillRepository(session)
     if not await repository.finish(backfill.id, status="failed" if failed else "completed", error=failed):
         return  # already closed by another worker
+    backfill_closed(session, "failed" if failed else "completed")
     await session.refresh(backfill)
     if failed:
         event: BackfillCompleted | BackfillFailed = BackfillFailed(
@@ -179,6 +181,7 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
         return
     connection = await ConnectionRepository(session).by_id(data.connection_id)
     if connection is None:
+        slice_finished(session, data.platform, "failed")
         await _finish(session, backfill, failed=f"connection {data.connection_id} was removed during the backfill")
         return
     ref = ConnectionRef.of(connection)
@@ -200,9 +203,11 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
             await mark_connection(session, ref.id, status, message)
         reason = f"{ref.platform.value} account {ref.account_id}, {window.start}..{window.end}: {message}"
         _log.warning("backfill %s failed: %s", backfill.id, reason)
+        slice_finished(session, ref.platform.value, "failed")
         await _finish(session, backfill, failed=reason)
         return
     rows = await store_window(session, ref, fetched, window)
     done, total, _rows = await repository.complete_slice(item, rows)
+    slice_finished(session, ref.platform.value, "completed")
     if done >= total:
         await _finish(session, backfill, failed=None)

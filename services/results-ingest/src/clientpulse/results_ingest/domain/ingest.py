@@ -22,6 +22,7 @@ from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
 from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay
 from clientpulse.results_ingest.domain.windows import final_before
+from clientpulse.results_ingest.metrics import rows_written
 from clientpulse.results_ingest.secrets_vault import SecretBox
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.db import Database
@@ -152,6 +153,7 @@ async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: Fetch
     account = StoredAccount(ref.id, ref.client_id, ref.platform.value, fetched.account.time_zone)
     cutoff = final_before(ref.platform, account_today(fetched.account.time_zone))
     written = await results.upsert_campaign_days(account, fetched.days, final_before=cutoff)
+    rows_written(session, ref.platform.value, written)
     await results.refresh_account_metrics(account, window.start, window.end, final_before=cutoff)
     await results.mark_final(ref.id, cutoff)
     if fetched.reach_window is not None:

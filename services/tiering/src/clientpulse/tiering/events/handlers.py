@@ -13,6 +13,7 @@ from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import InvoicePosted, RecalculationRequested
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import EventBus
+from clientpulse.tiering import metrics
 from clientpulse.tiering.domain.ledger import post_invoice
 from clientpulse.tiering.domain.money import RateTable
 from clientpulse.tiering.domain.recalculation import run_recalculation
@@ -33,6 +34,7 @@ def register(bus: EventBus, rates: RateTable) -> None:
     async def on_recalculation_requested(envelope: Envelope[Any], session: AsyncSession) -> None:
         """Recalculate every Active client's tier for the period, once per period."""
         request: RecalculationRequested = envelope.data
+        observation = metrics.RunObservation(session)
         run = await run_recalculation(
             session,
             period=request.period,
@@ -41,6 +43,7 @@ def register(bus: EventBus, rates: RateTable) -> None:
             rates=rates,
             now=utcnow(),
         )
+        observation.finished(run)
         if run is None:
             _log.info("recalculation of %s already ran; nothing to do", request.period)
         else:

@@ -231,7 +231,7 @@ def start_service(url: str, port: int) -> subprocess.Popen[bytes]:
     return healthy(process, port, "the results-ingest service")
 
 
-async def time_route(url: str, client_id: str, window: DateRange, rounds: int) -> float:
+def time_route(url: str, client_id: str, window: DateRange, rounds: int) -> float:
     """The same table through the service's HTTP route, as a client of the running service sees it
     (identity, access, JSON, uvicorn, loopback), on a kept-alive connection."""
     port = free_port()
@@ -240,10 +240,10 @@ async def time_route(url: str, client_id: str, window: DateRange, rounds: int) -
     params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "sort": "roas"}
     timings = []
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
             for _ in range(rounds + 1):
                 started = time.perf_counter()
-                response = await client.get(f"/api/v1/clients/{client_id}/results/campaigns", params=params)
+                response = client.get(f"/api/v1/clients/{client_id}/results/campaigns", params=params)
                 timings.append(time.perf_counter() - started)
                 assert response.status_code == 200, response.text
                 assert len(response.json()["items"]) == CAMPAIGNS * len(PLATFORMS)
@@ -318,7 +318,7 @@ async def run(url: str, rounds: int, clients: int) -> None:
             )
             await apply_client_event(wrap(created, source="clients"), session)
         only_own, only_own_cold = await time_table(url, "bench-client-0", window, rounds)
-        only_own_route = await time_route(url, "bench-client-0", window, rounds)
+        only_own_route = time_route(url, "bench-client-0", window, rounds)
         async with database.engine.begin() as connection:
             count = int((await connection.execute(text("SELECT count(*) FROM campaign_daily"))).scalar_one())
             filler_clients = -(-(5_000_000 - count) // (3 * 50 * 90))
@@ -332,7 +332,7 @@ async def run(url: str, rounds: int, clients: int) -> None:
             await connection.execute(text("VACUUM ANALYZE campaign_daily"))
             total = int((await connection.execute(text("SELECT count(*) FROM campaign_daily"))).scalar_one())
         loaded, loaded_cold = await time_table(url, "bench-client-0", window, rounds)
-        loaded_route = await time_route(url, "bench-client-0", window, rounds)
+        loaded_route = time_route(url, "bench-client-0", window, rounds)
         print(f"campaign table, one client, {DAYS} days, {CAMPAIGNS * len(PLATFORMS)} campaigns (median of {rounds}):")
         print(
             f"  with {total:,} snapshot rows stored:  query {loaded * 1000:6.1f} ms   "

@@ -182,6 +182,8 @@ def _print_banner(gateway_url: str, nats_url: str, sandbox_url: str, tokens: dic
         "",
         "Try:",
         f"  curl -H 'Authorization: Bearer {manager}' {gateway_url}/api/v1/clients",
+        "  # once the backfills are done, the weekly analysis (what the Monday CronJob runs):",
+        f"  CLIENTPULSE_NATS_URL={nats_url} .venv/bin/clientpulse-insights analyze-week",
         "",
         "Press Ctrl-C to stop.",
     ]

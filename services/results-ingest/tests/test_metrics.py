@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results_testkit import EXECUTIVE, SandboxControl, as_user, running_service, seed_client, settings_for
 
 from clientpulse.results_ingest import metrics
-from clientpulse.results_ingest.connectors import google_ads
+from clientpulse.results_ingest.connectors import google_ads, meta, tiktok
 from clientpulse.results_ingest.connectors.base import (
     Credentials,
     GaveUp,
@@ -98,7 +98,10 @@ def response(status: int, body: Any) -> httpx.Response:
     ],
 )  # fmt: skip
 def test_the_throttle_signal_is_the_platforms_own(platform: str, answer: httpx.Response, signal: str) -> None:
-    assert metrics.throttle_signal(platform, answer) == signal
+    interpret = {"meta_ads": meta.interpret, "google_ads": google_ads.interpret, "tiktok_ads": tiktok.interpret}
+    with pytest.raises(Throttled) as throttled:
+        interpret[platform](answer)
+    assert throttled.value.signal == signal
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,36 +125,12 @@ def rows_written(session: AsyncSession, platform: str, rows: int) -> None:
 # --- connector requests ------------------------------------------------------------------------
 
 
-def throttle_signal(platform: str, response: httpx.Response | None) -> str:
-    """How the platform said "slow down": its own error code or status when the body has one, else the HTTP status."""
-    if response is None:
-        return "unknown"
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if platform == Platform.META_ADS.value and isinstance(body, dict):
-        code = (body.get("error") or {}).get("code")
-        if isinstance(code, int):
-            return f"meta_{code}"
-    elif platform == Platform.GOOGLE_ADS.value:
-        envelope = body[0] if isinstance(body, list) and body else body
-        status = (envelope.get("error") or {}).get("status") if isinstance(envelope, dict) else None
-        if isinstance(status, str) and status:
-            return f"google_{status.lower()}"
-    elif platform == Platform.TIKTOK_ADS.value and isinstance(body, dict):
-        code = body.get("code")
-        if isinstance(code, int) and code != 0:
-            return f"tiktok_{code}"
-    return f"http_{response.status_code}"
-
-
-def observe_connector_request(platform: str, outcome: str, seconds: float, response: httpx.Response | None) -> None:
-    """One request a connector sent: its outcome, its time, and the throttling signal when throttled."""
+def observe_connector_request(platform: str, outcome: str, seconds: float, signal: str | None = None) -> None:
+    """One request a connector sent: its outcome, its time, and how the platform throttled it, if it did."""
     CONNECTOR_REQUESTS.labels(platform, outcome).inc()
     CONNECTOR_REQUEST_SECONDS.labels(platform).observe(seconds)
-    if outcome == "throttled":
-        CONNECTOR_THROTTLED.labels(platform, throttle_signal(platform, response)).inc()
+    if signal is not None:
+        CONNECTOR_THROTTLED.labels(platform, signal).inc()
 
 
 # --- connections by status (read from the database) --------------------------------------------

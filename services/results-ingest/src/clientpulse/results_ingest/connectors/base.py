@@ -64,11 +64,16 @@ class ReconnectRequired(PlatformError):
 
 
 class Throttled(Exception):
-    """The platform asked to slow down; ``wait`` is how long it said to wait (seconds), if it said."""
+    """The platform asked to slow down; ``wait`` is how long it said to wait (seconds), if it said.
 
-    def __init__(self, message: str, wait: float | None = None) -> None:
+    ``signal`` is how it said so, for the metrics: ``http_429``, or the platform's own code
+    (``meta_80000``, ``google_resource_exhausted``, ``tiktok_40100``).
+    """
+
+    def __init__(self, message: str, wait: float | None = None, *, signal: str = "http_429") -> None:
         super().__init__(message)
         self.wait = wait
+        self.signal = signal
 
 
 class Transient(Exception):
@@ -154,9 +159,10 @@ async def _attempt(
             raise Transient(f"{what}: {type(exc).__name__}: {exc}") from exc
         result = interpret(response)
     except Exception as exc:
-        observe_connector_request(platform, request_outcome(exc, response), time.perf_counter() - started, response)
+        signal = exc.signal if isinstance(exc, Throttled) else None
+        observe_connector_request(platform, request_outcome(exc, response), time.perf_counter() - started, signal)
         raise
-    observe_connector_request(platform, "ok", time.perf_counter() - started, response)
+    observe_connector_request(platform, "ok", time.perf_counter() - started)
     return result
 
 

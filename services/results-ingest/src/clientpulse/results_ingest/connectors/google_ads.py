@@ -92,7 +92,9 @@ def interpret(response: httpx.Response) -> Any:
     if response.status_code == 429 or (error and error.get("status") in THROTTLE_STATUSES):
         wait = retry_after_seconds(response)
         message = str((error or {}).get("message", "Google Ads answered 429"))
-        raise Throttled(message, wait if wait is not None else _retry_delay(error or {}))
+        status = (error or {}).get("status")
+        signal = f"google_{status.lower()}" if status in THROTTLE_STATUSES else "http_429"
+        raise Throttled(message, wait if wait is not None else _retry_delay(error or {}), signal=signal)
     if error or response.status_code >= 400:
         message = str((error or {}).get("message", f"Google Ads answered {response.status_code}"))
         if response.status_code == 401 or (error or {}).get("status") == "UNAUTHENTICATED":

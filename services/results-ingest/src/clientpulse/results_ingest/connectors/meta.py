@@ -147,7 +147,7 @@ def interpret(response: httpx.Response) -> dict[str, Any]:
         if code == 190:
             raise TokenExpired(message)
         if code in THROTTLE_CODES:
-            raise Throttled(message, _regain_seconds(response))
+            raise Throttled(message, _regain_seconds(response), signal=f"meta_{code}")
         if error.get("is_transient"):
             raise Transient(message)
         raise PlatformError(message)

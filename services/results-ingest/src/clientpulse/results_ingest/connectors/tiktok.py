@@ -123,7 +123,7 @@ def interpret(response: httpx.Response) -> dict[str, Any]:
     if code == 0:
         return body
     if code in THROTTLE_CODES:
-        raise Throttled(f"TikTok {code}: {message}", 1.0)
+        raise Throttled(f"TikTok {code}: {message}", 1.0, signal=f"tiktok_{code}")
     if code in TOKEN_CODES:
         raise TokenExpired(message)
     if code in (40107, 40110):

@@ -116,6 +116,38 @@ async def unit_of_work(
             after_commit()
 
 
+def when_unit_ends(
+    session: AsyncSession,
+    *,
+    committed: Callable[[], None] | None = None,
+    rolled_back: Callable[[], None] | None = None,
+) -> None:
+    """Run ``committed`` when this session's transaction commits, or ``rolled_back`` when it rolls back.
+
+    What metrics count: a unit of work's effect only once it is durable, a failed attempt (JetStream
+    redelivers it) once it is undone. Whichever comes first ends it: a later transaction on the same
+    session is not this one.
+    """
+    settled = False
+
+    def settle(action: Callable[[], None] | None) -> None:
+        nonlocal settled
+        if not settled:
+            settled = True
+            if action is not None:
+                action()
+
+    def on_commit(_session: Any) -> None:
+        settle(committed)
+
+    def on_rollback(_session: Any) -> None:
+        settle(rolled_back)
+
+    # Listeners cannot be removed while SQLAlchemy dispatches to them; the other one stays, inert.
+    event.listen(session.sync_session, "after_commit", on_commit, once=True)
+    event.listen(session.sync_session, "after_rollback", on_rollback, once=True)
+
+
 class Database:
     """One service's database: engine, sessions and the unit of work.
 

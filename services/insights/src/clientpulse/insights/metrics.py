@@ -9,12 +9,10 @@ before its first increment. The model's name is never a label value (``model`` v
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from prometheus_client import Counter, Histogram
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientpulse.shared.db import when_unit_ends
 
 LLM_OUTCOMES = ("ok", "invalid_output", "http_error", "timeout")
 TOKEN_KINDS = ("prompt", "completion")
@@ -74,34 +72,24 @@ for _client_outcome in CLIENT_OUTCOMES:
     CLIENT_ANALYSES.labels(_client_outcome)
 
 
-def on_commit(session: AsyncSession, count: Callable[[], None]) -> None:
-    """Run ``count`` once the session's transaction commits (never when it rolls back)."""
-
-    def committed(_session: Any) -> None:
-        count()
-
-    event.listen(session.sync_session, "after_commit", committed, once=True)
-
-
 class ClientAnalysisObservation:
     """Counts one per-client analysis when its unit of work ends: its outcome on commit, ``failed`` on rollback."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.outcome: str | None = None
         self.generated_by: str | None = None
-        event.listen(session.sync_session, "after_commit", self._committed, once=True)
-        event.listen(session.sync_session, "after_rollback", self._rolled_back, once=True)
+        when_unit_ends(session, committed=self._committed, rolled_back=self._rolled_back)
 
     def finished(self, outcome: str, generated_by: str | None = None) -> None:
         """What the handler did; ``generated_by`` (``deterministic`` or ``model``) when it wrote an analysis."""
         self.outcome, self.generated_by = outcome, generated_by
 
-    def _committed(self, _session: Any) -> None:
+    def _committed(self) -> None:
         if self.outcome is None:
             return
         CLIENT_ANALYSES.labels(self.outcome).inc()
         if self.generated_by is not None:
             ANALYSES.labels(self.generated_by).inc()
 
-    def _rolled_back(self, _session: Any) -> None:
+    def _rolled_back(self) -> None:
         CLIENT_ANALYSES.labels("failed").inc()

@@ -20,12 +20,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
-from clientpulse.shared.db import Database
+from clientpulse.shared.db import Database, when_unit_ends
 
 _log = logging.getLogger("clientpulse.results_ingest.metrics")
 
@@ -97,29 +97,20 @@ def preinitialise(platforms: Iterable[Platform]) -> None:
 # --- backfills and rows (counted after commit) -------------------------------------------------
 
 
-def _after_commit(session: AsyncSession, count: Callable[[], None]) -> None:
-    """Call ``count`` once the session's transaction commits; a rollback drops it."""
-
-    def committed(_session: Any) -> None:  # a new function each time: SQLAlchemy keeps one listener per function
-        count()
-
-    event.listen(session.sync_session, "after_commit", committed, once=True)
-
-
 def backfill_closed(session: AsyncSession, outcome: str) -> None:
     """A backfill was closed as ``completed`` or ``failed`` in this unit of work."""
-    _after_commit(session, BACKFILLS.labels(outcome).inc)
+    when_unit_ends(session, committed=BACKFILLS.labels(outcome).inc)
 
 
 def slice_finished(session: AsyncSession, platform: str, outcome: str) -> None:
     """A backfill slice was finished (``completed`` or ``failed``) in this unit of work."""
-    _after_commit(session, BACKFILL_SLICES.labels(platform, outcome).inc)
+    when_unit_ends(session, committed=BACKFILL_SLICES.labels(platform, outcome).inc)
 
 
 def rows_written(session: AsyncSession, platform: str, rows: int) -> None:
     """``rows`` campaign-day rows were upserted in this unit of work."""
     counter = ROWS_WRITTEN.labels(platform)
-    _after_commit(session, lambda: counter.inc(rows))
+    when_unit_ends(session, committed=lambda: counter.inc(rows))
 
 
 # --- connector requests ------------------------------------------------------------------------

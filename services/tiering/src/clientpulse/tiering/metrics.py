@@ -18,10 +18,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.shared.db import Database
+from clientpulse.shared.db import Database, when_unit_ends
 from clientpulse.tiering.db.models import RecalculationRun
 
 _log = logging.getLogger("clientpulse.tiering.metrics")
@@ -71,16 +71,13 @@ class RunObservation:
         self.started = time.perf_counter()
         self.run: RecalculationRun | None = None
         self.ran = False
-        self.committed = False
-        event.listen(session.sync_session, "after_commit", self._committed, once=True)
-        event.listen(session.sync_session, "after_rollback", self._rolled_back, once=True)
+        when_unit_ends(session, committed=self._committed, rolled_back=self._rolled_back)
 
     def finished(self, run: RecalculationRun | None) -> None:
         """The run (``None``: its period had already been recalculated)."""
         self.run, self.ran = run, True
 
-    def _committed(self, _session: Any) -> None:
-        self.committed = True
+    def _committed(self) -> None:
         if not self.ran:
             return
         if self.run is None:
@@ -98,9 +95,8 @@ class RunObservation:
         # The row this run committed: the newest completion now on record.
         _advance_last_completed(self.run.completed_at.timestamp())
 
-    def _rolled_back(self, _session: Any) -> None:
-        if not self.committed:  # a rollback after the commit (the session used again) is not this run's
-            RECALCULATION_RUNS.labels("failed").inc()
+    def _rolled_back(self) -> None:
+        RECALCULATION_RUNS.labels("failed").inc()
 
 
 _last_completed = 0.0

@@ -29,7 +29,7 @@ from clientpulse.shared.contracts.events import (
     SyncCompleted,
     WeeklyAnalysisRequested,
 )
-from clientpulse.shared.db import utcnow
+from clientpulse.shared.db import utcnow, when_unit_ends
 from clientpulse.shared.messaging import EventBus
 
 _log = logging.getLogger("clientpulse.insights.analysis")
@@ -59,7 +59,7 @@ async def on_weekly_analysis_requested(envelope: Envelope[Any], session: AsyncSe
     split = await split_week(
         session, week=request.week, requested_by=request.requested_by, request_event_id=envelope.id, now=utcnow()
     )
-    metrics.on_commit(session, lambda: metrics.CLIENTS_REQUESTED.inc(split.requested))
+    when_unit_ends(session, committed=lambda: metrics.CLIENTS_REQUESTED.inc(split.requested))
     _log.info(
         "weekly analysis of %s: %d Active client(s) with results, %d handed out, %d analysed before",
         split.week,

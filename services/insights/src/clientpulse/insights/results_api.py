@@ -7,7 +7,6 @@ with an identity it signs itself (``service:insights``, Executive) using the sha
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -22,29 +21,12 @@ class ResultsUnavailable(Exception):
     """The results API could not give a client's campaign table (retried with the message's backoff)."""
 
 
-class _CampaignRow(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    connection_id: str
-    platform: str
-    campaign_id: str
-    campaign_name: str
-    status: str | None = None
-    creative_title: str | None = None
-    currency: str
-    spend_minor: int
-    impressions: int
-    clicks: int
-    conversions: Decimal
-    revenue_minor: int
-    reach: int | None = None
-    seven_day_frequency: Decimal | None = None
-
-
 class _CampaignTable(BaseModel):
+    """The part of results-ingest's campaign table the analysis reads (other fields are ignored)."""
+
     model_config = ConfigDict(extra="ignore")
 
-    items: list[_CampaignRow]
+    items: list[CampaignResult]
 
 
 class ResultsApi:
@@ -79,25 +61,7 @@ class ResultsApi:
             raise ResultsUnavailable(
                 f"results-ingest at {self.base_url} sent a campaign table this service cannot read: {exc}"
             ) from exc
-        return [
-            CampaignResult(
-                connection_id=row.connection_id,
-                platform=row.platform,
-                campaign_id=row.campaign_id,
-                campaign_name=row.campaign_name,
-                currency=row.currency,
-                spend_minor=row.spend_minor,
-                impressions=row.impressions,
-                clicks=row.clicks,
-                conversions=row.conversions,
-                revenue_minor=row.revenue_minor,
-                status=row.status,
-                creative_title=row.creative_title,
-                reach=row.reach,
-                seven_day_frequency=row.seven_day_frequency,
-            )
-            for row in table.items
-        ]
+        return table.items
 
 
 def _detail(response: httpx.Response) -> str:

@@ -238,9 +238,9 @@ def _series_names(text: str) -> dict[str, set[str]]:
 
 
 # Label values a rule or panel selects exactly, which must be in the scrape as a sample before the
-# first event (pre-initialised), so `increase()`/`rate()` see the first one. Families created on the
-# first event a consumer handles are left out: their selectors only look for repeated failures.
-CREATED_ON_FIRST_EVENT = {"clientpulse_events_handled_total", "faststream_received_processed_messages_total"}
+# first event (pre-initialised), so `increase()`/`rate()` see the first one. FastStream's own family
+# is created on the first message a consumer handles: its selectors only look for repeated failures.
+CREATED_ON_FIRST_EVENT = {"faststream_received_processed_messages_total"}
 
 
 def exact_selectors(expr: str) -> list[tuple[str, dict[str, str]]]:

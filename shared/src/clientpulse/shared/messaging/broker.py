@@ -38,7 +38,7 @@ from clientpulse.shared.messaging.inbox import claim
 from clientpulse.shared.messaging.outbox import OutboxRelay, PendingEvent
 from clientpulse.shared.messaging.sql import insert_ignoring_conflicts
 from clientpulse.shared.messaging.tables import dead_letters
-from clientpulse.shared.telemetry import DEAD_LETTERS, EVENT_HANDLE_SECONDS, EVENTS_HANDLED
+from clientpulse.shared.telemetry import DEAD_LETTERS, EVENT_HANDLE_SECONDS, EVENTS_HANDLED, HANDLING_OUTCOMES
 
 _log = logging.getLogger("clientpulse.messaging")
 
@@ -213,6 +213,9 @@ class EventBus:
             durable = f"{self.service}-{name}"
             spec = ConsumerSpec(durable=durable, events=tuple(events), handler=handler, ordered=ordered)
             self.consumers.append(spec)
+            # Every outcome is exported (as 0) from the start, so rate() and increase() see the first one.
+            for outcome in HANDLING_OUTCOMES:
+                EVENTS_HANDLED.labels(self.service, durable, outcome)
             self._subscribe(spec)
             return handler
 

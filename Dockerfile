@@ -10,6 +10,9 @@
 # and their locked dependencies (from uv.lock, never re-resolved), installed as regular wheels: no
 # source tree, no uv, no build tools. It runs as uid 10001 and writes nothing outside /tmp, so it
 # runs with a read-only root filesystem (mount a tmpfs on /tmp).
+#
+# The platform sandbox (services/platform-sandbox, imitations of the ad platforms' APIs) is a
+# development tool: only its pyproject.toml is copied, as workspace metadata; no image installs it.
 
 ARG PYTHON_IMAGE=python:3.12-slim
 
@@ -38,6 +41,7 @@ COPY services/tiering/pyproject.toml services/tiering/
 COPY services/results-ingest/pyproject.toml services/results-ingest/
 COPY services/insights/pyproject.toml services/insights/
 COPY services/notifications/pyproject.toml services/notifications/
+COPY services/platform-sandbox/pyproject.toml services/platform-sandbox/
 
 # Per service: first the third-party dependencies alone (--no-install-workspace rather than
 # --no-install-project, because the service's own dependency clientpulse-shared is a workspace member

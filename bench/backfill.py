@@ -74,7 +74,7 @@ def healthy(process: subprocess.Popen[bytes], port: int, what: str) -> subproces
 
 def start_sandbox(port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "clientpulse.results_ingest.cli", "sandbox", "--port", str(port)],
+        [sys.executable, "-m", "clientpulse.platform_sandbox", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from clientpulse.results_ingest.app import create_app
+from clientpulse.results_ingest.connectors.base import AdConnector, Clock, ConnectorContext, Credentials, RetryPolicy
+from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
+from clientpulse.results_ingest.platforms import REGISTRY, ConnectionTarget
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.contracts import wrap
 from clientpulse.shared.contracts.events import ClientCreated, ClientStatus
@@ -36,13 +39,12 @@ def as_user(identity: Identity) -> dict[str, str]:
 
 
 def start_sandbox(port: int, *, google_page_size: int = 7) -> subprocess.Popen[bytes]:
-    """``clientpulse-results-ingest sandbox`` as its own process, answering on ``port``."""
+    """The platform sandbox (``python -m clientpulse.platform_sandbox``) as its own process, answering on ``port``."""
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "clientpulse.results_ingest.cli",
-            "sandbox",
+            "clientpulse.platform_sandbox",
             "--port",
             str(port),
             "--google-page-size",
@@ -109,19 +111,81 @@ class SandboxControl:
         return dict(httpx.get(f"{self.url}/_sandbox/requests").json())
 
 
+class VirtualClock(Clock):
+    """A clock whose sleeps return at once and move its time on: a platform's hour-long wait takes no time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime.now(UTC)
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.current += timedelta(seconds=seconds)
+
+    def real_seconds(self, seconds: float) -> float:
+        return 0.0
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+def platform_connector(
+    platform: str,
+    settings: ResultsSettings,
+    http: httpx.AsyncClient,
+    credentials: Credentials,
+    account_id: str,
+    *,
+    options: dict[str, str] | None = None,
+    clock: Clock | None = None,
+    pauses: SharedPauses | None = None,
+    attempts: int = 10,
+    max_wait: float = 30.0,
+    refreshed: list[Credentials] | None = None,
+) -> tuple[AdConnector, ConnectorContext]:
+    """A platform's connector built through the registry, as sync and backfill build it."""
+
+    async def keep(renewed: Credentials) -> None:
+        if refreshed is not None:
+            refreshed.append(renewed)
+
+    spec = REGISTRY.get(platform)
+    ctx = ConnectorContext(
+        http=http,
+        credentials=credentials,
+        policy=RetryPolicy(attempts=attempts, base_wait=0.01, max_wait=max_wait),
+        on_refresh=keep,
+        clock=clock or VirtualClock(),
+        pauses=pauses or LocalPauses(),
+    )
+    target = ConnectionTarget(account_id, options or {})
+    return spec.build_connector(ctx, settings.platform_settings(spec), target), ctx
+
+
+async def run_sync(
+    settings: ResultsSettings, database: Any, *, clock: Clock | None = None, pauses: SharedPauses | None = None
+) -> Any:
+    """One sync of every connection, as the ``sync`` command runs it."""
+    from clientpulse.results_ingest.domain.ingest import Runtime
+    from clientpulse.results_ingest.domain.sync import sync_all
+    from clientpulse.results_ingest.secrets_vault import SecretBox
+
+    box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
+    async with httpx.AsyncClient(timeout=10) as http:
+        runtime = Runtime(settings, box, http, clock=clock or Clock(), pauses=pauses or LocalPauses())
+        return await sync_all(runtime, database, progress=False)
+
+
 def settings_for(sandbox_url: str, **overrides: Any) -> ResultsSettings:
     """Settings pointing every platform at the sandbox, with quick retries."""
     values: dict[str, Any] = {
         "identity_secret": SECRET,
         "encryption_keys": TEST_KEYS,
         "outbox_poll_interval": 0.1,
-        "meta_base_url": f"{sandbox_url}/meta",
-        "meta_authorize_url": f"{sandbox_url}/meta/dialog/oauth",
-        "google_ads_base_url": f"{sandbox_url}/google-ads",
-        "google_oauth_token_url": f"{sandbox_url}/google-oauth/token",
-        "google_authorize_url": f"{sandbox_url}/google-oauth/auth",
-        "tiktok_base_url": f"{sandbox_url}/tiktok",
-        "tiktok_authorize_url": f"{sandbox_url}/tiktok/portal/auth",
+        "sandbox_url": sandbox_url,
         "retry_base_wait": 0.01,
         "max_retry_wait": 5.0,
     }

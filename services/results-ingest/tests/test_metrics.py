@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,18 @@ import pytest
 from prometheus_client import REGISTRY
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results_testkit import EXECUTIVE, SandboxControl, as_user, running_service, seed_client, settings_for
+from results_testkit import (
+    EXECUTIVE,
+    SandboxControl,
+    as_user,
+    platform_connector,
+    run_sync,
+    running_service,
+    seed_client,
+    settings_for,
+)
 
 from clientpulse.results_ingest import metrics
-from clientpulse.results_ingest.connectors import google_ads, meta, tiktok
 from clientpulse.results_ingest.connectors.base import (
     Credentials,
     GaveUp,
@@ -30,9 +39,9 @@ from clientpulse.results_ingest.connectors.base import (
     Transient,
     request_outcome,
 )
-from clientpulse.results_ingest.connectors.factory import build_connector
-from clientpulse.results_ingest.domain.platforms import Platform
-from clientpulse.results_ingest.domain.sync import sync_all
+from clientpulse.results_ingest.platforms.google_ads import connector as google_ads
+from clientpulse.results_ingest.platforms.meta_ads import connector as meta
+from clientpulse.results_ingest.platforms.tiktok_ads import connector as tiktok
 from clientpulse.shared.db import Database
 from clientpulse.shared.embedded import free_port
 from clientpulse.shared.testing.waiting import wait_until
@@ -98,7 +107,11 @@ def response(status: int, body: Any) -> httpx.Response:
     ],
 )  # fmt: skip
 def test_the_throttle_signal_is_the_platforms_own(platform: str, answer: httpx.Response, signal: str) -> None:
-    interpret = {"meta_ads": meta.interpret, "google_ads": google_ads.interpret, "tiktok_ads": tiktok.interpret}
+    interpret = {
+        "meta_ads": partial(meta.interpret, app_pause_seconds=300),
+        "google_ads": google_ads.interpret,
+        "tiktok_ads": tiktok.interpret,
+    }
     with pytest.raises(Throttled) as throttled:
         interpret[platform](answer)
     assert throttled.value.signal == signal
@@ -123,10 +136,6 @@ def test_request_outcomes(error: Exception, answered: bool, outcome: str) -> Non
 # --------------------------------------------------------------------------------------------
 # Connectors against the sandbox, with injected faults
 # --------------------------------------------------------------------------------------------
-
-
-async def no_sleep(_seconds: float) -> None:
-    return None
 
 
 @pytest.mark.parametrize(
@@ -168,8 +177,7 @@ async def test_a_throttled_connector_counts_the_platforms_signal(
     before = Snapshot(platform, list(signals))
     sandbox.queue(platform, account, *faults)
     async with httpx.AsyncClient(timeout=10) as http:
-        connector = build_connector(settings, Platform(platform), account, http, Credentials(**grant))
-        connector.ctx.sleep = no_sleep  # type: ignore[attr-defined]
+        connector, _ = platform_connector(platform, settings, http, Credentials(**grant), account, attempts=6)
         info = await connector.account_info()
     assert info.account_id == account
     assert before.throttle_deltas() == signals
@@ -182,8 +190,7 @@ async def test_a_platform_that_never_answers_counts_transport_errors() -> None:
     settings = settings_for(unreachable, max_retries=3)
     before = Snapshot("meta_ads", [])
     async with httpx.AsyncClient(timeout=2) as http:
-        connector = build_connector(settings, Platform.META_ADS, "8704", http, Credentials(access_token="t"))
-        connector.ctx.sleep = no_sleep  # type: ignore[attr-defined]
+        connector, _ = platform_connector("meta_ads", settings, http, Credentials(access_token="t"), "8704", attempts=3)
         with pytest.raises(GaveUp):
             await connector.account_info()
     assert before.outcome_deltas() == {"transport_error": 3}
@@ -193,7 +200,7 @@ async def test_a_refused_request_is_a_client_error(sandbox: SandboxControl) -> N
     grant = sandbox.grant("google_ads")
     before = Snapshot("google_ads", [])
     async with httpx.AsyncClient(timeout=10) as http:
-        connector = build_connector(settings_for(sandbox.url), Platform.GOOGLE_ADS, "8705", http, Credentials(**grant))
+        connector, _ = platform_connector("google_ads", settings_for(sandbox.url), http, Credentials(**grant), "8705")
         assert isinstance(connector, google_ads.GoogleAdsConnector)
         # A query Google cannot run: 400 INVALID_ARGUMENT, refused for good.
         with pytest.raises(PlatformError):
@@ -288,7 +295,7 @@ async def test_backfills_slices_rows_and_connection_health_are_counted(
         sandbox.queue("google_ads", "8711", *["server_error"] * 6)
         database = Database(postgres_url)
         try:
-            report = await sync_all(settings_for(sandbox.url, database_url=postgres_url), database, progress=False)
+            report = await run_sync(settings_for(sandbox.url, database_url=postgres_url), database)
             assert (report.synced, report.failed) == (1, 2)
             census = asyncio.create_task(metrics.refresh_connections(database, interval=0.1))
             try:

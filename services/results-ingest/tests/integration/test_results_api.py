@@ -108,7 +108,7 @@ async def test_bad_credentials_are_refused_with_the_platforms_message(
         json={"platform": "shopify", "account_id": "x", "method": "token", "access_token": "t"},
         headers=as_user(EXECUTIVE),
     )
-    assert unsupported.status_code == 422 and "not available yet" in unsupported.json()["detail"]
+    assert unsupported.status_code == 422 and "not available; supported: meta_ads" in unsupported.json()["detail"]
     extra = await api.post(
         "/api/v1/clients/c-bad/connections",
         json={"platform": "meta_ads", "account_id": "1", "status": "connected"},

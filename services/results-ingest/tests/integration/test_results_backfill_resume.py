@@ -37,10 +37,7 @@ def service_process(database_url: str, nats_url: str, sandbox_url: str, port: in
             "CLIENTPULSE_NATS_URL": nats_url,
             "CLIENTPULSE_IDENTITY_SECRET": SECRET,
             "CLIENTPULSE_RESULTS_ENCRYPTION_KEYS": TEST_KEYS,
-            "CLIENTPULSE_RESULTS_META_BASE_URL": f"{sandbox_url}/meta",
-            "CLIENTPULSE_RESULTS_GOOGLE_ADS_BASE_URL": f"{sandbox_url}/google-ads",
-            "CLIENTPULSE_RESULTS_GOOGLE_OAUTH_TOKEN_URL": f"{sandbox_url}/google-oauth/token",
-            "CLIENTPULSE_RESULTS_TIKTOK_BASE_URL": f"{sandbox_url}/tiktok",
+            "CLIENTPULSE_RESULTS_SANDBOX_URL": sandbox_url,
             # A killed worker's unacknowledged slices come back after this many seconds.
             "CLIENTPULSE_RESULTS_CONSUMER_ACK_WAIT": "3",
             "CLIENTPULSE_RESULTS_OUTBOX_POLL_INTERVAL": "0.1",

@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from results_testkit import EXECUTIVE, SandboxControl, as_user, running_service, seed_client, settings_for
+from results_testkit import EXECUTIVE, SandboxControl, as_user, run_sync, running_service, seed_client, settings_for
 
 from clientpulse.results_ingest.app import MIGRATIONS
 from clientpulse.results_ingest.db.models import CampaignDaily, Connection
 from clientpulse.results_ingest.domain.ingest import account_today
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.reporting import CampaignSort, campaign_table
-from clientpulse.results_ingest.domain.sync import sync_all
 from clientpulse.results_ingest.domain.windows import reread_window
+from clientpulse.results_ingest.platforms import REGISTRY
 from clientpulse.shared.db import Database, migrate
 from clientpulse.shared.messaging import outbox
 from clientpulse.shared.testing.waiting import wait_until
@@ -125,7 +125,7 @@ async def test_sync_rereads_each_window_marks_older_days_final_and_announces_it(
         )
     sandbox.queue("google_ads", "7600", "expired_token")
     sandbox.queue("meta_ads", "7400", "throttle", "server_error")
-    report = await sync_all(settings, database, progress=False)
+    report = await run_sync(settings, database)
     assert (report.synced, report.failed) == (2, 1)
     assert "google_ads account 7600" in report.failures[0]
     async with database.transaction() as session:
@@ -138,10 +138,7 @@ async def test_sync_rereads_each_window_marks_older_days_final_and_announces_it(
         ).all()
         events = [json.loads(row.payload) for row in (await session.execute(select(outbox))).all()]
     await database.dispose()
-    window = reread_window(
-        __import__("clientpulse.results_ingest.domain.platforms", fromlist=["Platform"]).Platform.META_ADS,
-        account_today("America/Los_Angeles"),
-    )
+    window = reread_window(REGISTRY.get("meta_ads").reread_days, account_today("America/Los_Angeles"))
     assert {d for d, _ in meta_days} == {window.start + timedelta(days=i) for i in range(28)}
     assert not any(final for _, final in meta_days)  # all 28 days are still inside Meta's re-read window
     synced = [e for e in events if e["type"] == "clientpulse.results.v1.sync.completed"]
@@ -204,13 +201,14 @@ def test_the_sync_command_says_what_it_did_and_fails_when_a_connection_failed(
         **os.environ,
         "CLIENTPULSE_RESULTS_DATABASE_URL": postgres_url,
         "CLIENTPULSE_RESULTS_ENCRYPTION_KEYS": TEST_KEYS,
-        "CLIENTPULSE_RESULTS_TIKTOK_BASE_URL": f"{sandbox.url}/tiktok",
+        "CLIENTPULSE_RESULTS_SANDBOX_URL": sandbox.url,
         "CLIENTPULSE_RESULTS_RETRY_BASE_WAIT": "0.01",
     }
     command = [sys.executable, "-m", "clientpulse.results_ingest.cli", "sync"]
     ok = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert ok.returncode == 0, ok.stderr
-    assert "synced 1 connections, 0 failed, 21 campaign-days written" in ok.stderr  # 3 campaigns × TikTok's 7 days
+    assert "synced 1 connections, 0 failed, 0 still waiting" in ok.stderr
+    assert "21 campaign-days written" in ok.stderr  # 3 campaigns × TikTok's 7 days
     sandbox.queue("tiktok_ads", "7700", *["server_error"] * 6)
     failed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert failed.returncode == 1

@@ -11,68 +11,30 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from results_testkit import SandboxControl
+from results_testkit import SandboxControl, VirtualClock, platform_connector, settings_for
 
-from clientpulse.results_ingest.connectors.base import (
-    ConnectorContext,
-    Credentials,
-    GaveUp,
-    ReconnectRequired,
-    RetryPolicy,
-)
-from clientpulse.results_ingest.connectors.google_ads import CAMPAIGN_QUERY, GoogleAdsConnector
-from clientpulse.results_ingest.connectors.meta import MetaConnector
-from clientpulse.results_ingest.connectors.tiktok import TikTokConnector
+from clientpulse.results_ingest.connectors.base import AdConnector, Credentials, GaveUp, ReconnectRequired
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import CampaignDay, CampaignStatus
+from clientpulse.results_ingest.platforms.google_ads.connector import CAMPAIGN_QUERY, GoogleAdsConnector
 
 WINDOW = DateRange(date(2026, 8, 1), date(2026, 9, 14))  # 45 days: TikTok needs two 30-day requests
 
 
-class Sleeps:
-    """A sleep that records what was asked and returns at once (no test waits for real)."""
-
-    def __init__(self) -> None:
-        self.asked: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.asked.append(seconds)
-
-
-def context(
-    http: httpx.AsyncClient, credentials: Credentials, sleeps: Sleeps, refreshed: list[Credentials], attempts: int = 10
-) -> ConnectorContext:
-    async def keep(renewed: Credentials) -> None:
-        refreshed.append(renewed)
-
-    return ConnectorContext(
-        http=http,
-        credentials=credentials,
-        policy=RetryPolicy(attempts=attempts, base_wait=0.01, max_wait=30),
-        on_refresh=keep,
-        sleep=sleeps,
+def build(
+    platform: str,
+    url: str,
+    http: httpx.AsyncClient,
+    credentials: Credentials,
+    account: str,
+    clock: VirtualClock | None = None,
+    refreshed: list[Credentials] | None = None,
+    attempts: int = 10,
+) -> AdConnector:
+    connector, _ = platform_connector(
+        platform, settings_for(url), http, credentials, account, clock=clock, refreshed=refreshed, attempts=attempts
     )
-
-
-def meta(url: str, ctx: ConnectorContext, account: str = "1001") -> MetaConnector:
-    return MetaConnector(ctx, base_url=f"{url}/meta", api_version="v25.0", account_id=account)
-
-
-def google(url: str, ctx: ConnectorContext, customer: str = "2002") -> GoogleAdsConnector:
-    return GoogleAdsConnector(
-        ctx,
-        base_url=f"{url}/google-ads",
-        api_version="v21",
-        customer_id=customer,
-        developer_token="dev",
-        token_url=f"{url}/google-oauth/token",
-        client_id="c",
-        client_secret="s",
-    )
-
-
-def tiktok(url: str, ctx: ConnectorContext, advertiser: str = "3003") -> TikTokConnector:
-    return TikTokConnector(ctx, base_url=f"{url}/tiktok", advertiser_id=advertiser, app_id="a", secret="s")
+    return connector
 
 
 def by_key(days: list[CampaignDay]) -> dict[tuple[str, date], CampaignDay]:
@@ -81,50 +43,47 @@ def by_key(days: list[CampaignDay]) -> dict[tuple[str, date], CampaignDay]:
     return keyed
 
 
-async def fetch(connector: MetaConnector | GoogleAdsConnector | TikTokConnector) -> list[CampaignDay]:
+async def fetch(connector: AdConnector) -> list[CampaignDay]:
     account = await connector.account_info()
     return await connector.campaign_days(WINDOW, account)
 
 
 @pytest.mark.parametrize(
-    ("platform", "build", "account", "faults"),
+    ("platform", "account", "faults"),
     [
         (
             "meta_ads",
-            meta,
             "1001",
             ["rate_limit:2", "server_error", "server_error", "server_error", "malformed", "throttle", "throttle_17"],
         ),
         (
             "google_ads",
-            google,
             "2002",
             ["rate_limit:2", "server_error", "server_error", "malformed", "throttle", "expired_token"],
         ),
         (
             "tiktok_ads",
-            tiktok,
             "3003",
             ["rate_limit:2", "server_error", "server_error", "malformed", "throttle", "expired_token", "throttle"],
         ),
     ],
 )
 async def test_every_fault_yields_the_same_days_as_a_clean_read(
-    sandbox: SandboxControl, platform: str, build, account: str, faults: list[str]
+    sandbox: SandboxControl, platform: str, account: str, faults: list[str]
 ) -> None:
     grant = sandbox.grant(platform)
     async with httpx.AsyncClient(timeout=10) as http:
-        clean = by_key(await fetch(build(sandbox.url, context(http, Credentials(**grant), Sleeps(), []), account)))
+        clean = by_key(await fetch(build(platform, sandbox.url, http, Credentials(**grant), account)))
         sandbox.queue(platform, account, *faults)
-        sleeps, refreshed = Sleeps(), []
+        clock, refreshed = VirtualClock(), []
         faulted = by_key(
-            await fetch(build(sandbox.url, context(http, Credentials(**grant), sleeps, refreshed), account))
+            await fetch(build(platform, sandbox.url, http, Credentials(**grant), account, clock, refreshed))
         )
     assert faulted == clean
     days = {d for _, d in clean}
     assert days == {date(2026, 8, 1) + (date(2026, 8, 2) - date(2026, 8, 1)) * i for i in range(WINDOW.days)}
-    assert 2.0 in sleeps.asked  # Retry-After: 2 was honoured
-    assert len(sleeps.asked) >= len([f for f in faults if f != "expired_token"])
+    assert 2.0 in clock.slept  # Retry-After: 2 was honoured
+    assert len(clock.slept) >= len([f for f in faults if f != "expired_token"])
     if "expired_token" in faults:
         assert len(refreshed) == 1 and refreshed[0].access_token != grant["access_token"]
 
@@ -133,7 +92,8 @@ async def test_money_is_in_minor_units_of_the_account_currency(sandbox: SandboxC
     sandbox.configure("google_ads", "2100", currency="JPY", campaigns=2)
     grant = sandbox.grant("google_ads")
     async with httpx.AsyncClient(timeout=10) as http:
-        connector = google(sandbox.url, context(http, Credentials(**grant), Sleeps(), []), "2100")
+        connector = build("google_ads", sandbox.url, http, Credentials(**grant), "2100")
+        assert isinstance(connector, GoogleAdsConnector)
         days = await fetch(connector)
         raw = await connector.search(CAMPAIGN_QUERY.format(start="2026-08-01", end="2026-08-01"))
     assert {d.currency for d in days} == {"JPY"}
@@ -145,7 +105,8 @@ async def test_google_search_follows_next_page_tokens(sandbox: SandboxControl) -
     sandbox.configure("google_ads", "2200", campaigns=4)
     grant = sandbox.grant("google_ads")
     async with httpx.AsyncClient(timeout=10) as http:
-        connector = google(sandbox.url, context(http, Credentials(**grant), Sleeps(), []), "2200")
+        connector = build("google_ads", sandbox.url, http, Credentials(**grant), "2200")
+        assert isinstance(connector, GoogleAdsConnector)
         rows = await connector.search(CAMPAIGN_QUERY.format(start="2026-08-01", end="2026-08-10"))
         streamed = await connector.campaign_days(
             DateRange(date(2026, 8, 1), date(2026, 8, 10)), await connector.account_info()
@@ -159,7 +120,7 @@ async def test_meta_paginates_and_names_each_campaigns_headline_and_status(sandb
     sandbox.configure("meta_ads", "1100", campaigns=6)
     grant = sandbox.grant("meta_ads")
     async with httpx.AsyncClient(timeout=10) as http:
-        connector = meta(sandbox.url, context(http, Credentials(**grant), Sleeps(), []), "1100")
+        connector = build("meta_ads", sandbox.url, http, Credentials(**grant), "1100")
         days = await fetch(connector)
     # 5 delivering campaigns × 45 days is more than one 500-row page.
     assert len(days) == 5 * 45
@@ -172,7 +133,7 @@ async def test_a_dead_meta_token_asks_for_a_reconnect_with_metas_message(sandbox
     sandbox.queue("meta_ads", "1200", "expired_token")
     async with httpx.AsyncClient(timeout=10) as http:
         with pytest.raises(ReconnectRequired, match="Session has expired"):
-            await fetch(meta(sandbox.url, context(http, Credentials(**grant), Sleeps(), []), "1200"))
+            await fetch(build("meta_ads", sandbox.url, http, Credentials(**grant), "1200"))
 
 
 async def test_tiktok_rotates_refresh_tokens_and_the_old_one_is_spent(sandbox: SandboxControl) -> None:
@@ -180,12 +141,12 @@ async def test_tiktok_rotates_refresh_tokens_and_the_old_one_is_spent(sandbox: S
     sandbox.queue("tiktok_ads", "3100", "expired_token")
     refreshed: list[Credentials] = []
     async with httpx.AsyncClient(timeout=10) as http:
-        await fetch(tiktok(sandbox.url, context(http, Credentials(**grant), Sleeps(), refreshed), "3100"))
+        await fetch(build("tiktok_ads", sandbox.url, http, Credentials(**grant), "3100", refreshed=refreshed))
         assert refreshed[0].refresh_token != grant["refresh_token"]
         sandbox.queue("tiktok_ads", "3100", "expired_token")
         stale = Credentials(access_token=refreshed[0].access_token, refresh_token=grant["refresh_token"])
         with pytest.raises(ReconnectRequired):
-            await fetch(tiktok(sandbox.url, context(http, stale, Sleeps(), []), "3100"))
+            await fetch(build("tiktok_ads", sandbox.url, http, stale, "3100"))
 
 
 async def test_a_platform_that_keeps_failing_is_given_up_on(sandbox: SandboxControl) -> None:
@@ -193,14 +154,14 @@ async def test_a_platform_that_keeps_failing_is_given_up_on(sandbox: SandboxCont
     sandbox.queue("tiktok_ads", "3200", *["server_error"] * 6)
     async with httpx.AsyncClient(timeout=10) as http:
         with pytest.raises(GaveUp, match="6 attempts"):
-            await fetch(tiktok(sandbox.url, context(http, Credentials(**grant), Sleeps(), [], attempts=6), "3200"))
+            await fetch(build("tiktok_ads", sandbox.url, http, Credentials(**grant), "3200", attempts=6))
 
 
 async def test_period_reach_is_below_the_sum_of_daily_reach(sandbox: SandboxControl) -> None:
     grant = sandbox.grant("meta_ads")
     week = DateRange(date(2026, 9, 1), date(2026, 9, 7))
     async with httpx.AsyncClient(timeout=10) as http:
-        connector = meta(sandbox.url, context(http, Credentials(**grant), Sleeps(), []), "1001")
+        connector = build("meta_ads", sandbox.url, http, Credentials(**grant), "1001")
         reach = await connector.period_reach(week)
         days = await connector.campaign_days(week, await connector.account_info())
     for campaign_id, (people, impressions) in reach.items():

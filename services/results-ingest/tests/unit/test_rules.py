@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -29,11 +29,20 @@ from clientpulse.results_ingest.domain.periods import (
     last_complete_period,
     previous_range,
 )
-from clientpulse.results_ingest.domain.platforms import Platform
 from clientpulse.results_ingest.domain.records import CampaignStatus, conversions_to_scaled
-from clientpulse.results_ingest.domain.reporting import filled_series, reach_for_table
-from clientpulse.results_ingest.domain.statuses import google_status, meta_status, tiktok_status
-from clientpulse.results_ingest.domain.windows import backfill_range, reread_window, slices
+from clientpulse.results_ingest.domain.reporting import filled_series, reach_for_table, reach_note
+from clientpulse.results_ingest.domain.sync import expiry_warning_due
+from clientpulse.results_ingest.domain.windows import (
+    backfill_range,
+    is_standard_reach_window,
+    reread_window,
+    slices,
+    standard_reach_windows,
+)
+from clientpulse.results_ingest.platforms import REGISTRY
+from clientpulse.results_ingest.platforms.google_ads.statuses import google_status
+from clientpulse.results_ingest.platforms.meta_ads.statuses import meta_status
+from clientpulse.results_ingest.platforms.tiktok_ads.statuses import tiktok_status
 
 
 @pytest.mark.parametrize(
@@ -205,9 +214,55 @@ def test_slices_cover_a_backfill_exactly_once() -> None:
 
 
 def test_each_platform_rereads_its_trailing_window_up_to_yesterday() -> None:
-    meta = reread_window(Platform.META_ADS, date(2026, 11, 25))
+    meta = reread_window(REGISTRY.get("meta_ads").reread_days, date(2026, 11, 25))
     assert (meta.start, meta.end, meta.days) == (date(2026, 10, 28), date(2026, 11, 24), 28)
-    assert reread_window(Platform.TIKTOK_ADS, date(2026, 11, 25)).days == 7
+    assert reread_window(REGISTRY.get("tiktok_ads").reread_days, date(2026, 11, 25)).days == 7
+    assert reread_window(REGISTRY.get("google_ads").reread_days, date(2026, 11, 25)).days == 14
+
+
+def test_a_sync_stores_reach_for_the_standard_windows() -> None:
+    today = date(2026, 12, 5)  # a Saturday
+    windows = standard_reach_windows(today)
+    assert [(w.start, w.end) for w in windows] == [
+        (date(2026, 11, 28), date(2026, 12, 4)),  # last 7 days
+        (date(2026, 11, 21), date(2026, 12, 4)),  # last 14 days
+        (date(2026, 11, 5), date(2026, 12, 4)),  # last 30 days
+        (date(2026, 10, 6), date(2026, 12, 4)),  # last 60 days
+        (date(2026, 9, 6), date(2026, 12, 4)),  # last 90 days
+        (date(2026, 11, 23), date(2026, 11, 29)),  # last complete week (Monday to Sunday)
+        (date(2026, 11, 1), date(2026, 11, 30)),  # last complete month
+        (date(2026, 7, 1), date(2026, 9, 30)),  # last complete quarter
+    ]
+    assert all(is_standard_reach_window(w) for w in windows)
+    assert not is_standard_reach_window(DateRange(date(2026, 11, 3), date(2026, 11, 30)))  # 28 days
+    assert is_standard_reach_window(DateRange(date(2026, 2, 1), date(2026, 2, 28)))  # a whole month
+
+
+def test_a_campaign_without_reach_says_why() -> None:
+    odd = DateRange(date(2026, 11, 3), date(2026, 11, 30))
+    month = DateRange(date(2026, 11, 1), date(2026, 11, 30))
+    assert "none of them" in reach_note("meta_ads", odd, connection_has_window=False)
+    assert "not been read yet" in reach_note("meta_ads", month, connection_has_window=False)
+    assert "no reach for this campaign" in reach_note("google_ads", month, connection_has_window=True)
+
+
+@pytest.mark.parametrize(
+    ("days_left", "renewable", "warned", "due"),
+    [
+        (6.9, False, False, True),  # within the week, cannot renew: tell the DM
+        (7.0, False, False, True),  # exactly seven days ahead
+        (7.1, False, False, False),  # not yet
+        (3, True, False, False),  # a refresh token renews it
+        (3, False, True, False),  # this ending was announced already
+        (-1, False, False, False),  # already over: the connection is expired, not expiring
+    ],
+)
+def test_the_dm_hears_of_an_ending_token_once_a_week_ahead(
+    days_left: float, renewable: bool, warned: bool, due: bool
+) -> None:
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    expires = now + timedelta(days=days_left)
+    assert expiry_warning_due(expires, renewable, expires if warned else None, now, 7) is due
 
 
 def test_fractional_conversions_are_stored_exactly() -> None:

@@ -10,10 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from clientpulse.results_ingest.connectors import google_ads, meta, tiktok
 from clientpulse.results_ingest.connectors.base import Throttled, TokenExpired
 from clientpulse.results_ingest.domain.records import CampaignStatus
-from clientpulse.results_ingest.domain.statuses import meta_status, tiktok_status
+from clientpulse.results_ingest.platforms.google_ads import connector as google_ads
+from clientpulse.results_ingest.platforms.meta_ads import connector as meta
+from clientpulse.results_ingest.platforms.meta_ads.statuses import meta_status
+from clientpulse.results_ingest.platforms.tiktok_ads import connector as tiktok
+from clientpulse.results_ingest.platforms.tiktok_ads.statuses import tiktok_status
 
 # Copies of the documented samples in the design reference (shared/reference/samples), kept with the tests.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -48,8 +51,12 @@ def test_every_ad_platform_sample_is_covered_here() -> None:
     assert names == covered
 
 
+def meta_interpret(response: httpx.Response) -> dict[str, Any]:
+    return meta.interpret(response, app_pause_seconds=300)
+
+
 def test_meta_insights_page_counts_one_purchase_type_and_follows_next() -> None:
-    body = meta.interpret(as_response("meta__insights_campaign_daily_page1"))
+    body = meta_interpret(as_response("meta__insights_campaign_daily_page1"))
     rows, following = meta.parse_insights_page(body)
     assert [(r.day, r.spend_minor, r.impressions, r.clicks) for r in rows] == [
         (date(2025, 6, 1), 41237, 38211, 1044),
@@ -63,20 +70,24 @@ def test_meta_insights_page_counts_one_purchase_type_and_follows_next() -> None:
 
 
 def test_meta_throttle_and_expired_token_samples() -> None:
+    response = as_response("meta__insights_throttled_80000")
     with pytest.raises(Throttled) as throttled:
-        meta.interpret(as_response("meta__insights_throttled_80000"))
+        meta_interpret(response)
     assert "too many calls" in str(throttled.value)
+    assert throttled.value.signal == "meta_80000"
+    # The sample's business-use-case header names the wait (minutes), in seconds here.
+    assert throttled.value.wait == meta.regain_seconds(response)
     with pytest.raises(TokenExpired) as expired:
-        meta.interpret(as_response("meta__token_expired_190"))
+        meta_interpret(as_response("meta__token_expired_190"))
     assert "Session has expired" in str(expired.value)
 
 
 def test_meta_headline_rule_and_statuses() -> None:
-    headlines = meta.parse_ad_headlines(meta.interpret(as_response("meta__ads_with_creative_headline")))
+    headlines = meta.parse_ad_headlines(meta_interpret(as_response("meta__ads_with_creative_headline")))
     assert headlines == {"120210000000000001": "Summer Linen Shirts - 20% Off"}
     dynamic = sample("meta__ads_with_creative_headline")["response"]["body"]["data"][1]["creative"]
     assert meta.headline_of(dynamic) == "Summer Linen Shirts - 20% Off"
-    statuses = meta.parse_campaign_statuses(meta.interpret(as_response("meta__campaigns_effective_status")))
+    statuses = meta.parse_campaign_statuses(meta_interpret(as_response("meta__campaigns_effective_status")))
     assert {k: meta_status(v) for k, v in statuses.items()} == {
         "120210000000000001": CampaignStatus.ACTIVE,
         "120210000000000002": CampaignStatus.ACTIVE,
@@ -114,7 +125,7 @@ def test_google_resource_exhausted_carries_its_retry_delay() -> None:
 
 
 def test_google_token_refresh_answer_is_understood() -> None:
-    body = google_ads._oauth_interpret(as_response("google_ads__oauth_token_refresh"))
+    body = google_ads.interpret_token_answer(as_response("google_ads__oauth_token_refresh"))
     assert body["access_token"].startswith("ya29.") and body["expires_in"] == 3599
 
 
@@ -126,8 +137,34 @@ def test_tiktok_report_page_reads_dashes_as_no_data() -> None:
     first, second = rows
     assert (first.day, first.spend_minor, first.impressions, first.reach) == (date(2025, 6, 1), 21536, 48210, 39377)
     assert first.conversions_e4 == 23 * 10_000
-    assert first.conversion_value_minor == 51902  # 2.41 × 215.36 when only the ROAS came back
+    # The amount TikTok reports, not 2.41 × 215.36 = 519.02 rebuilt from the rounded ROAS.
+    assert first.conversion_value_minor == 51907
     assert second.conversion_value_minor == 0  # "-"
+
+
+def test_tiktok_revenue_is_never_rebuilt_from_the_ratio() -> None:
+    body = {
+        "code": 0,
+        "data": {
+            "list": [
+                {
+                    "dimensions": {"campaign_id": "1", "stat_time_day": "2025-06-01 00:00:00"},
+                    # A ROAS of "0" (rounded down) beside a real purchase value.
+                    "metrics": {"spend": "900.00", "complete_payment_roas": "0", "total_complete_payment_rate": "3.10"},
+                },
+                {
+                    "dimensions": {"campaign_id": "2", "stat_time_day": "2025-06-01 00:00:00"},
+                    # Only the ratio came back: no amount is made up from it.
+                    "metrics": {"spend": "100.00", "complete_payment_roas": "2.00"},
+                },
+            ],
+            "page_info": {"page": 1, "total_page": 1},
+        },
+    }
+    rows, _, _ = tiktok.parse_report_page(body, "JPY")
+    assert [r.conversion_value_minor for r in rows] == [3, 0]
+    assert "total_complete_payment_rate" in tiktok.DAILY_METRICS
+    assert "complete_payment_roas" not in tiktok.DAILY_METRICS
 
 
 def test_tiktok_throttling_is_a_200_with_code_40100() -> None:

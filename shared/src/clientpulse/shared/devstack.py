@@ -54,16 +54,6 @@ UPSTREAM_SETTING = {
 EMBEDDED_NATS_PORT = 4250
 # The platform sandbox stands in for Meta, Google Ads, TikTok… in the embedded mode and the tests.
 SANDBOX_PORT = 4260
-# Where results-ingest finds each platform, as paths under the sandbox.
-SANDBOX_PATHS = {
-    "META_BASE_URL": "/meta",
-    "META_AUTHORIZE_URL": "/meta/dialog/oauth",
-    "GOOGLE_ADS_BASE_URL": "/google-ads",
-    "GOOGLE_OAUTH_TOKEN_URL": "/google-oauth/token",
-    "GOOGLE_AUTHORIZE_URL": "/google-oauth/auth",
-    "TIKTOK_BASE_URL": "/tiktok",
-    "TIKTOK_AUTHORIZE_URL": "/tiktok/portal/auth",
-}
 
 
 class StackError(RuntimeError):
@@ -154,8 +144,8 @@ class Stack:
         if spec.name in self.database_urls:
             env[f"{spec.env_prefix}DATABASE_URL"] = self.database_urls[spec.name]
         if spec.name == "results-ingest":
-            for setting, path in SANDBOX_PATHS.items():
-                env[f"{spec.env_prefix}{setting}"] = self.sandbox_url + path
+            # Every platform is reached through the sandbox (each platform module names its paths there).
+            env[f"{spec.env_prefix}SANDBOX_URL"] = self.sandbox_url
             env[f"{spec.env_prefix}OAUTH_REDIRECT_BASE"] = self.gateway_url
         if spec.name == "insights":
             # The weekly analysis reads each client's campaign table from results-ingest.
@@ -175,8 +165,8 @@ class Stack:
 
     def _spawn_sandbox(self) -> None:
         log = open(self.log_dir / "sandbox.log", "ab")  # noqa: SIM115 - owned by the child
-        executable = Path(sys.executable).parent / "clientpulse-results-ingest"
-        command = [str(executable), "sandbox", "--host", self.host, "--port", str(self.port("sandbox"))]
+        executable = Path(sys.executable).parent / "clientpulse-platform-sandbox"
+        command = [str(executable), "--host", self.host, "--port", str(self.port("sandbox"))]
         self.processes["sandbox"] = subprocess.Popen(  # noqa: S603 - our own console script
             command, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -117,10 +117,11 @@ OUTBOX_LAG = Histogram(
     ["service"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
-HANDLING_OUTCOMES = ("applied", "duplicate", "rejected", "failed")
+HANDLING_OUTCOMES = ("applied", "duplicate", "rejected", "failed", "deferred")
 EVENTS_HANDLED = Counter(
     "clientpulse_events_handled_total",
-    "Events handled by a consumer, by outcome (applied, duplicate, rejected, failed)",
+    "Events handled by a consumer, by outcome (applied, duplicate, rejected, failed, deferred: the handler "
+    "asked for the event again later, e.g. while a platform throttles)",
     ["service", "consumer", "outcome"],
 )
 EVENT_HANDLE_SECONDS = Histogram(

@@ -12,9 +12,12 @@ from litestar.di import Provide
 from clientpulse.results_ingest import metrics
 from clientpulse.results_ingest.api.connections import ConnectionController, OAuthCallbackController
 from clientpulse.results_ingest.api.results import ResultsController
-from clientpulse.results_ingest.connectors.factory import AD_PLATFORMS, http_client, quiet_http_logs
+from clientpulse.results_ingest.connectors.http import http_client, quiet_http_logs
 from clientpulse.results_ingest.domain.backfills import WorkerDeps
+from clientpulse.results_ingest.domain.ingest import Runtime
 from clientpulse.results_ingest.events import handlers
+from clientpulse.results_ingest.pauses import NatsPauses
+from clientpulse.results_ingest.platforms import REGISTRY
 from clientpulse.results_ingest.secrets_vault import SecretBox
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.contracts import Stream
@@ -30,8 +33,10 @@ def create_app(settings: ResultsSettings | None = None) -> Litestar:
     runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[Stream.RESULTS])
     box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
     http = http_client(settings)
-    handlers.register(runtime.bus, WorkerDeps(settings=settings, box=box, http=http, database=runtime.database))
-    metrics.preinitialise(AD_PLATFORMS)
+    bus = runtime.bus
+    platforms = Runtime(settings, box, http, pauses=NatsPauses(lambda: bus.broker.connection))
+    handlers.register(bus, WorkerDeps(runtime=platforms, database=runtime.database))
+    metrics.preinitialise(REGISTRY.keys())
 
     @asynccontextmanager
     async def close_http(_app: Litestar) -> AsyncIterator[None]:
@@ -45,10 +50,6 @@ def create_app(settings: ResultsSettings | None = None) -> Litestar:
         route_handlers=[ConnectionController, OAuthCallbackController, ResultsController],
         title="clientpulse results",
         description="Platform connections, sync and backfill, account metrics and campaign results.",
-        dependencies={
-            "box": Provide(lambda: box, sync_to_thread=False, use_cache=True),
-            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
-            "http": Provide(lambda: http, sync_to_thread=False, use_cache=True),
-        },
+        dependencies={"runtime": Provide(lambda: platforms, sync_to_thread=False, use_cache=True)},
         lifespan=[close_http, metrics.connections_census(runtime.database)],
     )

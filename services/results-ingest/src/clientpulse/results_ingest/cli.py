@@ -1,4 +1,4 @@
-"""``clientpulse-results-ingest``: serve, migrate, sync every connection, or run the platform sandbox."""
+"""``clientpulse-results-ingest``: serve, migrate, sync every connection, or rotate the stored secrets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import Any
 
 from clientpulse.results_ingest.app import MIGRATIONS
 from clientpulse.results_ingest.settings import ResultsSettings
@@ -13,32 +14,62 @@ from clientpulse.shared.servicecli import Command, service_cli
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from clientpulse.results_ingest.connectors.factory import quiet_http_logs
+    from clientpulse.results_ingest.connectors.http import http_client, quiet_http_logs
+    from clientpulse.results_ingest.domain.ingest import Runtime
     from clientpulse.results_ingest.domain.sync import sync_all
+    from clientpulse.results_ingest.platforms import REGISTRY
+    from clientpulse.results_ingest.secrets_vault import SecretBox
     from clientpulse.shared.db import Database, upgrade_to_head
 
     settings = ResultsSettings()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     quiet_http_logs()
     url = settings.resolved_database_url()
-    print("syncing every connection's trailing window (Meta 28 days, Google Ads 14, TikTok 7) ...", file=sys.stderr)
+    windows = ", ".join(f"{spec.name} {spec.reread_days} days" for spec in REGISTRY)
+    print(f"syncing every connection's trailing window ({windows}) and its reach ...", file=sys.stderr)
     upgrade_to_head(MIGRATIONS, url)
 
     async def run() -> int:
         database = Database(url)
+        nats, pauses = await _shared_pauses(settings.nats_url)
+        box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
         try:
-            report = await sync_all(settings, database)
+            async with http_client(settings) as http:
+                report = await sync_all(Runtime(settings, box, http, pauses=pauses), database)
         finally:
             await database.dispose()
+            if nats is not None:
+                await nats.close()
         print(
-            f"synced {report.synced} connections, {report.failed} failed, {report.rows_written} campaign-days written",
+            f"synced {report.synced} connections, {report.failed} failed, {len(report.waiting)} still waiting for "
+            f"their platform, {report.rows_written} campaign-days written, {report.expiry_warnings} expiry warnings",
             file=sys.stderr,
         )
         for failure in report.failures:
             print(f"  failed: {failure}", file=sys.stderr)
+        for waiting in report.waiting:
+            print(f"  waiting (the next sync reads it): {waiting}", file=sys.stderr)
         return 1 if report.failed else 0
 
     return asyncio.run(run())
+
+
+async def _shared_pauses(nats_url: str) -> tuple[Any, Any]:
+    """The pauses every worker shares (NATS key-value); this process's own when NATS cannot be reached."""
+    import nats
+
+    from clientpulse.results_ingest.pauses import LocalPauses, NatsPauses
+
+    try:
+        connection = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
+    except Exception as exc:
+        print(
+            f"NATS at {nats_url} is not reachable ({exc}); platform pauses are kept by this sync alone. "
+            "Start NATS or set CLIENTPULSE_NATS_URL so the service's workers share them.",
+            file=sys.stderr,
+        )
+        return None, LocalPauses()
+    return connection, NatsPauses(lambda: connection)
 
 
 def _rotate_secrets(args: argparse.Namespace) -> int:
@@ -63,25 +94,10 @@ def _rotate_secrets(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _sandbox(args: argparse.Namespace) -> int:
-    from clientpulse.results_ingest.sandbox.app import run_sandbox
-
-    print(
-        f"platform sandbox on http://{args.host}:{args.port} (Meta /meta, Google Ads /google-ads, TikTok /tiktok)",
-        file=sys.stderr,
-    )
-    run_sandbox(args.host, args.port, google_page_size=args.google_page_size)
-    return 0
-
-
 def _extra(commands: argparse._SubParsersAction) -> dict[str, Command]:  # type: ignore[type-arg]
     commands.add_parser("sync", help="re-read each connection's trailing window and publish SyncCompleted")
-    sandbox = commands.add_parser("sandbox", help="run the platform sandbox (tests and the demo; never production)")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=4260)
-    sandbox.add_argument("--google-page-size", type=int, default=10_000, help="rows per Google Ads search page")
     commands.add_parser("rotate-secrets", help="re-encrypt stored secrets with the first encryption key")
-    return {"sync": _sync, "sandbox": _sandbox, "rotate-secrets": _rotate_secrets}
+    return {"sync": _sync, "rotate-secrets": _rotate_secrets}
 
 
 main = service_cli(

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.db.models import Connection
-from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
+from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.shared.db import Database, when_unit_ends
 
 _log = logging.getLogger("clientpulse.results_ingest.metrics")
@@ -45,6 +45,17 @@ BACKFILL_SLICES = Counter(
     "Backfill slices a worker finished, by platform and outcome: completed (stored and checkpointed), "
     "failed (the slice failed its backfill)",
     ["platform", "outcome"],
+)
+BACKFILL_SLICE_DEFERRALS = Counter(
+    "clientpulse_backfill_slice_deferrals_total",
+    "Backfill slices put off because the platform asked to wait longer than one request may sleep, by "
+    "platform and the platform's signal (the slice is requested again for the time the platform names)",
+    ["platform", "signal"],
+)
+SYNC_THROTTLED = Counter(
+    "clientpulse_sync_throttled_total",
+    "Connections a sync could not read yet because the platform asked to wait, by platform",
+    ["platform"],
 )
 ROWS_WRITTEN = Counter(
     "clientpulse_results_rows_written_total",
@@ -79,19 +90,20 @@ CONNECTIONS = Gauge(
 )
 
 
-def preinitialise(platforms: Iterable[Platform]) -> None:
+def preinitialise(platforms: Iterable[str]) -> None:
     """Create every label set dashboards and alerts name, so they are scraped (as 0) before the first event."""
     for outcome in BACKFILL_OUTCOMES:
         BACKFILLS.labels(outcome)
     for platform in platforms:
         for outcome in SLICE_OUTCOMES:
-            BACKFILL_SLICES.labels(platform.value, outcome)
-        ROWS_WRITTEN.labels(platform.value)
+            BACKFILL_SLICES.labels(platform, outcome)
+        ROWS_WRITTEN.labels(platform)
+        SYNC_THROTTLED.labels(platform)
         for outcome in REQUEST_OUTCOMES:
-            CONNECTOR_REQUESTS.labels(platform.value, outcome)
-        CONNECTOR_REQUEST_SECONDS.labels(platform.value)
+            CONNECTOR_REQUESTS.labels(platform, outcome)
+        CONNECTOR_REQUEST_SECONDS.labels(platform)
         for status in ConnectionStatus:
-            CONNECTIONS.labels(platform.value, status.value)
+            CONNECTIONS.labels(platform, status.value)
 
 
 # --- backfills and rows (counted after commit) -------------------------------------------------
@@ -105,6 +117,16 @@ def backfill_closed(session: AsyncSession, outcome: str) -> None:
 def slice_finished(session: AsyncSession, platform: str, outcome: str) -> None:
     """A backfill slice was finished (``completed`` or ``failed``) in this unit of work."""
     when_unit_ends(session, committed=BACKFILL_SLICES.labels(platform, outcome).inc)
+
+
+def slice_deferred(session: AsyncSession, platform: str, signal: str) -> None:
+    """A backfill slice was put off until the time the platform named, in this unit of work."""
+    when_unit_ends(session, committed=BACKFILL_SLICE_DEFERRALS.labels(platform, signal).inc)
+
+
+def sync_throttled(platform: str) -> None:
+    """A sync found a connection's platform asking to wait."""
+    SYNC_THROTTLED.labels(platform).inc()
 
 
 def rows_written(session: AsyncSession, platform: str, rows: int) -> None:

@@ -1,47 +1,89 @@
-"""Settings of the results-ingest service (``CLIENTPULSE_RESULTS_*``)."""
+"""Settings of the results-ingest service (``CLIENTPULSE_RESULTS_*``).
+
+Each platform's own settings are a nested model declared by its module and read from
+``CLIENTPULSE_RESULTS_PLATFORMS__<PLATFORM>__<FIELD>`` (for example
+``CLIENTPULSE_RESULTS_PLATFORMS__META_ADS__APP_SECRET``). With ``SANDBOX_URL`` set (the embedded
+default) every platform URL not set explicitly points at the platform sandbox instead.
+"""
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from clientpulse.shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from clientpulse.results_ingest.platforms.spec import PlatformSettings, PlatformSpec
 
 # Embedded mode only: production sets its own keys (a key in the repository protects nothing).
 DEV_ENCRYPTION_KEYS = '["Y2xpZW50cHVsc2UtZGV2LWtleS1ub3QtZm9yLXByb2Q="]'
 SANDBOX = "http://127.0.0.1:4260"
 
+S = TypeVar("S", bound="PlatformSettings")
+
 
 class ResultsSettings(ServiceSettings):
     """The results-ingest service's settings; defaults run the embedded mode against the sandbox."""
 
-    model_config = SettingsConfigDict(env_prefix="CLIENTPULSE_RESULTS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CLIENTPULSE_RESULTS_", env_nested_delimiter="__", extra="ignore")
 
     service_name: str = "results-ingest"
     port: int = 8003
     encryption_keys: SecretStr = SecretStr(DEV_ENCRYPTION_KEYS)
-    # Where each platform is; the embedded default is the bundled sandbox, production the real APIs
-    # (https://graph.facebook.com, https://googleads.googleapis.com, https://business-api.tiktok.com).
-    meta_base_url: str = f"{SANDBOX}/meta"
-    meta_api_version: str = "v25.0"
-    meta_authorize_url: str = f"{SANDBOX}/meta/dialog/oauth"
-    meta_app_id: str = "sandbox-meta-app"
-    meta_app_secret: SecretStr = SecretStr("sandbox-meta-secret")
-    google_ads_base_url: str = f"{SANDBOX}/google-ads"
-    google_ads_api_version: str = "v21"
-    google_oauth_token_url: str = f"{SANDBOX}/google-oauth/token"
-    google_authorize_url: str = f"{SANDBOX}/google-oauth/auth"
-    google_client_id: str = "sandbox-google-client"
-    google_client_secret: SecretStr = SecretStr("sandbox-google-secret")
-    google_developer_token: SecretStr = SecretStr("sandbox-developer-token")
-    tiktok_base_url: str = f"{SANDBOX}/tiktok"
-    tiktok_authorize_url: str = f"{SANDBOX}/tiktok/portal/auth"
-    tiktok_app_id: str = "sandbox-tiktok-app"
-    tiktok_app_secret: SecretStr = SecretStr("sandbox-tiktok-secret")
+    # The platform sandbox standing in for every platform (embedded mode, tests); empty in production,
+    # where each platform's URLs default to the real API.
+    sandbox_url: str | None = SANDBOX
+    # Per platform key, its settings' values (validated by the platform's own model).
+    platforms: dict[str, dict[str, Any]] = {}
     # Where the platform sends the browser back after consent (the gateway's public callback).
     oauth_redirect_base: str = "http://127.0.0.1:8000"
     http_timeout: float = 30.0
-    # Retries of one request on throttling or 5xx before the work is handed back to the queue.
+    # Retries of one request on throttling or 5xx before the work is handed back to the queue; a wait
+    # the platform names that is longer than max_retry_wait defers the work instead of sleeping.
+    max_retry_wait: float = 60.0
     max_retries: int = 6
     retry_base_wait: float = 1.0
-    max_retry_wait: float = 60.0
+    # The DM of a client is told this many days before a connection's token ends when it cannot be renewed.
+    token_expiry_warning_days: int = 7
+    # Backfill slices deferred by throttling more often than this fail their backfill.
+    max_slice_deferrals: int = 50
+    # How long one sync run waits for platforms that asked to wait before leaving them to the next run.
+    sync_max_wait_seconds: float = 3600.0
+
+    @model_validator(mode="after")
+    def _platforms_are_valid(self) -> ResultsSettings:
+        from clientpulse.results_ingest.platforms import REGISTRY
+
+        unknown = set(self.platforms) - set(REGISTRY.keys())
+        if unknown:
+            raise ValueError(f"settings for unknown platforms {sorted(unknown)}; known: {', '.join(REGISTRY.keys())}")
+        for spec in REGISTRY:
+            self.platform_settings(spec)
+        return self
+
+    @cached_property
+    def _platform_cache(self) -> dict[str, Any]:
+        return {}
+
+    def platform_settings(self, spec: PlatformSpec[S]) -> S:
+        """A platform's settings: the environment's values over its defaults, through the sandbox if set."""
+        cached = self._platform_cache.get(spec.key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        values = dict(self.platforms.get(spec.key) or {})
+        if self.sandbox_url:
+            base = self.sandbox_url.rstrip("/")
+            for name, path in spec.settings_model.sandbox_paths.items():
+                values.setdefault(name, base + path)
+        try:
+            settings = spec.settings_model.model_validate(values)
+        except ValidationError as exc:
+            raise ValueError(
+                f"CLIENTPULSE_RESULTS_PLATFORMS__{spec.key.upper()}__*: {exc.errors(include_url=False)}"
+            ) from exc
+        self._platform_cache[spec.key] = settings
+        return settings

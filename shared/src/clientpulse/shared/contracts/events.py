@@ -388,6 +388,25 @@ class SyncCompleted(EventData):
     metrics: list[MetricValue] = Field(default_factory=list)
 
 
+class ConnectionExpiring(EventData):
+    """A platform connection's access ends soon and cannot be renewed: a person must connect it again.
+
+    Announced once per ending (``expires_at``), some days ahead, to the client's DM.
+    """
+
+    event_type: ClassVar[str] = "ConnectionExpiring"
+    subject: ClassVar[str] = "results.v1.connection.expiring"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    client_id: str
+    connection_id: str
+    platform: str
+    platform_name: str
+    account_id: str
+    account_name: str | None = None
+    expires_at: datetime
+
+
 # --- insights -----------------------------------------------------------------------------------
 
 
@@ -462,6 +481,7 @@ CATALOGUE: tuple[type[EventData], ...] = (
     BackfillFailed,
     BackfillSliceRequested,
     SyncCompleted,
+    ConnectionExpiring,
     WeeklyAnalysisRequested,
     ClientAnalysisRequested,
     AnalysisGenerated,

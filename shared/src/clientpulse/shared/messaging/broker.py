@@ -49,6 +49,19 @@ class PermanentFailure(Exception):
     """An event that can never be applied (it contradicts the consumer's contract): dead-letter it."""
 
 
+class Deferred(Exception):
+    """Not now: handle this event again in ``delay`` seconds (an outside system asked to wait).
+
+    Nothing of the attempt is kept (the unit of work rolls back, its inbox claim with it). A deferral
+    is not a failure: it does not use up the event's deliveries (near the limit the event is published
+    again, and the copy starts a fresh count; consumers' inboxes still see one event).
+    """
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = max(0.0, delay)
+
+
 Handler = Callable[[Envelope[Any], AsyncSession], Awaitable[None]]
 
 
@@ -283,6 +296,9 @@ class EventBus:
                     outcome = "applied"
                 else:
                     outcome = "duplicate"
+        except Deferred as exc:
+            await self._defer(spec, msg, envelope.id, exc, log_extra)
+            return
         except PermanentFailure as exc:
             _log.error("event can never be applied, dead-lettering it: %s", exc, extra=log_extra)
             EVENTS_HANDLED.labels(self.service, spec.durable, "rejected").inc()
@@ -303,6 +319,27 @@ class EventBus:
         EVENT_HANDLE_SECONDS.labels(self.service, spec.durable).observe(time.perf_counter() - started)
         if outcome == "duplicate":
             _log.info("duplicate event ignored", extra=log_extra)
+
+    async def _defer(
+        self, spec: ConsumerSpec, msg: RawNatsMessage, event_id: str, exc: Deferred, log_extra: dict[str, Any]
+    ) -> None:
+        raw = msg.raw_message
+        delivered = raw.metadata.num_delivered if raw.metadata else 1
+        EVENTS_HANDLED.labels(self.service, spec.durable, "deferred").inc()
+        if delivered < self.max_deliver - 1:
+            _log.info("event deferred for %.1fs: %s", exc.delay, exc, extra=log_extra)
+            await msg.nack(delay=exc.delay)
+            return
+        # The last deliveries are kept for failures: the event continues as a copy with its own count.
+        sequence = raw.metadata.sequence.stream if raw.metadata else delivered
+        headers = {**(raw.headers or {}), MSG_ID_HEADER: f"{event_id}.deferred.{sequence}"}
+        await self.broker.connection.jetstream().publish(
+            raw.subject, raw.data, timeout=5.0, stream=spec.stream.value, headers=headers
+        )
+        await msg.ack()
+        _log.info(
+            "event deferred again after %d deliveries; continuing as a new copy: %s", delivered, exc, extra=log_extra
+        )
 
     # --- publishing ------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from clientpulse.shared.contracts.events import (
     BackfillFailed,
     ClientAssigned,
     ClientCreated,
+    ConnectionExpiring,
     DealWon,
     HealthBand,
     HealthScoreRecorded,
@@ -249,6 +250,28 @@ def on_backfill_finished(event: BackfillCompleted | BackfillFailed, client: Clie
             body=body,
             client_id=event.client_id,
             link=link,
+        )
+    ]
+
+
+def on_connection_expiring(event: ConnectionExpiring, client: ClientEntry | None) -> list[Message]:
+    """A connection's access ends soon and cannot be renewed: its client's DM is asked to reconnect it."""
+    if client is None or not client.dm_id:
+        return []
+    name = client_label(client, event.client_id)
+    account = f"{event.account_name} ({event.account_id})" if event.account_name else event.account_id
+    ends = event.expires_at.date().isoformat()
+    return [
+        Message(
+            recipient_id=client.dm_id,
+            rule="connection_expiring",
+            title=f"{event.platform_name} access for {name} ends on {ends}",
+            body=(
+                f"The {event.platform_name} connection of {name} to account {account} stops working on {ends} and "
+                "cannot be renewed automatically: connect the account again before then so its results keep coming."
+            ),
+            client_id=event.client_id,
+            link=f"/clients/{event.client_id}/connections",
         )
     ]
 

@@ -26,6 +26,7 @@ from clientpulse.shared.contracts.events import (
     ClientGroupChanged,
     ClientStatusChanged,
     ClientUpdated,
+    ConnectionExpiring,
     DealWon,
     HealthScoreRecorded,
     QbrLogged,
@@ -127,6 +128,11 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
         client = await find_client(session, envelope.data.client_id)
         await tell(session, envelope, rules.on_backfill_finished(envelope.data, client))
 
+    async def on_connection_expiring(envelope: Envelope[ConnectionExpiring], session: AsyncSession) -> None:
+        """A connection's access ends soon without renewal: the client's DM is asked to reconnect it."""
+        client = await known_client(session, envelope.data.client_id)
+        await tell(session, envelope, rules.on_connection_expiring(envelope.data, client))
+
     async def on_recalculation_completed(envelope: Envelope[RecalculationCompleted], session: AsyncSession) -> None:
         """A monthly recalculation ended: Executives hear the counts."""
         await tell(session, envelope, rules.on_recalculation_completed(envelope.data, audience.executives))
@@ -141,3 +147,4 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
     bus.consumer(RecalculationCompleted, name="recalculation-completed")(on_recalculation_completed)
     bus.consumer(DealWon, name="deal-won")(on_deal_won)
     bus.consumer(BackfillCompleted, BackfillFailed, name="backfill-finished")(on_backfill_finished)
+    bus.consumer(ConnectionExpiring, name="connection-expiring")(on_connection_expiring)

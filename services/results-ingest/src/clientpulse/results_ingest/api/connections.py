@@ -5,21 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.api.deps import Box, Http, Settings
+from clientpulse.results_ingest.api.deps import PlatformRuntime
 from clientpulse.results_ingest.connectors.base import Credentials
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.db.repositories import ConnectionRepository
 from clientpulse.results_ingest.domain import connections as service
-from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
+from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.secrets_vault import SecretBox, SecretsUnreadable, mask
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
 from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.identity import Identity
 from clientpulse.shared.service import Caller, Db
 
 
@@ -28,12 +30,17 @@ class ConnectionRead(BaseModel):
 
     id: str
     client_id: str
-    platform: Platform
+    platform: str = Field(description="the platform's key (meta_ads, google_ads, tiktok_ads, …)")
     account_id: str
     account_name: str | None
+    options: dict[str, str] = Field(description="the platform's connection options (e.g. login_customer_id)")
     auth_kind: str
     status: ConnectionStatus
     status_message: str | None
+    throttled_until: datetime | None = Field(
+        description="the platform asked this connection's work to wait until then (it stays connected)"
+    )
+    credentials_expire_at: datetime | None = Field(description="when the stored access token ends, if it does")
     currency: str | None
     time_zone: str | None
     credential_hint: str | None = Field(description="the last characters of the access token, masked")
@@ -52,11 +59,42 @@ class ConnectionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    platform: Platform
+    platform: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$", description="the platform's key")
     account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_\-]+$")
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="the platform's connection options, e.g. Google Ads' login_customer_id (the manager account)",
+    )
     method: Literal["oauth", "token"] = "oauth"
     access_token: SecretStr | None = Field(default=None, max_length=4000)
     refresh_token: SecretStr | None = Field(default=None, max_length=4000)
+
+
+class ConnectionRetarget(BaseModel):
+    """Point a connection at another account its credentials reach (one of ``/accounts``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_\-]+$")
+    options: dict[str, str] = Field(default_factory=dict, max_length=10)
+
+
+class AccountChoiceRead(BaseModel):
+    """An account the connection's credentials reach; send ``account_id`` and ``options`` to pick it."""
+
+    account_id: str
+    name: str | None
+    currency: str | None
+    time_zone: str | None
+    manager: bool = Field(description="a manager account holds other accounts and has no results of its own")
+    options: dict[str, str]
+
+
+class AccountChoiceList(BaseModel):
+    """What a connection's credentials reach."""
+
+    items: list[AccountChoiceRead]
 
 
 class AuthorizationStarted(BaseModel):
@@ -77,18 +115,29 @@ def read(connection: Connection, box: SecretBox) -> ConnectionRead:
     return ConnectionRead(
         id=connection.id,
         client_id=connection.client_id,
-        platform=Platform(connection.platform),
+        platform=connection.platform,
         account_id=connection.account_id,
         account_name=connection.account_name,
+        options=dict(connection.options or {}),
         auth_kind=connection.auth_kind,
         status=ConnectionStatus(connection.status),
         status_message=connection.status_message,
+        throttled_until=connection.throttled_until,
+        credentials_expire_at=connection.credentials_expire_at,
         currency=connection.currency,
         time_zone=connection.time_zone,
         credential_hint=hint,
         last_synced_at=connection.last_synced_at,
         created_at=connection.created_at,
     )
+
+
+async def _connection(session: AsyncSession, identity: Identity, client_id: str, connection_id: str) -> Connection:
+    await visible_client(session, identity, client_id)
+    connection = await ConnectionRepository(session).get(client_id, connection_id)
+    if connection is None:
+        raise NotFound(f"connection {connection_id} was not found")
+    return connection
 
 
 class ConnectionController(Controller):
@@ -98,12 +147,14 @@ class ConnectionController(Controller):
     tags = ["results"]
 
     @get("/", summary="A client's platform connections")
-    async def list_connections(self, identity: Caller, db: Db, box: Box, client_id: FromPath[str]) -> ConnectionList:
+    async def list_connections(
+        self, identity: Caller, db: Db, runtime: PlatformRuntime, client_id: FromPath[str]
+    ) -> ConnectionList:
         require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             rows = await ConnectionRepository(session).for_client(client_id)
-        return ConnectionList(items=[read(c, box) for c in rows])
+        return ConnectionList(items=[read(c, runtime.box) for c in rows])
 
     @post(
         "/", summary="Connect a platform account (token, or start OAuth)", status_code=HTTP_201_CREATED, responses=None
@@ -112,9 +163,7 @@ class ConnectionController(Controller):
         self,
         identity: Caller,
         db: Db,
-        box: Box,
-        settings: Settings,
-        http: Http,
+        runtime: PlatformRuntime,
         client_id: FromPath[str],
         data: JSONBody[ConnectionCreate],
     ) -> Response[ConnectionRead | AuthorizationStarted]:
@@ -125,7 +174,7 @@ class ConnectionController(Controller):
                 if data.access_token or data.refresh_token:
                     raise Unprocessable("tokens are not sent with method oauth; the platform issues them")
                 started = await service.start_oauth(
-                    session, settings, box, identity, client_id, data.platform, data.account_id
+                    session, runtime, identity, client_id, data.platform, data.account_id, data.options
                 )
                 return Response(
                     AuthorizationStarted(authorization_url=started.authorization_url, expires_at=started.expires_at),
@@ -138,9 +187,9 @@ class ConnectionController(Controller):
                 refresh_token=data.refresh_token.get_secret_value() if data.refresh_token else None,
             )
             connection = await service.connect_with_token(
-                session, settings, box, http, identity, client_id, data.platform, data.account_id, credentials
+                session, runtime, identity, client_id, data.platform, data.account_id, data.options, credentials
             )
-            body = read(connection, box)
+            body = read(connection, runtime.box)
         return Response(
             body,
             status_code=HTTP_201_CREATED,
@@ -167,20 +216,61 @@ class ConnectionController(Controller):
         self,
         identity: Caller,
         db: Db,
-        box: Box,
-        settings: Settings,
-        http: Http,
+        runtime: PlatformRuntime,
         client_id: FromPath[str],
         connection_id: FromPath[str],
     ) -> ConnectionRead:
         require_clients_module(identity)
         async with db.transaction() as session:
-            await visible_client(session, identity, client_id)
-            connection = await ConnectionRepository(session).get(client_id, connection_id)
-            if connection is None:
-                raise NotFound(f"connection {connection_id} was not found")
-            connection = await service.test_connection(session, settings, box, http, connection)
-            return read(connection, box)
+            connection = await _connection(session, identity, client_id, connection_id)
+            connection = await service.test_connection(session, runtime, connection)
+            return read(connection, runtime.box)
+
+    @get(
+        "/{connection_id:str}/accounts",
+        summary="The accounts a connection's credentials reach (a manager's client accounts among them)",
+    )
+    async def list_accounts(
+        self,
+        identity: Caller,
+        db: Db,
+        runtime: PlatformRuntime,
+        client_id: FromPath[str],
+        connection_id: FromPath[str],
+    ) -> AccountChoiceList:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            connection = await _connection(session, identity, client_id, connection_id)
+            choices = await service.reachable_accounts(runtime, connection)
+        return AccountChoiceList(
+            items=[
+                AccountChoiceRead(
+                    account_id=c.account_id,
+                    name=c.name,
+                    currency=c.currency,
+                    time_zone=c.time_zone,
+                    manager=c.manager,
+                    options=dict(c.options or {}),
+                )
+                for c in choices
+            ]
+        )
+
+    @patch("/{connection_id:str}", summary="Point a connection at another account its credentials reach")
+    async def retarget_connection(
+        self,
+        identity: Caller,
+        db: Db,
+        runtime: PlatformRuntime,
+        client_id: FromPath[str],
+        connection_id: FromPath[str],
+        data: JSONBody[ConnectionRetarget],
+    ) -> ConnectionRead:
+        require_clients_module(identity)
+        async with db.transaction() as session:
+            connection = await _connection(session, identity, client_id, connection_id)
+            connection = await service.point_at_account(session, runtime, connection, data.account_id, data.options)
+            return read(connection, runtime.box)
 
 
 class OAuthCallbackController(Controller):
@@ -193,20 +283,18 @@ class OAuthCallbackController(Controller):
     async def callback(
         self,
         db: Db,
-        box: Box,
-        settings: Settings,
-        http: Http,
-        platform: FromPath[Platform],
+        runtime: PlatformRuntime,
+        platform: FromPath[str],
         oauth_state: Annotated[str, QueryParameter(name="state", min_length=8, max_length=200)],
         code: Annotated[str | None, QueryParameter(max_length=2000)] = None,
         auth_code: Annotated[str | None, QueryParameter(max_length=2000, description="TikTok's name for code")] = None,
         error: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> ConnectionRead:
         if error:
-            raise Unprocessable(f"{platform.value} reported: {error}")
+            raise Unprocessable(f"{platform} reported: {error}")
         grant = code or auth_code
         if not grant:
             raise Unprocessable("the callback carries no authorization code")
         async with db.transaction() as session:
-            connection = await service.finish_oauth(session, settings, box, http, platform, grant, oauth_state)
-            return read(connection, box)
+            connection = await service.finish_oauth(session, runtime, platform, grant, oauth_state)
+            return read(connection, runtime.box)

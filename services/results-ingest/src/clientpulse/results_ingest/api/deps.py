@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 from litestar.di import NamedDependency
 
-from clientpulse.results_ingest.secrets_vault import SecretBox
-from clientpulse.results_ingest.settings import ResultsSettings
+from clientpulse.results_ingest.domain.ingest import Runtime
 
-Box = NamedDependency[SecretBox]
-Settings = NamedDependency[ResultsSettings]
-Http = NamedDependency[httpx.AsyncClient]
+# Settings, HTTP client, secret box, clock and shared pauses: what talking to platforms needs.
+PlatformRuntime = NamedDependency[Runtime]

@@ -48,6 +48,9 @@ class BackfillRead(BaseModel):
     requested_by: str
     created_at: datetime
     finished_at: datetime | None
+    waiting_until: datetime | None = Field(
+        default=None, description="a platform asked part of the backfill to wait until then; it resumes by itself"
+    )
 
 
 class DeltaRead(BaseModel):
@@ -119,6 +122,9 @@ class CampaignRead(BaseModel):
     spend_series: list[int] = Field(
         description="the sparkline: spend in minor units for each day of the range, from start to end (0 when none)"
     )
+    reach_note: str | None = Field(
+        default=None, description="why reach and frequency are empty for this campaign and range, when they are"
+    )
 
 
 class CampaignTable(BaseModel):
@@ -170,10 +176,14 @@ class ResultsController(Controller):
         require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
-            backfill = await BackfillRepository(session).for_client(client_id, backfill_id)
+            repository = BackfillRepository(session)
+            backfill = await repository.for_client(client_id, backfill_id)
             if backfill is None:
                 raise NotFound(f"backfill {backfill_id} was not found")
-            return BackfillRead.model_validate(backfill, from_attributes=True)
+            body = BackfillRead.model_validate(backfill, from_attributes=True)
+            if backfill.status == "running":
+                body.waiting_until = await repository.waiting_until(backfill.id)
+            return body
 
     @get("/metrics", summary="Account metrics for a period with period-over-period deltas")
     async def metrics(

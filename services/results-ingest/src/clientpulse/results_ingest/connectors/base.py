@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
 
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.platforms import Platform
-from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay
+from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay
 from clientpulse.results_ingest.metrics import observe_connector_request
+from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
 
 _log = logging.getLogger("clientpulse.results_ingest.connectors")
 
@@ -63,6 +64,14 @@ class ReconnectRequired(PlatformError):
     """The token is dead and cannot be refreshed: a person must connect the account again."""
 
 
+class Misconfigured(PlatformError):
+    """The platform refused *our* side (a wrong OAuth client id or secret, a revoked developer token).
+
+    Connecting the account again would not help, and every connection of the platform is affected:
+    the connection shows the platform's message, and it is not marked expired.
+    """
+
+
 class Throttled(Exception):
     """The platform asked to slow down; ``wait`` is how long it said to wait (seconds), if it said.
 
@@ -81,7 +90,20 @@ class Transient(Exception):
 
 
 class GaveUp(Exception):
-    """Retries ran out (or the platform asked for a longer wait than a request may take): try later."""
+    """Retries ran out: try later."""
+
+
+class MustWait(Exception):
+    """The platform asked for a wait longer than one request may sleep: the work resumes at ``until``.
+
+    Not an error: sync leaves the connection connected with ``throttled_until`` set, and a backfill
+    slice is redelivered at that time while the rest of the backfill goes on.
+    """
+
+    def __init__(self, message: str, until: datetime, *, signal: str) -> None:
+        super().__init__(message)
+        self.until = until
+        self.signal = signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +120,42 @@ class RetryPolicy:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Clock:
+    """Wall-clock time and sleeping; tests replace it to make a platform's long waits short."""
+
+    def now(self) -> datetime:
+        """The current time (UTC)."""
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time."""
+        await asyncio.sleep(seconds)
+
+    def real_seconds(self, seconds: float) -> float:
+        """How many seconds of real time ``seconds`` of this clock's time take (a redelivery delay)."""
+        return seconds
+
+
+class ScaledClock(Clock):
+    """A clock running ``factor`` times faster than real time (tests: an hour's wait takes seconds)."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+        self._real_start = time.monotonic()
+        self._start = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._real_start) * self.factor)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.factor)
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds / self.factor
+
+
 OnRefresh = Callable[[Credentials], Awaitable[None]]
 Renew = Callable[["Credentials"], Awaitable["Credentials"]]
 Exclusive = Callable[["Credentials", Renew], Awaitable["Credentials"]]
@@ -116,7 +174,13 @@ class ConnectorContext:
     # Renews credentials under the connection's lock: given the credentials in hand and a function that
     # renews stored ones, it returns the stored ones if another worker already renewed them.
     exclusive: Exclusive | None = None
-    sleep: Sleep = asyncio.sleep
+    clock: Clock = field(default_factory=Clock)
+    # Pauses every worker of every replica honours (a platform's app-wide limit).
+    pauses: SharedPauses = field(default_factory=LocalPauses)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait, on the context's clock."""
+        await self.clock.sleep(seconds)
 
     async def renew(self, renew: Renew) -> None:
         """Replace the credentials in hand with renewed ones, stored before they are used."""
@@ -173,14 +237,18 @@ async def call_with_retries(
     refresh: Callable[[], Awaitable[None]] | None,
     *,
     what: str,
-    platform: Platform,
+    platform: str,
 ) -> Any:
-    """Send a request until it succeeds, honouring throttling hints; refresh the token once if it expired."""
+    """Send a request until it succeeds, honouring throttling hints; refresh the token once if it expired.
+
+    A wait the platform names that is longer than ``policy.max_wait`` is not slept through here: it
+    leaves as ``MustWait`` so the work is resumed at that time instead of holding a worker.
+    """
     refreshed = False
     attempt = 0
     while True:
         try:
-            return await _attempt(send, interpret, platform=platform.value, what=what)
+            return await _attempt(send, interpret, platform=platform, what=what)
         except TokenExpired:
             if refresh is None or refreshed:
                 raise
@@ -188,11 +256,13 @@ async def call_with_retries(
             await refresh()
             continue
         except (Throttled, Transient) as exc:
+            hinted = exc.wait if isinstance(exc, Throttled) else None
+            if isinstance(exc, Throttled) and hinted is not None and hinted > ctx.policy.max_wait:
+                raise MustWait(
+                    f"{what}: {exc}", ctx.clock.now() + timedelta(seconds=hinted), signal=exc.signal
+                ) from exc
             if attempt + 1 >= ctx.policy.attempts:
                 raise GaveUp(f"{what}: still failing after {ctx.policy.attempts} attempts: {exc}") from exc
-            hinted = exc.wait if isinstance(exc, Throttled) else None
-            if hinted is not None and hinted > ctx.policy.max_wait:
-                raise GaveUp(f"{what}: the platform asked to wait {hinted:.0f}s: {exc}") from exc
             wait = hinted if hinted is not None else ctx.policy.backoff(attempt)
             _log.warning("%s: %s; retrying in %.2fs", what, exc, wait)
             await ctx.sleep(wait)
@@ -210,6 +280,36 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
+def token_endpoint_error(platform: str, response: httpx.Response, body: Mapping[str, Any] | None) -> Exception:
+    """What an OAuth 2 token endpoint's refusal means (RFC 6749 §5.2 error codes).
+
+    Only a dead grant (``invalid_grant``: the refresh token or code is expired or revoked) needs a
+    person to connect again. A throttle or a server error is retried; ``invalid_client`` and
+    ``unauthorized_client`` are our own misconfiguration, which reconnecting would not fix. The
+    platform's own message is kept.
+    """
+    error = str((body or {}).get("error") or "")
+    message = str((body or {}).get("error_description") or error or f"answered {response.status_code}")
+    text = f"{platform} token endpoint: {message}"
+    if response.status_code == 429 or error in {"rate_limit_exceeded", "slow_down"}:
+        return Throttled(text, retry_after_seconds(response), signal="token_http_429")
+    if response.status_code >= 500 or error == "temporarily_unavailable":
+        return Transient(text)
+    if error == "invalid_grant":
+        return ReconnectRequired(text)
+    if error in {"invalid_client", "unauthorized_client"}:
+        return Misconfigured(text)
+    return PlatformError(text)
+
+
+def wait_until_seconds(until: datetime | None, clock: Clock) -> float | None:
+    """Seconds from now until ``until`` on ``clock`` (``None`` when it has passed)."""
+    if until is None:
+        return None
+    seconds = (until - clock.now()).total_seconds()
+    return math.ceil(seconds * 1000) / 1000 if seconds > 0 else None
+
+
 def json_body(response: httpx.Response, what: str) -> Any:
     """The response's JSON, or ``Transient`` when the body is cut short or not JSON."""
     try:
@@ -221,8 +321,6 @@ def json_body(response: httpx.Response, what: str) -> Any:
 class AdConnector(Protocol):
     """What sync and backfill need from an ad platform."""
 
-    platform: Platform
-
     async def account_info(self) -> AccountInfo:
         """The account's name, currency and time zone (also what "test connection" calls)."""
         ...
@@ -233,4 +331,8 @@ class AdConnector(Protocol):
 
     async def period_reach(self, window: DateRange) -> dict[str, tuple[int, int]]:
         """Each campaign's (reach, impressions) over the whole window, where the platform reports reach."""
+        ...
+
+    async def accessible_accounts(self) -> list[AccountChoice]:
+        """The accounts these credentials reach (what a person picks from); empty if the platform cannot list."""
         ...

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clientpulse.shared.db import UTCDateTime, new_metadata
@@ -39,6 +40,14 @@ class Connection(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     time_zone: Mapped[str | None] = mapped_column(String(64))
     last_synced_at: Mapped[datetime | None]
+    # The platform's connection options (Google Ads: the manager account to log in through).
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # The platform asked this connection's work to wait until then (it stays connected).
+    throttled_until: Mapped[datetime | None]
+    # When the stored access token ends (kept beside the ciphertext so nobody decrypts to know).
+    credentials_expire_at: Mapped[datetime | None]
+    # The expiry the DM was last told about (each ending is announced once).
+    expiry_warned_for: Mapped[datetime | None]
 
 
 class OAuthState(Base):
@@ -50,6 +59,8 @@ class OAuthState(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     platform: Mapped[str] = mapped_column(String(40))
     account_id: Mapped[str] = mapped_column(String(120))
+    # The connection options asked for with the flow (they become the connection's).
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     redirect_uri: Mapped[str] = mapped_column(Text)
     # The PKCE verifier, encrypted like any other secret.
     code_verifier: Mapped[str | None] = mapped_column(Text)
@@ -183,6 +194,9 @@ class BackfillSlice(Base):
     rows_written: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]
+    # Times the platform's throttling deferred this slice, and until when it waits now.
+    deferrals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waiting_until: Mapped[datetime | None]
 
 
 class LinkedGoal(Base):

@@ -23,6 +23,7 @@ from clientpulse.results_ingest.db.models import (
     MetricDaily,
     OAuthState,
 )
+from clientpulse.results_ingest.domain.catalogue import MetricSpec, daily_sums
 from clientpulse.results_ingest.domain.records import CampaignDay
 from clientpulse.shared.db import utcnow
 
@@ -297,19 +298,25 @@ class ResultsRepository:
         return len(rows)
 
     async def refresh_account_metrics(
-        self, account: StoredAccount, start: date, end: date, *, final_before: date | None
+        self,
+        account: StoredAccount,
+        metrics: Sequence[MetricSpec],
+        start: date,
+        end: date,
+        *,
+        final_before: date | None,
     ) -> int:
-        """Re-derive the connection's daily advertising metrics from its campaign rows over [start, end]."""
+        """Re-derive the connection's daily account metrics (the catalogue's daily sums that campaign rows
+        carry) from its campaign rows over [start, end]."""
+        summed = [m for m in daily_sums(tuple(metrics)) if m.key in CampaignDaily.__table__.columns]
+        if not summed:
+            return 0
         sums = (
             await self.session.execute(
                 select(
                     CampaignDaily.day,
                     func.min(CampaignDaily.currency),
-                    func.sum(CampaignDaily.spend_minor),
-                    func.sum(CampaignDaily.impressions),
-                    func.sum(CampaignDaily.clicks),
-                    func.sum(CampaignDaily.conversions_e4),
-                    func.sum(CampaignDaily.conversion_value_minor),
+                    *(func.sum(CampaignDaily.__table__.columns[m.key]) for m in summed),
                 )
                 .where(
                     CampaignDaily.connection_id == account.connection_id,
@@ -320,31 +327,24 @@ class ResultsRepository:
             )
         ).all()
         now = utcnow()
-        rows: list[dict[str, Any]] = []
-        for day, currency, spend, impressions, clicks, conversions, value in sums:
-            for key, amount, unit, money in (
-                ("spend_minor", spend, "money_minor", True),
-                ("impressions", impressions, "count", False),
-                ("clicks", clicks, "count", False),
-                ("conversions_e4", conversions, "count_e4", False),
-                ("conversion_value_minor", value, "money_minor", True),
-            ):
-                rows.append(
-                    {
-                        "connection_id": account.connection_id,
-                        "day": day,
-                        "metric_key": key,
-                        "client_id": account.client_id,
-                        "platform": account.platform,
-                        "category": "advertising",
-                        "value": int(amount or 0),
-                        "unit": unit,
-                        "currency": currency if money else None,
-                        "time_zone": account.time_zone,
-                        "is_final": final_before is not None and day < final_before,
-                        "fetched_at": now,
-                    }
-                )
+        rows: list[dict[str, Any]] = [
+            {
+                "connection_id": account.connection_id,
+                "day": day,
+                "metric_key": metric.key,
+                "client_id": account.client_id,
+                "platform": account.platform,
+                "category": metric.category.value,
+                "value": int(amount or 0),
+                "unit": metric.unit.value,
+                "currency": currency if metric.is_money else None,
+                "time_zone": account.time_zone,
+                "is_final": final_before is not None and day < final_before,
+                "fetched_at": now,
+            }
+            for day, currency, *amounts in sums
+            for metric, amount in zip(summed, amounts, strict=True)
+        ]
         if rows:
             statement = _insert(self.session, MetricDaily)
             excluded = statement.excluded
@@ -541,6 +541,13 @@ class BackfillRepository:
             for s in slices
         ]
         await self.session.execute(_insert(self.session, BackfillSlice).values(rows).on_conflict_do_nothing())
+
+    async def waiting_until(self, backfill_id: str) -> datetime | None:
+        """The latest time a pending slice of the backfill waits for (a platform asked to wait), if any."""
+        query = select(func.max(BackfillSlice.waiting_until)).where(
+            BackfillSlice.backfill_id == backfill_id, BackfillSlice.status != "done"
+        )
+        return await self.session.scalar(query)
 
     async def pending_slices(self, backfill_id: str) -> Sequence[BackfillSlice]:
         """The slices not done yet."""

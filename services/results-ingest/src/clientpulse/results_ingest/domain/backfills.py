@@ -5,27 +5,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.connectors.base import GaveUp, PlatformError, Transient
-from clientpulse.results_ingest.connectors.factory import AD_PLATFORMS
+from clientpulse.results_ingest.connectors.base import GaveUp, MustWait, PlatformError, Transient
 from clientpulse.results_ingest.db.models import Backfill, BackfillSlice
 from clientpulse.results_ingest.db.repositories import BackfillConflict, BackfillRepository, ConnectionRepository
+from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.connections import connection_status_for
 from clientpulse.results_ingest.domain.ingest import (
     ConnectionRef,
+    Runtime,
     credential_store,
     fetch_window,
     mark_connection,
+    mark_throttled,
     store_window,
 )
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
-from clientpulse.results_ingest.domain.windows import BACKFILL_DAYS, SLICE_DAYS, backfill_range, slices
-from clientpulse.results_ingest.metrics import backfill_closed, slice_finished
-from clientpulse.results_ingest.secrets_vault import SecretBox
-from clientpulse.results_ingest.settings import ResultsSettings
+from clientpulse.results_ingest.domain.windows import BACKFILL_DAYS, backfill_range, slices
+from clientpulse.results_ingest.metrics import backfill_closed, slice_deferred, slice_finished
+from clientpulse.results_ingest.platforms import REGISTRY
 from clientpulse.shared.contracts import new_event_id, wrap
 from clientpulse.shared.contracts.events import (
     BackfillCompleted,
@@ -36,7 +35,7 @@ from clientpulse.shared.contracts.events import (
 from clientpulse.shared.db import Database, utcnow
 from clientpulse.shared.errors import Conflict, Unprocessable
 from clientpulse.shared.identity import Identity
-from clientpulse.shared.messaging import record_event
+from clientpulse.shared.messaging import Deferred, record_event
 
 SOURCE = "results-ingest"
 _log = logging.getLogger("clientpulse.results_ingest.backfill")
@@ -46,9 +45,7 @@ _log = logging.getLogger("clientpulse.results_ingest.backfill")
 class WorkerDeps:
     """What the backfill worker needs besides the message and its unit of work."""
 
-    settings: ResultsSettings
-    box: SecretBox
-    http: httpx.AsyncClient
+    runtime: Runtime
     database: Database
 
 
@@ -94,7 +91,7 @@ async def request_backfill(session: AsyncSession, identity: Identity, client_id:
         active = await repository.active_for(client_id)
         extra = {"active_backfill": backfill_view(active)} if active else None
         raise Conflict(f"client {client_id} already has a backfill in progress", extra=extra) from None
-    connections = await ConnectionRepository(session).for_clients_platforms(client_id, [p.value for p in AD_PLATFORMS])
+    connections = await ConnectionRepository(session).for_clients_platforms(client_id, REGISTRY.keys())
     event = BackfillRequested(
         backfill_id=backfill.id,
         client_id=client_id,
@@ -138,9 +135,7 @@ async def plan_backfill(session: AsyncSession, data: BackfillRequested) -> None:
     if backfill is None or backfill.status != "queued":
         return
     window = DateRange(backfill.window_start, backfill.window_end)
-    connections = await ConnectionRepository(session).for_clients_platforms(
-        backfill.client_id, [p.value for p in AD_PLATFORMS]
-    )
+    connections = await ConnectionRepository(session).for_clients_platforms(backfill.client_id, REGISTRY.keys())
     planned = [
         BackfillSlice(
             backfill_id=backfill.id,
@@ -151,7 +146,7 @@ async def plan_backfill(session: AsyncSession, data: BackfillRequested) -> None:
         )
         for c in connections
         if c.status != ConnectionStatus.EXPIRED.value
-        for part in slices(window, SLICE_DAYS[Platform(c.platform)])
+        for part in slices(window, REGISTRY.get(c.platform).slice_days)
     ]
     if not planned:
         await _finish(session, backfill, failed=None)
@@ -159,15 +154,40 @@ async def plan_backfill(session: AsyncSession, data: BackfillRequested) -> None:
     await repository.add_slices(planned)
     await repository.start(backfill.id, len(planned))
     for item in planned:
-        event = BackfillSliceRequested(
-            backfill_id=backfill.id,
-            client_id=backfill.client_id,
-            connection_id=item.connection_id,
-            platform=item.platform,
-            window_start=item.window_start,
-            window_end=item.window_end,
-        )
-        await record_event(session, wrap(event, source=SOURCE))
+        await record_event(session, wrap(_slice_event(backfill, item), source=SOURCE))
+
+
+def _slice_event(backfill: Backfill, item: BackfillSlice) -> BackfillSliceRequested:
+    return BackfillSliceRequested(
+        backfill_id=backfill.id,
+        client_id=backfill.client_id,
+        connection_id=item.connection_id,
+        platform=item.platform,
+        window_start=item.window_start,
+        window_end=item.window_end,
+    )
+
+
+async def _wait_for_platform(
+    session: AsyncSession, deps: WorkerDeps, backfill: Backfill, item: BackfillSlice, ref: ConnectionRef, exc: MustWait
+) -> None:
+    """The platform asked to wait: the slice waits (the rest of the backfill goes on), the connection
+    shows until when, and the slice is requested again, all in this unit of work.
+
+    The new request is deferred by its worker until the slice's time comes (``Deferred``), so the
+    wait costs no worker and no delivery attempt. A slice deferred too often fails its backfill.
+    """
+    if item.deferrals >= deps.runtime.settings.max_slice_deferrals:
+        reason = f"{ref.platform} account {ref.account_id}: still throttled after {item.deferrals} waits: {exc}"
+        slice_finished(session, ref.platform, "failed")
+        await _finish(session, backfill, failed=reason)
+        return
+    item.deferrals += 1
+    item.waiting_until = exc.until
+    await mark_throttled(session, ref.id, exc.until, f"throttled until {exc.until.isoformat()}: {exc}")
+    slice_deferred(session, ref.platform, exc.signal)
+    await record_event(session, wrap(_slice_event(backfill, item), source=SOURCE))
+    _log.info("backfill %s: %s waits until %s (%s)", backfill.id, ref.platform, exc.until.isoformat(), exc)
 
 
 async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: WorkerDeps) -> None:
@@ -176,6 +196,11 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
     item = await repository.slice(data.backfill_id, data.connection_id, data.window_start)
     if item is None or item.status == "done":
         return
+    clock = deps.runtime.clock
+    if item.waiting_until is not None and item.waiting_until > clock.now():
+        # Nothing was written yet: the unit of work rolls back and the event comes back at that time.
+        seconds = (item.waiting_until - clock.now()).total_seconds()
+        raise Deferred(clock.real_seconds(seconds), f"the platform asked to wait until {item.waiting_until}")
     backfill = await repository.get(data.backfill_id)
     if backfill is None or backfill.status != "running":
         return
@@ -188,26 +213,28 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
     window = DateRange(item.window_start, item.window_end)
     try:
         fetched = await fetch_window(
-            deps.settings,
-            deps.box,
-            deps.http,
+            deps.runtime,
             ref,
             window,
-            store=credential_store(deps.database, deps.box, ref.id, session),
-            # The newest slice also asks for the trailing week's reach: the fatigue flag needs it.
+            store=credential_store(deps.database, deps.runtime.box, ref.id, session),
+            # The newest slice also asks for the platform's reach over the standard windows.
             with_reach=item.window_end == backfill.window_end,
         )
+    except MustWait as exc:
+        await _wait_for_platform(session, deps, backfill, item, ref, exc)
+        return
     except (PlatformError, GaveUp, Transient) as exc:
         status, message = connection_status_for(exc)
         if status is ConnectionStatus.EXPIRED or isinstance(exc, PlatformError):
             await mark_connection(session, ref.id, status, message)
-        reason = f"{ref.platform.value} account {ref.account_id}, {window.start}..{window.end}: {message}"
+        reason = f"{ref.platform} account {ref.account_id}, {window.start}..{window.end}: {message}"
         _log.warning("backfill %s failed: %s", backfill.id, reason)
-        slice_finished(session, ref.platform.value, "failed")
+        slice_finished(session, ref.platform, "failed")
         await _finish(session, backfill, failed=reason)
         return
+    item.waiting_until = None
     rows = await store_window(session, ref, fetched, window)
     done, total, _rows = await repository.complete_slice(item, rows)
-    slice_finished(session, ref.platform.value, "completed")
+    slice_finished(session, ref.platform, "completed")
     if done >= total:
         await _finish(session, backfill, failed=None)

@@ -1,32 +1,42 @@
-"""Connecting a client to a platform account: API tokens, the OAuth 2 code flow, testing a connection."""
+"""Connecting a client to a platform account: API tokens, the OAuth 2 code flow, testing a connection,
+listing the accounts a connection reaches and pointing it at one of them.
+
+Nothing here knows a platform by name: each platform's module declares how it authenticates and
+which options a connection carries (``platforms/``).
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.connectors.base import (
+    ConnectorContext,
     Credentials,
     GaveUp,
+    Misconfigured,
+    MustWait,
     PlatformError,
     ReconnectRequired,
     TokenExpired,
     Transient,
 )
-from clientpulse.results_ingest.connectors.factory import AD_PLATFORMS, build_connector
 from clientpulse.results_ingest.db.models import Connection, OAuthState
 from clientpulse.results_ingest.db.repositories import ConnectionRepository, OAuthStateRepository
-from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
-from clientpulse.results_ingest.domain.records import AccountInfo
-from clientpulse.results_ingest.secrets_vault import SecretBox
+from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
+from clientpulse.results_ingest.domain.ingest import Runtime, connector_for, retry_policy
+from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo
+from clientpulse.results_ingest.platforms import REGISTRY, ConnectionTarget, PlatformSpec, UnknownPlatform
+from clientpulse.results_ingest.platforms.spec import OAuth
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import utcnow
@@ -34,55 +44,75 @@ from clientpulse.shared.errors import Forbidden, Unprocessable
 from clientpulse.shared.identity import Identity
 
 OAUTH_STATE_LIFETIME = timedelta(minutes=15)
-# Platforms whose authorization server takes a PKCE challenge.
-PKCE_PLATFORMS = frozenset({Platform.GOOGLE_ADS})
+# What a platform's refusal of a connection attempt can be.
+REFUSALS = (PlatformError, GaveUp, Transient, MustWait)
 
 
-def supported(platform: Platform) -> Platform:
-    """The platform if this service can connect it yet; 422 otherwise."""
-    if platform not in AD_PLATFORMS:
-        names = ", ".join(p.value for p in AD_PLATFORMS)
-        raise Unprocessable(f"connections to {platform.value} are not available yet; supported: {names}")
-    return platform
+def platform_spec(platform: str) -> PlatformSpec[Any]:
+    """The platform if this service can connect it; 422 naming the supported ones otherwise."""
+    try:
+        return REGISTRY.get(platform)
+    except UnknownPlatform:
+        names = ", ".join(REGISTRY.keys())
+        raise Unprocessable(f"connections to {platform} are not available; supported: {names}") from None
 
 
-def callback_url(settings: ResultsSettings, platform: Platform) -> str:
+def connection_options(spec: PlatformSpec[Any], raw: Mapping[str, Any] | None) -> dict[str, str]:
+    """A connection's options checked against the platform's declaration (422 saying what is wrong)."""
+    try:
+        return spec.options_of(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise Unprocessable(f"{spec.name} connection options: {problems}") from None
+    except ValueError as exc:
+        raise Unprocessable(str(exc)) from None
+
+
+def callback_url(settings: ResultsSettings, platform: str) -> str:
     """Where the platform sends the browser back (the gateway's public callback route)."""
-    return f"{settings.oauth_redirect_base.rstrip('/')}/api/v1/oauth/{platform.value}/callback"
+    return f"{settings.oauth_redirect_base.rstrip('/')}/api/v1/oauth/{platform}/callback"
 
 
 async def probe(
-    settings: ResultsSettings, http: httpx.AsyncClient, platform: Platform, account_id: str, credentials: Credentials
+    runtime: Runtime, platform: str, account_id: str, options: Mapping[str, str], credentials: Credentials
 ) -> AccountInfo:
     """Ask the platform who the account is: proves the credentials reach it."""
-    connector = build_connector(settings, platform, account_id, http, credentials)
+    connector, _ = connector_for(runtime, platform, ConnectionTarget(account_id, options), credentials)
     return await connector.account_info()
 
 
-def _status_of(exc: Exception) -> tuple[ConnectionStatus, str]:
+def connection_status_for(exc: Exception) -> tuple[ConnectionStatus, str]:
+    """The status a failed platform call leaves a connection in, with the platform's own message.
+
+    Only a dead grant (revoked or expired token that cannot be renewed) expires a connection;
+    our own misconfiguration and the platform's other refusals are errors a person can read.
+    """
     if isinstance(exc, ReconnectRequired | TokenExpired):
         return ConnectionStatus.EXPIRED, str(exc)
+    if isinstance(exc, Misconfigured):
+        return ConnectionStatus.ERROR, f"{exc} (the service's platform settings need fixing, not the connection)"
     return ConnectionStatus.ERROR, str(exc)
 
 
 async def _store(
     session: AsyncSession,
-    box: SecretBox,
+    runtime: Runtime,
     identity_sub: str,
     client_id: str,
-    platform: Platform,
+    platform: str,
     account_id: str,
+    options: Mapping[str, str],
     credentials: Credentials,
     account: AccountInfo,
     auth_kind: str,
 ) -> Connection:
     repository = ConnectionRepository(session)
-    connection = await repository.find(client_id, platform.value, account_id)
+    connection = await repository.find(client_id, platform, account_id)
     if connection is None:
         connection = Connection(
             id=new_event_id(),
             client_id=client_id,
-            platform=platform.value,
+            platform=platform,
             account_id=account_id,
             created_at=utcnow(),
             created_by=identity_sub,
@@ -90,10 +120,14 @@ async def _store(
         )
         session.add(connection)
     # Connecting an account again replaces its credentials (how an expired connection is repaired).
-    connection.secret = box.seal(credentials.to_secret())
+    connection.secret = runtime.box.seal(credentials.to_secret())
+    connection.options = dict(options)
     connection.auth_kind = auth_kind
     connection.status = ConnectionStatus.CONNECTED.value
     connection.status_message = None
+    connection.throttled_until = None
+    connection.credentials_expire_at = credentials.expires_at
+    connection.expiry_warned_for = None
     connection.account_name = account.name
     connection.currency = account.currency
     connection.time_zone = account.time_zone
@@ -103,22 +137,26 @@ async def _store(
 
 async def connect_with_token(
     session: AsyncSession,
-    settings: ResultsSettings,
-    box: SecretBox,
-    http: httpx.AsyncClient,
+    runtime: Runtime,
     identity: Identity,
     client_id: str,
-    platform: Platform,
+    platform: str,
     account_id: str,
+    options: Mapping[str, Any] | None,
     credentials: Credentials,
 ) -> Connection:
     """Connect with a token the caller already holds (API key, system-user token); it is tested first."""
-    supported(platform)
+    spec = platform_spec(platform)
+    if "token" not in spec.auth.methods:
+        raise Unprocessable(f"{spec.name} is connected with {', '.join(spec.auth.methods)}, not a token")
+    checked = connection_options(spec, options)
     try:
-        account = await probe(settings, http, platform, account_id, credentials)
-    except (PlatformError, GaveUp, Transient) as exc:
-        raise Unprocessable(f"{platform.value} did not accept the credentials for account {account_id}: {exc}") from exc
-    return await _store(session, box, identity.sub, client_id, platform, account_id, credentials, account, "api_key")
+        account = await probe(runtime, platform, account_id, checked, credentials)
+    except REFUSALS as exc:
+        raise Unprocessable(f"{spec.name} did not accept the credentials for account {account_id}: {exc}") from exc
+    return await _store(
+        session, runtime, identity.sub, client_id, platform, account_id, checked, credentials, account, "api_key"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,171 +175,173 @@ def _pkce_pair() -> tuple[str, str]:
 
 async def start_oauth(
     session: AsyncSession,
-    settings: ResultsSettings,
-    box: SecretBox,
+    runtime: Runtime,
     identity: Identity,
     client_id: str,
-    platform: Platform,
+    platform: str,
     account_id: str,
+    options: Mapping[str, Any] | None,
 ) -> AuthorizationStart:
     """Begin the authorization-code flow: a single-use state (and PKCE verifier) kept server-side."""
-    supported(platform)
+    spec = platform_spec(platform)
+    auth = spec.auth
+    if not isinstance(auth, OAuth):
+        raise Unprocessable(f"{spec.name} is connected with an API key (method token), not OAuth")
+    checked = connection_options(spec, options)
     state = secrets.token_urlsafe(32)
-    redirect_uri = callback_url(settings, platform)
+    redirect_uri = callback_url(runtime.settings, platform)
     verifier = challenge = None
-    if platform in PKCE_PLATFORMS:
+    if auth.pkce:
         verifier, challenge = _pkce_pair()
     expires_at = utcnow() + OAUTH_STATE_LIFETIME
     await OAuthStateRepository(session).add(
         OAuthState(
             state=state,
             client_id=client_id,
-            platform=platform.value,
+            platform=platform,
             account_id=account_id,
+            options=checked,
             redirect_uri=redirect_uri,
-            code_verifier=box.seal({"verifier": verifier}) if verifier else None,
+            code_verifier=runtime.box.seal({"verifier": verifier}) if verifier else None,
             created_by=identity.sub,
             expires_at=expires_at,
         )
     )
-    params: dict[str, str]
-    if platform is Platform.GOOGLE_ADS:
-        base = settings.google_authorize_url
-        params = {
-            "client_id": settings.google_client_id,
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": "https://www.googleapis.com/auth/adwords",
-            "access_type": "offline",
-            "prompt": "consent",
-            "state": state,
-            "code_challenge": challenge or "",
-            "code_challenge_method": "S256",
-        }
-    elif platform is Platform.META_ADS:
-        base = settings.meta_authorize_url
-        params = {"client_id": settings.meta_app_id, "redirect_uri": redirect_uri, "state": state, "scope": "ads_read"}
-    else:
-        base = settings.tiktok_authorize_url
-        params = {"app_id": settings.tiktok_app_id, "redirect_uri": redirect_uri, "state": state}
-    return AuthorizationStart(f"{base}?{urlencode(params)}", expires_at)
+    url = auth.authorization_url(
+        runtime.settings.platform_settings(spec),
+        state=state,
+        redirect_uri=redirect_uri,
+        code_challenge=challenge,
+        account_id=account_id,
+    )
+    return AuthorizationStart(url, expires_at)
 
 
-async def _exchange(
-    settings: ResultsSettings,
-    http: httpx.AsyncClient,
-    platform: Platform,
-    code: str,
-    redirect_uri: str,
-    verifier: str | None,
-) -> Credentials:
-    now = datetime.now(UTC)
-    body: dict[str, Any]
-    if platform is Platform.GOOGLE_ADS:
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": settings.google_client_id,
-            "client_secret": settings.google_client_secret.get_secret_value(),
-        }
-        if verifier:
-            form["code_verifier"] = verifier
-        response = await http.post(settings.google_oauth_token_url, data=form)
-        body = response.json()
-        if response.status_code >= 400 or "access_token" not in body:
-            raise PlatformError(str(body.get("error_description") or body.get("error") or response.status_code))
-    elif platform is Platform.META_ADS:
-        response = await http.get(
-            f"{settings.meta_base_url.rstrip('/')}/{settings.meta_api_version}/oauth/access_token",
-            params={
-                "client_id": settings.meta_app_id,
-                "client_secret": settings.meta_app_secret.get_secret_value(),
-                "redirect_uri": redirect_uri,
-                "code": code,
-            },
-        )
-        body = response.json()
-        if "error" in body or "access_token" not in body:
-            raise PlatformError(str((body.get("error") or {}).get("message", "code exchange refused")))
-    else:
-        response = await http.post(
-            f"{settings.tiktok_base_url.rstrip('/')}/open_api/v1.3/oauth2/access_token/",
-            json={
-                "app_id": settings.tiktok_app_id,
-                "secret": settings.tiktok_app_secret.get_secret_value(),
-                "auth_code": code,
-            },
-        )
-        envelope = response.json()
-        if envelope.get("code") != 0:
-            raise PlatformError(str(envelope.get("message", "code exchange refused")))
-        body = envelope["data"]
-        body.setdefault("expires_in", body.get("access_token_expire_in"))
-    expires_in = body.get("expires_in")
-    return Credentials(
-        access_token=str(body["access_token"]),
-        refresh_token=body.get("refresh_token"),
-        expires_at=now + timedelta(seconds=int(expires_in)) if expires_in else None,
+def _token_context(runtime: Runtime) -> ConnectorContext:
+    return ConnectorContext(
+        http=runtime.http,
+        credentials=Credentials(access_token=""),
+        policy=retry_policy(runtime.settings),
+        clock=runtime.clock,
+        pauses=runtime.pauses,
     )
 
 
-async def finish_oauth(
-    session: AsyncSession,
-    settings: ResultsSettings,
-    box: SecretBox,
-    http: httpx.AsyncClient,
-    platform: Platform,
-    code: str,
-    state: str,
-) -> Connection:
+async def finish_oauth(session: AsyncSession, runtime: Runtime, platform: str, code: str, state: str) -> Connection:
     """The platform's callback: the state alone says who asked and for which client."""
-    flow = await OAuthStateRepository(session).take(state, platform.value, utcnow())
+    spec = platform_spec(platform)
+    flow = await OAuthStateRepository(session).take(state, platform, utcnow())
     if flow is None:
         raise Forbidden("this authorization is unknown, was already used or has expired; start connecting again")
-    verifier = box.open(flow.code_verifier)["verifier"] if flow.code_verifier else None
+    auth = spec.auth
+    if not isinstance(auth, OAuth):
+        raise Unprocessable(f"{spec.name} is not connected with OAuth")
+    verifier = runtime.box.open(flow.code_verifier)["verifier"] if flow.code_verifier else None
+    options = dict(flow.options or {})
     try:
-        credentials = await _exchange(settings, http, platform, code, flow.redirect_uri, verifier)
-        account = await probe(settings, http, platform, flow.account_id, credentials)
-    except (PlatformError, GaveUp, Transient, httpx.HTTPError, ValueError) as exc:
-        raise Unprocessable(f"{platform.value} did not complete the authorization: {exc}") from exc
+        credentials = await auth.exchange_code(
+            _token_context(runtime),
+            runtime.settings.platform_settings(spec),
+            code=code,
+            redirect_uri=flow.redirect_uri,
+            verifier=verifier,
+        )
+        account = await probe(runtime, platform, flow.account_id, options, credentials)
+    except (*REFUSALS, httpx.HTTPError, ValueError) as exc:
+        raise Unprocessable(f"{spec.name} did not complete the authorization: {exc}") from exc
     return await _store(
-        session, box, flow.created_by, flow.client_id, platform, flow.account_id, credentials, account, "oauth"
+        session,
+        runtime,
+        flow.created_by,
+        flow.client_id,
+        platform,
+        flow.account_id,
+        options,
+        credentials,
+        account,
+        "oauth",
     )
 
 
-async def test_connection(
-    session: AsyncSession, settings: ResultsSettings, box: SecretBox, http: httpx.AsyncClient, connection: Connection
-) -> Connection:
+def _keep_renewed(connection: Connection, runtime: Runtime, refreshed: list[Credentials]) -> None:
+    if refreshed:
+        connection.secret = runtime.box.seal(refreshed[-1].to_secret())
+        connection.credentials_expire_at = refreshed[-1].expires_at
+
+
+async def test_connection(session: AsyncSession, runtime: Runtime, connection: Connection) -> Connection:
     """Call the platform with the stored credentials and record what it said."""
     if connection.secret is None:
         connection.status, connection.status_message = ConnectionStatus.ERROR.value, "no credentials stored"
         return connection
-    credentials = Credentials.from_secret(box.open(connection.secret))
+    credentials = Credentials.from_secret(runtime.box.open(connection.secret))
     refreshed: list[Credentials] = []
 
     async def keep(renewed: Credentials) -> None:
         refreshed.append(renewed)
 
-    connector = build_connector(settings, Platform(connection.platform), connection.account_id, http, credentials, keep)
+    target = ConnectionTarget(connection.account_id, dict(connection.options or {}))
+    connector, _ = connector_for(runtime, connection.platform, target, credentials, on_refresh=keep)
     try:
         account = await connector.account_info()
-    except (PlatformError, GaveUp, Transient) as exc:
-        status, message = _status_of(exc)
+    except MustWait as exc:
+        connection.throttled_until, connection.status_message = exc.until, str(exc)
+    except REFUSALS as exc:
+        status, message = connection_status_for(exc)
         connection.status, connection.status_message = status.value, message
     else:
         connection.status, connection.status_message = ConnectionStatus.CONNECTED.value, None
+        connection.throttled_until = None
         connection.account_name, connection.currency, connection.time_zone = (
             account.name,
             account.currency,
             account.time_zone,
         )
-    if refreshed:
-        connection.secret = box.seal(refreshed[-1].to_secret())
+    _keep_renewed(connection, runtime, refreshed)
     await session.flush()
     return connection
 
 
-def connection_status_for(exc: Exception) -> tuple[ConnectionStatus, str]:
-    """The status a failed platform call leaves a connection in, with the platform's message."""
-    return _status_of(exc)
+async def reachable_accounts(runtime: Runtime, connection: Connection) -> list[AccountChoice]:
+    """The accounts this connection's credentials reach, as a person picks from them."""
+    if connection.secret is None:
+        raise Unprocessable("this connection has no stored credentials; connect it again")
+    credentials = Credentials.from_secret(runtime.box.open(connection.secret))
+    target = ConnectionTarget(connection.account_id, dict(connection.options or {}))
+    connector, _ = connector_for(runtime, connection.platform, target, credentials)
+    try:
+        return await connector.accessible_accounts()
+    except REFUSALS as exc:
+        raise Unprocessable(f"{connection.platform} did not list the accounts: {exc}") from exc
+
+
+async def point_at_account(
+    session: AsyncSession,
+    runtime: Runtime,
+    connection: Connection,
+    account_id: str,
+    options: Mapping[str, Any] | None,
+) -> Connection:
+    """Point a connection at another account its credentials reach (a client account under a manager)."""
+    spec = platform_spec(connection.platform)
+    checked = connection_options(spec, options)
+    if connection.secret is None:
+        raise Unprocessable("this connection has no stored credentials; connect it again")
+    existing = await ConnectionRepository(session).find(connection.client_id, connection.platform, account_id)
+    if existing is not None and existing.id != connection.id:
+        raise Unprocessable(f"the client is already connected to {spec.name} account {account_id} ({existing.id})")
+    credentials = Credentials.from_secret(runtime.box.open(connection.secret))
+    try:
+        account = await probe(runtime, connection.platform, account_id, checked, credentials)
+    except REFUSALS as exc:
+        raise Unprocessable(f"{spec.name} did not let these credentials read account {account_id}: {exc}") from exc
+    connection.account_id = account_id
+    connection.options = checked
+    connection.status, connection.status_message = ConnectionStatus.CONNECTED.value, None
+    connection.account_name, connection.currency, connection.time_zone = (
+        account.name,
+        account.currency,
+        account.time_zone,
+    )
+    await session.flush()
+    return connection

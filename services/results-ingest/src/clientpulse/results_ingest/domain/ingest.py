@@ -5,24 +5,39 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.connectors.base import Credentials, Exclusive, Renew
-from clientpulse.results_ingest.connectors.factory import build_connector
+from clientpulse.results_ingest.connectors.base import (
+    AdConnector,
+    Clock,
+    ConnectorContext,
+    Credentials,
+    Exclusive,
+    GaveUp,
+    MustWait,
+    OnRefresh,
+    PlatformError,
+    Renew,
+    RetryPolicy,
+    Transient,
+)
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.db.repositories import ResultsRepository, StoredAccount
+from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.platforms import ConnectionStatus, Platform
 from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay
-from clientpulse.results_ingest.domain.windows import final_before
+from clientpulse.results_ingest.domain.windows import final_before, standard_reach_windows
 from clientpulse.results_ingest.metrics import rows_written
+from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
+from clientpulse.results_ingest.platforms import REGISTRY, ConnectionTarget, PlatformSpec
 from clientpulse.results_ingest.secrets_vault import SecretBox
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.db import Database
@@ -36,27 +51,81 @@ class ConnectionRef:
 
     id: str
     client_id: str
-    platform: Platform
+    platform: str
     account_id: str
     secret: str | None
+    options: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, connection: Connection) -> ConnectionRef:
         """A reference to a stored connection."""
         return cls(
-            connection.id, connection.client_id, Platform(connection.platform), connection.account_id, connection.secret
+            connection.id,
+            connection.client_id,
+            connection.platform,
+            connection.account_id,
+            connection.secret,
+            dict(connection.options or {}),
         )
+
+    @property
+    def spec(self) -> PlatformSpec[Any]:
+        """The connection's platform."""
+        return REGISTRY.get(self.platform)
 
 
 @dataclass(frozen=True, slots=True)
 class FetchedWindow:
-    """What the platform said about one window."""
+    """What the platform said about one window (and the platform's reach for each window asked)."""
 
     account: AccountInfo
     days: list[CampaignDay]
-    reach: dict[str, tuple[int, int]]
-    reach_window: DateRange | None
+    reach: dict[DateRange, dict[str, tuple[int, int]]]
     window: DateRange
+    credentials_expire_at: datetime | None = None
+    # Whether the credentials renew themselves (a refresh token) or end at ``credentials_expire_at``.
+    credentials_renewable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What talking to platforms needs besides a connection: settings, HTTP, secrets, time and pauses."""
+
+    settings: ResultsSettings
+    box: SecretBox
+    http: httpx.AsyncClient
+    clock: Clock = field(default_factory=Clock)
+    pauses: SharedPauses = field(default_factory=LocalPauses)
+
+
+def retry_policy(settings: ResultsSettings) -> RetryPolicy:
+    """The per-request retry policy from settings."""
+    return RetryPolicy(
+        attempts=settings.max_retries, base_wait=settings.retry_base_wait, max_wait=settings.max_retry_wait
+    )
+
+
+def connector_for(
+    runtime: Runtime,
+    platform: str,
+    target: ConnectionTarget,
+    credentials: Credentials,
+    *,
+    on_refresh: OnRefresh | None = None,
+    exclusive: Exclusive | None = None,
+) -> tuple[AdConnector, ConnectorContext]:
+    """A platform's connector for one account, and the context it works in."""
+    spec = REGISTRY.get(platform)
+    ctx = ConnectorContext(
+        http=runtime.http,
+        credentials=credentials,
+        policy=retry_policy(runtime.settings),
+        on_refresh=on_refresh,
+        exclusive=exclusive,
+        clock=runtime.clock,
+        pauses=runtime.pauses,
+    )
+    return spec.build_connector(ctx, runtime.settings.platform_settings(spec), target), ctx
 
 
 def account_today(time_zone: str, now: datetime | None = None) -> date:
@@ -109,55 +178,73 @@ def credential_store(database: Database, box: SecretBox, connection_id: str, ses
     return exclusive
 
 
+async def renew_if_due(runtime: Runtime, ctx: ConnectorContext, spec: PlatformSpec[Any]) -> None:
+    """Renew credentials that end within the platform's renewal margin, where the platform allows it.
+
+    A failed renewal does not stop the work: the credentials in hand are still valid, and the
+    platform's answers to the reads say whether they are not.
+    """
+    renew_ahead = spec.auth.renew_ahead
+    expires_at = ctx.credentials.expires_at
+    if renew_ahead is None or expires_at is None or expires_at - ctx.clock.now() > renew_ahead:
+        return
+    auth = spec.auth
+    settings = runtime.settings.platform_settings(spec)
+
+    async def renew(credentials: Credentials) -> Credentials:
+        return await auth.renew(ctx, settings, credentials)  # type: ignore[union-attr]
+
+    try:
+        await ctx.renew(renew)
+    except (PlatformError, GaveUp, Transient, MustWait) as exc:
+        _log.warning("could not renew %s credentials ending %s: %s", spec.key, expires_at.isoformat(), exc)
+
+
 async def fetch_window(
-    settings: ResultsSettings,
-    box: SecretBox,
-    http: httpx.AsyncClient,
+    runtime: Runtime,
     ref: ConnectionRef,
     window: DateRange | Callable[[AccountInfo], DateRange],
     *,
     store: Exclusive | None,
     with_reach: bool,
 ) -> FetchedWindow:
-    """Read one window of a connection (and, for syncs, the trailing 7-day reach) from its platform.
+    """Read one window of a connection (and, when asked, the platform's reach for the standard windows).
 
     ``window`` may be a rule applied to the account (a sync's window is in the account's own days).
     """
     if ref.secret is None:
         raise ValueError(f"connection {ref.id} has no stored credentials")
-    credentials = Credentials.from_secret(box.open(ref.secret))
-    connector = build_connector(
-        settings,
-        ref.platform,
-        ref.account_id,
-        http,
-        credentials,
-        exclusive=store,
+    credentials = Credentials.from_secret(runtime.box.open(ref.secret))
+    spec = ref.spec
+    connector, ctx = connector_for(
+        runtime, ref.platform, ConnectionTarget(ref.account_id, ref.options), credentials, exclusive=store
     )
+    await renew_if_due(runtime, ctx, spec)
     account = await connector.account_info()
     if callable(window):
         window = window(account)
     days = await connector.campaign_days(window, account)
-    reach: dict[str, tuple[int, int]] = {}
-    reach_window = None
-    if with_reach:
-        end = account_today(account.time_zone) - timedelta(days=1)
-        reach_window = DateRange(end - timedelta(days=6), end)
-        reach = await connector.period_reach(reach_window)
-    return FetchedWindow(account, days, reach, reach_window, window)
+    reach: dict[DateRange, dict[str, tuple[int, int]]] = {}
+    if with_reach and spec.reports_reach:
+        for reach_window in standard_reach_windows(account_today(account.time_zone, runtime.clock.now())):
+            reach[reach_window] = await connector.period_reach(reach_window)
+    return FetchedWindow(
+        account, days, reach, window, ctx.credentials.expires_at, ctx.credentials.refresh_token is not None
+    )
 
 
 async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: FetchedWindow, window: DateRange) -> int:
     """Upsert a fetched window; days outside the platform's re-read window are final. Returns rows written."""
     results = ResultsRepository(session)
-    account = StoredAccount(ref.id, ref.client_id, ref.platform.value, fetched.account.time_zone)
-    cutoff = final_before(ref.platform, account_today(fetched.account.time_zone))
+    spec = ref.spec
+    account = StoredAccount(ref.id, ref.client_id, ref.platform, fetched.account.time_zone)
+    cutoff = final_before(spec.reread_days, account_today(fetched.account.time_zone))
     written = await results.upsert_campaign_days(account, fetched.days, final_before=cutoff)
-    rows_written(session, ref.platform.value, written)
-    await results.refresh_account_metrics(account, window.start, window.end, final_before=cutoff)
+    rows_written(session, ref.platform, written)
+    await results.refresh_account_metrics(account, spec.metrics, window.start, window.end, final_before=cutoff)
     await results.mark_final(ref.id, cutoff)
-    if fetched.reach_window is not None:
-        await results.upsert_period_reach(account, fetched.reach_window.start, fetched.reach_window.end, fetched.reach)
+    for reach_window, reach in fetched.reach.items():
+        await results.upsert_period_reach(account, reach_window.start, reach_window.end, reach)
     await session.execute(
         update(Connection)
         .where(Connection.id == ref.id)
@@ -166,6 +253,8 @@ async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: Fetch
             time_zone=fetched.account.time_zone,
             account_name=fetched.account.name,
             last_synced_at=datetime.now(UTC),
+            throttled_until=None,
+            credentials_expire_at=fetched.credentials_expire_at,
         )
     )
     return written
@@ -177,4 +266,13 @@ async def mark_connection(
     """Record how the platform last answered for this connection."""
     await session.execute(
         update(Connection).where(Connection.id == connection_id).values(status=status.value, status_message=message)
+    )
+
+
+async def mark_throttled(session: AsyncSession, connection_id: str, until: datetime, message: str) -> None:
+    """The platform asked this connection's work to wait: it stays connected, with the time it resumes."""
+    await session.execute(
+        update(Connection)
+        .where(Connection.id == connection_id)
+        .values(status=ConnectionStatus.CONNECTED.value, throttled_until=until, status_message=message)
     )

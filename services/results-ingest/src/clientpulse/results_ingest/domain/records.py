@@ -58,3 +58,19 @@ class AccountInfo:
     name: str | None
     currency: str
     time_zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChoice:
+    """An account a connection's credentials reach, as a person picks it.
+
+    ``options`` are the connection options that reach it (Google Ads: the manager account to log in
+    through); ``manager`` accounts hold other accounts and have no results of their own.
+    """
+
+    account_id: str
+    name: str | None
+    currency: str | None
+    time_zone: str | None
+    manager: bool = False
+    options: dict[str, str] | None = None

@@ -22,6 +22,8 @@ from clientpulse.results_ingest.domain.aggregation import (
 )
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import CONVERSION_SCALE
+from clientpulse.results_ingest.domain.windows import TRAILING_REACH_DAYS, is_standard_reach_window
+from clientpulse.results_ingest.platforms import REGISTRY, UnknownPlatform
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,7 @@ class CampaignLine:
     seven_day_frequency: Decimal | None
     fatigued: bool
     spend_series: list[int]  # one value per day of the window, oldest first
+    reach_note: str | None = None  # why there is no reach (and so no frequency), when there is none
 
 
 _SORT_KEYS = {
@@ -196,6 +199,27 @@ def reach_for_table(
     return exact, {key: (w.impressions, w.reach) for key, w in newest.items()}
 
 
+def reach_note(platform: str, window: DateRange, connection_has_window: bool) -> str:
+    """Why a campaign of the table has no reach for the window (reach is never added up over days)."""
+    try:
+        spec = REGISTRY.get(platform)
+        name, reports = spec.name, spec.reports_reach
+    except UnknownPlatform:
+        name, reports = platform, True
+    if not reports:
+        return f"{name} does not report the people reached"
+    if not is_standard_reach_window(window):
+        lengths = ", ".join(str(n) for n in TRAILING_REACH_DAYS)
+        return (
+            "reach is the platform's own count of people for a window and cannot be added up over days; it is "
+            f"stored for the last {lengths} days and for whole weeks, months and quarters, "
+            "and this range is none of them"
+        )
+    if connection_has_window:
+        return f"{name} reports no reach for this campaign over this range"
+    return f"{name}'s reach for this range has not been read yet; the next sync stores it"
+
+
 async def campaign_table(
     session: AsyncSession, client_id: str, window: DateRange, by: CampaignSort, descending: bool
 ) -> list[CampaignLine]:
@@ -203,6 +227,7 @@ async def campaign_table(
     repository = ResultsRepository(session)
     campaigns = await repository.campaign_window(client_id, window.start, window.end)
     reach, seven = reach_for_table(await repository.reach_windows(client_id, window.start, window.end), window)
+    connections_with_window = {connection_id for connection_id, _ in reach}
     lines = []
     for c in campaigns:
         key = (c.connection_id, c.campaign_id)
@@ -232,6 +257,9 @@ async def campaign_table(
                 seven_day_frequency=week_frequency,
                 fatigued=is_fatigued(week_frequency),
                 spend_series=filled_series(c.spend_days, c.spends, window.days),
+                reach_note=None
+                if people is not None
+                else reach_note(c.platform, window, c.connection_id in connections_with_window),
             )
         )
     return sort_campaigns(lines, by, descending)

@@ -1,32 +1,43 @@
-"""The daily sync: re-read each connection's trailing window, store it, announce SyncCompleted."""
+"""The daily sync: re-read each connection's trailing window, store it, announce SyncCompleted.
+
+A platform that asks to wait is not a failure: the connection stays connected with the time it
+resumes (``throttled_until``), the sync reads the other connections, and comes back to it when the
+time has come, for as long as ``sync_max_wait_seconds`` allows; what still waits then is read by
+the next sync (the re-read window covers it).
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.connectors.base import GaveUp, PlatformError, Transient
-from clientpulse.results_ingest.connectors.factory import AD_PLATFORMS, http_client
+from clientpulse.results_ingest.connectors.base import GaveUp, MustWait, PlatformError, Transient
+from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.db.repositories import ConnectionRepository
+from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.connections import connection_status_for
 from clientpulse.results_ingest.domain.ingest import (
     ConnectionRef,
+    FetchedWindow,
+    Runtime,
     account_today,
     credential_store,
     fetch_window,
     mark_connection,
+    mark_throttled,
     store_window,
 )
-from clientpulse.results_ingest.domain.platforms import ConnectionStatus
 from clientpulse.results_ingest.domain.records import CONVERSION_SCALE
 from clientpulse.results_ingest.domain.windows import reread_window
-from clientpulse.results_ingest.secrets_vault import SecretBox, SecretsUnreadable
-from clientpulse.results_ingest.settings import ResultsSettings
+from clientpulse.results_ingest.metrics import sync_throttled
+from clientpulse.results_ingest.platforms import REGISTRY
+from clientpulse.results_ingest.secrets_vault import SecretsUnreadable
 from clientpulse.shared.contracts import wrap
-from clientpulse.shared.contracts.events import MetricValue, SyncCompleted
+from clientpulse.shared.contracts.events import ConnectionExpiring, MetricValue, SyncCompleted
 from clientpulse.shared.db import Database
 from clientpulse.shared.messaging import record_event
 
@@ -42,54 +53,90 @@ class SyncReport:
     failed: int = 0
     rows_written: int = 0
     failures: list[str] = field(default_factory=list)
+    # Connections whose platform still asked to wait when the sync ended (not failures).
+    waiting: list[str] = field(default_factory=list)
+    expiry_warnings: int = 0
 
 
-async def sync_all(settings: ResultsSettings, database: Database, *, progress: bool = True) -> SyncReport:
+def expiry_warning_due(
+    expires_at: datetime | None, renewable: bool, warned_for: datetime | None, now: datetime, warning_days: int
+) -> bool:
+    """Whether to tell the DM now that a connection's token ends: it cannot be renewed (no refresh
+    token), it ends within ``warning_days``, and this ending was not announced already."""
+    if expires_at is None or renewable or expires_at <= now:
+        return False
+    return expires_at - now <= timedelta(days=warning_days) and warned_for != expires_at
+
+
+async def sync_all(runtime: Runtime, database: Database, *, progress: bool = True) -> SyncReport:
     """Sync every connection that is not waiting for a person; a failing one never stops the others."""
-    box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
     async with database.transaction() as session:
-        refs = [
-            ConnectionRef.of(c)
-            for c in await ConnectionRepository(session).all_syncable([p.value for p in AD_PLATFORMS])
-        ]
+        refs = [ConnectionRef.of(c) for c in await ConnectionRepository(session).all_syncable(REGISTRY.keys())]
     report = SyncReport()
-    async with http_client(settings) as http:
-        for number, ref in enumerate(refs, start=1):
-            try:
-                await sync_connection(settings, database, box, http, ref, report)
-            except (PlatformError, GaveUp, Transient, SecretsUnreadable) as exc:
-                status, message = (
-                    connection_status_for(exc)
-                    if not isinstance(exc, SecretsUnreadable)
-                    else (ConnectionStatus.ERROR, str(exc))
-                )
-                report.failed += 1
-                report.failures.append(
-                    f"{ref.platform.value} account {ref.account_id} (client {ref.client_id}): {message}"
-                )
-                async with database.transaction() as session:
-                    await mark_connection(session, ref.id, status, message)
+    clock = runtime.clock
+    deadline = clock.now() + timedelta(seconds=runtime.settings.sync_max_wait_seconds)
+    queue = refs
+    waiting: dict[str, tuple[ConnectionRef, datetime]] = {}
+    done = 0
+    while True:
+        for ref in queue:
+            outcome = await _sync_one(runtime, database, ref, report)
+            if outcome is not None:
+                waiting[ref.id] = (ref, outcome.until)
+            else:
+                done += 1
             if progress:
-                _log.info("sync %d/%d connections (%d failed)", number, len(refs), report.failed)
+                _log.info(
+                    "sync %d/%d connections (%d failed, %d waiting for their platform)",
+                    done,
+                    len(refs),
+                    report.failed,
+                    len(waiting),
+                )
+        if not waiting:
+            break
+        resume = min(until for _, until in waiting.values())
+        if resume > deadline:
+            report.waiting = [
+                f"{ref.platform} account {ref.account_id} (client {ref.client_id}): waits until {until.isoformat()}"
+                for ref, until in waiting.values()
+            ]
+            break
+        await clock.sleep(max(0.0, (resume - clock.now()).total_seconds()))
+        now = clock.now()
+        queue = [ref for ref, until in waiting.values() if until <= now]
+        for ref in queue:
+            del waiting[ref.id]
     return report
 
 
-async def sync_connection(
-    settings: ResultsSettings,
-    database: Database,
-    box: SecretBox,
-    http: httpx.AsyncClient,
-    ref: ConnectionRef,
-    report: SyncReport,
-) -> None:
+async def _sync_one(runtime: Runtime, database: Database, ref: ConnectionRef, report: SyncReport) -> MustWait | None:
+    try:
+        await sync_connection(runtime, database, ref, report)
+    except MustWait as exc:
+        sync_throttled(ref.platform)
+        async with database.transaction() as session:
+            await mark_throttled(session, ref.id, exc.until, f"throttled until {exc.until.isoformat()}: {exc}")
+        return exc
+    except (PlatformError, GaveUp, Transient, SecretsUnreadable) as exc:
+        status, message = (
+            connection_status_for(exc) if not isinstance(exc, SecretsUnreadable) else (ConnectionStatus.ERROR, str(exc))
+        )
+        report.failed += 1
+        report.failures.append(f"{ref.platform} account {ref.account_id} (client {ref.client_id}): {message}")
+        async with database.transaction() as session:
+            await mark_connection(session, ref.id, status, message)
+    return None
+
+
+async def sync_connection(runtime: Runtime, database: Database, ref: ConnectionRef, report: SyncReport) -> None:
     """Re-read one connection's trailing window and store it with its SyncCompleted, in one transaction."""
+    spec = ref.spec
     fetched = await fetch_window(
-        settings,
-        box,
-        http,
+        runtime,
         ref,
-        lambda account: reread_window(ref.platform, account_today(account.time_zone)),
-        store=credential_store(database, box, ref.id, None),
+        lambda account: reread_window(spec.reread_days, account_today(account.time_zone, runtime.clock.now())),
+        store=credential_store(database, runtime.box, ref.id, None),
         with_reach=True,
     )
     window = fetched.window
@@ -107,12 +154,41 @@ async def sync_connection(
         event = SyncCompleted(
             client_id=ref.client_id,
             connection_id=ref.id,
-            platform=ref.platform.value,
+            platform=ref.platform,
             window_start=window.start,
             window_end=window.end,
             days_written=len({d.day for d in fetched.days}),
             metrics=[MetricValue(metric=k, value=Decimal(v), unit=unit) for k, (v, unit) in totals.items()],
         )
         await record_event(session, wrap(event, source=SOURCE))
+        if await warn_of_expiry(session, runtime, ref, fetched):
+            report.expiry_warnings += 1
     report.synced += 1
     report.rows_written += written
+
+
+async def warn_of_expiry(session: AsyncSession, runtime: Runtime, ref: ConnectionRef, fetched: FetchedWindow) -> bool:
+    """Announce (once per ending) that a connection's token ends soon and needs a person to log in again."""
+    connection = await session.get(Connection, ref.id)
+    if connection is None or not expiry_warning_due(
+        fetched.credentials_expire_at,
+        fetched.credentials_renewable,
+        connection.expiry_warned_for,
+        runtime.clock.now(),
+        runtime.settings.token_expiry_warning_days,
+    ):
+        return False
+    expires_at = fetched.credentials_expire_at
+    assert expires_at is not None  # checked by expiry_warning_due
+    connection.expiry_warned_for = expires_at
+    event = ConnectionExpiring(
+        client_id=ref.client_id,
+        connection_id=ref.id,
+        platform=ref.platform,
+        platform_name=ref.spec.name,
+        account_id=ref.account_id,
+        account_name=fetched.account.name,
+        expires_at=expires_at,
+    )
+    await record_event(session, wrap(event, source=SOURCE))
+    return True

@@ -1,41 +1,28 @@
-"""How far back each platform restates its numbers, and how backfills are cut into slices."""
+"""How far back a platform restates its numbers, how backfills are cut into slices, and which
+windows a sync asks each platform's own reach for."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.platforms import Platform
-
-# Days a platform may still change after the fact (platform-apis.md §0.2): Meta freezes insights
-# after 28 days, Google Ads restates for the conversion window (14 days by default), TikTok for the
-# attribution window (7 days is the common setting).
-REREAD_DAYS: dict[Platform, int] = {
-    Platform.META_ADS: 28,
-    Platform.GOOGLE_ADS: 14,
-    Platform.TIKTOK_ADS: 7,
-}
-
-# Largest window one request may ask for with a daily breakdown: TikTok allows 30 days; a Google Ads
-# searchStream takes any range; Meta answers faster in small slices.
-SLICE_DAYS: dict[Platform, int] = {
-    Platform.META_ADS: 7,
-    Platform.GOOGLE_ADS: 30,
-    Platform.TIKTOK_ADS: 30,
-}
+from clientpulse.results_ingest.domain.periods import DateRange, PeriodKind, last_complete_period, period_containing
 
 BACKFILL_DAYS = (30, 60, 90)
+# "Last N days" windows (ending yesterday) whose reach each sync stores.
+TRAILING_REACH_DAYS = (7, 14, 30, 60, 90)
+# Last complete periods whose reach each sync stores.
+REACH_PERIODS = (PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.QUARTER)
 
 
-def reread_window(platform: Platform, today: date) -> DateRange:
+def reread_window(reread_days: int, today: date) -> DateRange:
     """The trailing days a sync re-reads: up to yesterday in the account's time zone."""
     end = today - timedelta(days=1)
-    return DateRange(end - timedelta(days=REREAD_DAYS[platform] - 1), end)
+    return DateRange(end - timedelta(days=reread_days - 1), end)
 
 
-def final_before(platform: Platform, today: date) -> date:
+def final_before(reread_days: int, today: date) -> date:
     """Days before this date are outside the re-read window and final."""
-    return reread_window(platform, today).start
+    return reread_window(reread_days, today).start
 
 
 def backfill_range(days: int, today: date) -> DateRange:
@@ -55,3 +42,20 @@ def slices(window: DateRange, size: int) -> list[DateRange]:
         out.append(DateRange(start, end))
         start = end + timedelta(days=1)
     return out
+
+
+def standard_reach_windows(today: date) -> list[DateRange]:
+    """The windows whose reach a sync stores: the last 7, 14, 30, 60 and 90 days (ending yesterday)
+    and the last complete week, month and quarter, each once, oldest-ending last."""
+    yesterday = today - timedelta(days=1)
+    windows = [DateRange(yesterday - timedelta(days=n - 1), yesterday) for n in TRAILING_REACH_DAYS]
+    windows += [last_complete_period(kind, today)[0] for kind in REACH_PERIODS]
+    return list(dict.fromkeys(windows))
+
+
+def is_standard_reach_window(window: DateRange) -> bool:
+    """Whether a sync stores reach for windows of this shape: 7, 14, 30, 60 or 90 days, or a whole
+    calendar week, month or quarter."""
+    if window.days in TRAILING_REACH_DAYS:
+        return True
+    return any(period_containing(kind, window.start) == window for kind in REACH_PERIODS)

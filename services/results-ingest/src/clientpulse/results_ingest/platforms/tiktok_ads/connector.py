@@ -1,18 +1,24 @@
-"""TikTok Ads (Business API v1.3 integrated report: daily rows in windows of at most 30 days)."""
+"""TikTok Ads (Business API v1.3 integrated report: daily rows in windows of at most 30 days).
+
+Revenue is the purchase value TikTok reports as an amount, ``total_complete_payment_rate`` (the
+total value of the "Complete Payment" website event, despite the ``_rate`` in its name), stored as
+it comes. It is never rebuilt from ``complete_payment_roas``: that ratio is rounded to two decimals,
+and ``"0"`` there would make any revenue 0.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from clientpulse.results_ingest.connectors.base import (
     ConnectorContext,
     Credentials,
+    Misconfigured,
     PlatformError,
     ReconnectRequired,
     Throttled,
@@ -22,13 +28,18 @@ from clientpulse.results_ingest.connectors.base import (
     json_body,
     retry_after_seconds,
 )
-from clientpulse.results_ingest.domain.money import currency_exponent, to_minor_units
+from clientpulse.results_ingest.domain.money import to_minor_units
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.platforms import Platform
-from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay, conversions_to_scaled
-from clientpulse.results_ingest.domain.statuses import tiktok_status
+from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
 from clientpulse.results_ingest.domain.windows import slices
+from clientpulse.results_ingest.platforms.tiktok_ads.statuses import tiktok_status
 
+if TYPE_CHECKING:
+    from clientpulse.results_ingest.platforms.tiktok_ads import TikTokAdsSettings
+
+PLATFORM_KEY = "tiktok_ads"
+# The purchase amount (website Complete Payment value), as TikTok reports it.
+PURCHASE_VALUE_METRIC = "total_complete_payment_rate"
 DAILY_METRICS = [
     "campaign_name",
     "spend",
@@ -36,12 +47,16 @@ DAILY_METRICS = [
     "clicks",
     "reach",
     "conversion",
-    "total_purchase_value",
-    "complete_payment_roas",
+    PURCHASE_VALUE_METRIC,
 ]
 MAX_DAILY_WINDOW = 30
 THROTTLE_CODES = frozenset({40100, 40133})
 TOKEN_CODES = frozenset({40102, 40104, 40105})
+# Token endpoint answers: the grant (refresh token, auth code) is expired or revoked; our app's
+# own id or secret is wrong.
+DEAD_GRANT_CODES = frozenset({40105, 40107, 40110})
+APP_CONFIGURATION_CODES = frozenset({40001, 40003, 40101})
+TRANSIENT_CODES = frozenset({50000, 50002})
 PAGE_SIZE = 1000
 
 
@@ -74,14 +89,7 @@ def parse_report_page(body: dict[str, Any], currency: str) -> tuple[list[TikTokR
     for item in data.get("list", []):
         metrics, dims = item.get("metrics", {}), item.get("dimensions", {})
         spend = _number(metrics.get("spend")) or "0"
-        value = _number(metrics.get("total_purchase_value"))
-        if value is None and (roas := _number(metrics.get("complete_payment_roas"))) is not None:
-            # Only the ratio came back: revenue = ROAS × spend, to the currency's minor unit.
-            value = str(
-                (Decimal(roas) * Decimal(spend)).quantize(
-                    Decimal(1).scaleb(-currency_exponent(currency)), ROUND_HALF_EVEN
-                )
-            )
+        value = _number(metrics.get(PURCHASE_VALUE_METRIC))
         reach = _number(metrics.get("reach"))
         rows.append(
             TikTokReportRow(
@@ -126,54 +134,81 @@ def interpret(response: httpx.Response) -> dict[str, Any]:
         raise Throttled(f"TikTok {code}: {message}", 1.0, signal=f"tiktok_{code}")
     if code in TOKEN_CODES:
         raise TokenExpired(message)
-    if code in (40107, 40110):
+    if code in DEAD_GRANT_CODES:
         raise ReconnectRequired(message)
-    if code in (50000, 50002):
+    if code in TRANSIENT_CODES:
         raise Transient(f"TikTok {code}: {message}")
     raise PlatformError(f"TikTok {code}: {message}")
+
+
+def interpret_token_answer(response: httpx.Response) -> dict[str, Any]:
+    """A token endpoint's answer: only an expired or revoked grant needs a person to connect again."""
+    if response.status_code == 429:
+        raise Throttled("TikTok token endpoint answered 429", retry_after_seconds(response), signal="token_http_429")
+    if response.status_code >= 500:
+        raise Transient(f"TikTok token endpoint answered {response.status_code}")
+    body = json_body(response, "TikTok token endpoint")
+    code = body.get("code") if isinstance(body, dict) else None
+    message = f"TikTok {code}: {body.get('message', '')}" if isinstance(body, dict) else "TikTok: no body"
+    if code == 0 and isinstance(body.get("data"), dict) and body["data"].get("access_token"):
+        return body  # type: ignore[no-any-return]
+    if code in THROTTLE_CODES:
+        raise Throttled(message, 1.0, signal=f"tiktok_{code}")
+    if code in DEAD_GRANT_CODES:
+        raise ReconnectRequired(message)
+    if code in APP_CONFIGURATION_CODES:
+        raise Misconfigured(message)
+    if code in TRANSIENT_CODES:
+        raise Transient(message)
+    raise PlatformError(message)
+
+
+async def token_request(
+    ctx: ConnectorContext, settings: TikTokAdsSettings, path: str, payload: dict[str, Any], what: str
+) -> Credentials:
+    """Ask a TikTok token endpoint for credentials."""
+
+    async def send() -> httpx.Response:
+        url = f"{settings.base_url.rstrip('/')}/open_api/v1.3/oauth2/{path}/"
+        return await ctx.http.post(
+            url, json={"app_id": settings.app_id, "secret": settings.app_secret.get_secret_value(), **payload}
+        )
+
+    body = await call_with_retries(ctx, send, interpret_token_answer, None, what=what, platform=PLATFORM_KEY)
+    data = body["data"]
+    expires_in = data.get("access_token_expire_in") or data.get("expires_in")
+    return Credentials(
+        access_token=str(data["access_token"]),
+        refresh_token=data.get("refresh_token") or payload.get("refresh_token"),
+        expires_at=ctx.clock.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
+    )
+
+
+async def refresh_tokens(ctx: ConnectorContext, settings: TikTokAdsSettings, credentials: Credentials) -> Credentials:
+    """New tokens for a refresh token; TikTok rotates it, so the new one replaces it at once."""
+    if not credentials.refresh_token:
+        raise ReconnectRequired("the TikTok access token expired and there is no refresh token")
+    return await token_request(
+        ctx,
+        settings,
+        "refresh_token",
+        {"refresh_token": credentials.refresh_token, "grant_type": "refresh_token"},
+        "TikTok token refresh",
+    )
 
 
 class TikTokConnector:
     """One TikTok advertiser."""
 
-    platform = Platform.TIKTOK_ADS
-
-    def __init__(self, ctx: ConnectorContext, *, base_url: str, advertiser_id: str, app_id: str, secret: str) -> None:
+    def __init__(self, ctx: ConnectorContext, settings: TikTokAdsSettings, advertiser_id: str) -> None:
         self.ctx = ctx
-        self.root = f"{base_url.rstrip('/')}/open_api/v1.3"
+        self.settings = settings
+        self.root = f"{settings.base_url.rstrip('/')}/open_api/v1.3"
         self.advertiser_id = advertiser_id
-        self.app_id = app_id
-        self.secret = secret
 
     async def refresh(self) -> None:
-        """New tokens from the refresh token; TikTok rotates it, so the new one is stored before use."""
-        await self.ctx.renew(self._renew)
-
-    async def _renew(self, credentials: Credentials) -> Credentials:
-        if not credentials.refresh_token:
-            raise ReconnectRequired("the TikTok access token expired and there is no refresh token")
-
-        async def send() -> httpx.Response:
-            return await self.ctx.http.post(
-                f"{self.root}/oauth2/refresh_token/",
-                json={
-                    "app_id": self.app_id,
-                    "secret": self.secret,
-                    "refresh_token": credentials.refresh_token,
-                    "grant_type": "refresh_token",
-                },
-            )
-
-        body = await call_with_retries(
-            self.ctx, send, interpret, None, what="TikTok token refresh", platform=self.platform
-        )
-        data = body["data"]
-        renewed = Credentials(
-            access_token=str(data["access_token"]),
-            refresh_token=data.get("refresh_token") or credentials.refresh_token,
-            expires_at=datetime.now(UTC) + timedelta(seconds=int(data.get("access_token_expire_in", 86400))),
-        )
-        return renewed
+        """New tokens from the refresh token, stored before they are used."""
+        await self.ctx.renew(lambda credentials: refresh_tokens(self.ctx, self.settings, credentials))
 
     async def _get(self, path: str, params: dict[str, str], what: str) -> dict[str, Any]:
         async def send() -> httpx.Response:
@@ -182,9 +217,22 @@ class TikTokConnector:
             )
 
         try:
-            return await call_with_retries(self.ctx, send, interpret, self.refresh, what=what, platform=self.platform)  # type: ignore[no-any-return]
+            return await call_with_retries(self.ctx, send, interpret, self.refresh, what=what, platform=PLATFORM_KEY)  # type: ignore[no-any-return]
         except TokenExpired as exc:
             raise ReconnectRequired(str(exc)) from exc
+
+    async def accessible_accounts(self) -> list[AccountChoice]:
+        body = await self._get(
+            "oauth2/advertiser/get/",
+            {"app_id": self.settings.app_id, "secret": self.settings.app_secret.get_secret_value()},
+            "TikTok advertisers",
+        )
+        return [
+            AccountChoice(
+                account_id=str(item["advertiser_id"]), name=item.get("advertiser_name"), currency=None, time_zone=None
+            )
+            for item in (body.get("data") or {}).get("list", [])
+        ]
 
     async def account_info(self) -> AccountInfo:
         body = await self._get(

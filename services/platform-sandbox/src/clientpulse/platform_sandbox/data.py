@@ -112,12 +112,28 @@ def day_stats(profile: AccountProfile, facts: CampaignFacts, day: date) -> DaySt
     return DayStats(spend, impressions, clicks, conversions, value, reach)
 
 
-def period_reach(profile: AccountProfile, facts: CampaignFacts, start: date, end: date) -> tuple[int, int] | None:
-    """(reach, impressions) over a window: fewer people than the sum of the days' reach."""
-    days = [day_stats(profile, facts, start + timedelta(days=i)) for i in range((end - start).days + 1)]
-    delivered = [d for d in days if d is not None]
+def days_between(start: date, end: date) -> list[date]:
+    """Every day from ``start`` to ``end``, both included."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def window_stats(profile: AccountProfile, facts: CampaignFacts, start: date, end: date) -> DayStats | None:
+    """A campaign's numbers over a window, or ``None`` when it delivered on none of its days.
+
+    Counts and money are the sums of the days; ``reach`` is the people reached over the whole window:
+    at least the largest day's reach and at most the sum of the days' reach, because the same people
+    come back on several days (how much depends on the campaign's ``overlap``).
+    """
+    delivered = [s for s in (day_stats(profile, facts, day) for day in days_between(start, end)) if s is not None]
     if not delivered:
         return None
-    daily = [d.reach for d in delivered]
+    daily = [s.reach for s in delivered]
     people = max(max(daily), int(max(daily) + (sum(daily) - max(daily)) * facts.overlap))
-    return people, sum(d.impressions for d in delivered)
+    return DayStats(
+        spend=sum((s.spend for s in delivered), start=Decimal(0)),
+        impressions=sum(s.impressions for s in delivered),
+        clicks=sum(s.clicks for s in delivered),
+        conversions=sum(s.conversions for s in delivered),
+        conversion_value=sum((s.conversion_value for s in delivered), start=Decimal(0)),
+        reach=people,
+    )

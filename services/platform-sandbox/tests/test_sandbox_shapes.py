@@ -13,10 +13,11 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from results_testkit import SandboxControl
+sys.path.insert(0, str(Path(__file__).parent))
+from sandbox_testkit import SandboxControl
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+# The documented exchanges results-ingest's connectors are tested against: the sandbox imitates the same platforms.
+SAMPLES = Path(__file__).resolve().parents[2] / "results-ingest" / "tests" / "samples"
 PREFIX = {
     "graph.facebook.com": "/meta",
     "googleads.googleapis.com": "/google-ads",

@@ -1,16 +1,26 @@
-"""Meta Ads (Marketing API Insights at campaign level, one row per campaign and day)."""
+"""Meta Ads (Marketing API Insights at campaign level, one row per campaign and day).
+
+Throttling (the Marketing API's rate-limiting documentation): an ad account's business-use-case
+limit answers codes 17, 613 or 80000–80014 and names ``estimated_time_to_regain_access`` (minutes)
+in ``x-business-use-case-usage``; the application-wide limit answers code 4 and shows in
+``x-app-usage`` and, on insights, ``x-fb-ads-insights-throttle`` (``app_id_util_pct``). Either
+pauses every worker through the shared pauses: an account's limit that account, the app's limit
+every Meta call. A wait longer than one request may sleep leaves as ``MustWait``.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from clientpulse.results_ingest.connectors.base import (
     ConnectorContext,
+    MustWait,
     PlatformError,
     ReconnectRequired,
     Throttled,
@@ -19,12 +29,17 @@ from clientpulse.results_ingest.connectors.base import (
     call_with_retries,
     json_body,
     retry_after_seconds,
+    wait_until_seconds,
 )
 from clientpulse.results_ingest.domain.money import to_minor_units
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.platforms import Platform
-from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay, conversions_to_scaled
-from clientpulse.results_ingest.domain.statuses import meta_status
+from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
+from clientpulse.results_ingest.platforms.meta_ads.statuses import meta_status
+
+if TYPE_CHECKING:
+    from clientpulse.results_ingest.platforms.meta_ads import MetaAdsSettings
+
+PLATFORM_KEY = "meta_ads"
 
 INSIGHT_FIELDS = (
     "campaign_id,campaign_name,account_currency,spend,impressions,reach,frequency,clicks,ctr,"
@@ -32,8 +47,11 @@ INSIGHT_FIELDS = (
 )
 # Purchases appear under several duplicate action types; count ONE, in this order of preference.
 PURCHASE_ACTION_TYPES = ("omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase")
-# Business-use-case and app throttles (platform-apis.md §1.1): wait and try again.
-THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80009)})
+# Business-use-case (account) throttles: wait for the account, then try again.
+ACCOUNT_THROTTLE_CODES = frozenset({17, 32, 613, *range(80000, 80015)})
+# The application-wide limit: every Meta call of the app waits.
+APP_THROTTLE_CODES = frozenset({4})
+APP_SCOPE = f"{PLATFORM_KEY}.app"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,33 +139,69 @@ def parse_ad_headlines(body: dict[str, Any]) -> dict[str, str]:
     return headlines
 
 
-def _regain_seconds(response: httpx.Response) -> float | None:
-    """``estimated_time_to_regain_access`` (minutes) from the business-use-case header, in seconds."""
-    raw = response.headers.get("x-business-use-case-usage")
+def _json_header(response: httpx.Response, name: str) -> Any:
+    raw = response.headers.get(name)
     if not raw:
         return None
     try:
-        usage = json.loads(raw)
-        minutes = max(int(e.get("estimated_time_to_regain_access", 0)) for v in usage.values() for e in v)
-    except (ValueError, TypeError, AttributeError):
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def regain_seconds(response: httpx.Response) -> float | None:
+    """The longest ``estimated_time_to_regain_access`` (minutes) of ``x-business-use-case-usage``, in seconds."""
+    usage = _json_header(response, "x-business-use-case-usage")
+    if not isinstance(usage, dict):
+        return None
+    try:
+        minutes = max(
+            (float(e.get("estimated_time_to_regain_access") or 0) for v in usage.values() for e in v), default=0.0
+        )
+    except (TypeError, ValueError, AttributeError):
         return None
     return minutes * 60.0 if minutes > 0 else None
 
 
-def interpret(response: httpx.Response) -> dict[str, Any]:
-    """A Graph API answer as its body, or the error it means."""
+def _percent(values: Any, *names: str) -> float:
+    if not isinstance(values, dict):
+        return 0.0
+    found = []
+    for name in names:
+        try:
+            found.append(float(values.get(name) or 0))
+        except (TypeError, ValueError):
+            continue
+    return max(found, default=0.0)
+
+
+def app_usage_percent(response: httpx.Response) -> float:
+    """How much of the app's limit is used: the highest of ``x-app-usage`` and ``app_id_util_pct``."""
+    return max(
+        _percent(_json_header(response, "x-app-usage"), "call_count", "total_cputime", "total_time"),
+        _percent(_json_header(response, "x-fb-ads-insights-throttle"), "app_id_util_pct"),
+    )
+
+
+def interpret(response: httpx.Response, *, app_pause_seconds: float) -> dict[str, Any]:
+    """A Graph API answer as its body, or the error it means (matched on codes, never on text)."""
     if response.status_code == 429:
         raise Throttled("Meta answered 429", retry_after_seconds(response))
     if response.status_code >= 500:
-        raise Transient(f"Meta answered {response.status_code}")
+        body = json_body(response, "Meta") if response.content else None
+        error = body.get("error") if isinstance(body, dict) else None
+        if not (isinstance(error, dict) and error.get("code") in APP_THROTTLE_CODES | ACCOUNT_THROTTLE_CODES):
+            raise Transient(f"Meta answered {response.status_code}")
     body = json_body(response, "Meta")
     error = body.get("error") if isinstance(body, dict) else None
     if error:
         code, message = error.get("code"), str(error.get("message", "unknown error"))
         if code == 190:
             raise TokenExpired(message)
-        if code in THROTTLE_CODES:
-            raise Throttled(message, _regain_seconds(response), signal=f"meta_{code}")
+        if code in APP_THROTTLE_CODES:
+            raise Throttled(message, regain_seconds(response) or app_pause_seconds, signal=f"meta_{code}")
+        if code in ACCOUNT_THROTTLE_CODES:
+            raise Throttled(message, regain_seconds(response), signal=f"meta_{code}")
         if error.get("is_transient"):
             raise Transient(message)
         raise PlatformError(message)
@@ -156,24 +210,69 @@ def interpret(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def _error_code(response: httpx.Response) -> int | None:
+    if response.status_code < 400:
+        return None
+    try:
+        error = response.json().get("error") or {}
+        return int(error["code"])
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return None
+
+
 class MetaConnector:
     """One Meta ad account (``act_<id>``)."""
 
-    platform = Platform.META_ADS
-
-    def __init__(self, ctx: ConnectorContext, *, base_url: str, api_version: str, account_id: str) -> None:
+    def __init__(self, ctx: ConnectorContext, settings: MetaAdsSettings, account_id: str) -> None:
         self.ctx = ctx
-        self.root = f"{base_url.rstrip('/')}/{api_version}"
+        self.settings = settings
+        self.root = f"{settings.base_url.rstrip('/')}/{settings.api_version}"
         self.account_id = account_id.removeprefix("act_")
+        self.account_scope = f"{PLATFORM_KEY}.account.{self.account_id}"
+
+    async def _respect_pauses(self, what: str) -> None:
+        """Wait out a pause another worker set (or leave as ``MustWait`` when it is long)."""
+        for scope in (APP_SCOPE, self.account_scope):
+            until = await self.ctx.pauses.until(scope)
+            wait = wait_until_seconds(until, self.ctx.clock)
+            if wait is None or until is None:
+                continue
+            signal = "meta_app_pause" if scope == APP_SCOPE else "meta_account_pause"
+            if wait > self.ctx.policy.max_wait:
+                raise MustWait(f"{what}: Meta calls are paused until {until.isoformat()}", until, signal=signal)
+            await self.ctx.sleep(wait)
+
+    async def _note_usage(self, response: httpx.Response) -> None:
+        """Pause every worker when the app or this account is at (or near) its limit."""
+        now = self.ctx.clock.now()
+        code = _error_code(response)
+        regain = regain_seconds(response)
+        app_used = app_usage_percent(response)
+        if code in APP_THROTTLE_CODES or app_used >= self.settings.app_usage_pause_at:
+            seconds = regain or float(self.settings.app_pause_seconds)
+            reason = f"Meta app usage {app_used:.0f}%" + (f", error {code}" if code else "")
+            await self.ctx.pauses.pause(APP_SCOPE, now + timedelta(seconds=seconds), reason)
+        elif regain:
+            # Only a wait Meta names pauses the account for everyone; without one, a refused call
+            # backs off on its own (exponentially) like any other throttle.
+            seconds = regain
+            reason = f"ad account {self.account_id} at its business-use-case limit" + (
+                f", error {code}" if code else ""
+            )
+            await self.ctx.pauses.pause(self.account_scope, now + timedelta(seconds=seconds), reason)
 
     async def _get(self, url: str, params: dict[str, str] | None, what: str) -> dict[str, Any]:
         async def send() -> httpx.Response:
             # The token travels in a header, not the query string, so it never lands in a URL or a log line.
             headers = {"Authorization": f"Bearer {self.ctx.credentials.access_token}"}
-            return await self.ctx.http.get(url, params=params, headers=headers)
+            response = await self.ctx.http.get(url, params=params, headers=headers)
+            await self._note_usage(response)
+            return response
 
+        await self._respect_pauses(what)
+        check = partial(interpret, app_pause_seconds=float(self.settings.app_pause_seconds))
         try:
-            return await call_with_retries(self.ctx, send, interpret, None, what=what, platform=self.platform)  # type: ignore[no-any-return]
+            return await call_with_retries(self.ctx, send, check, None, what=what, platform=PLATFORM_KEY)  # type: ignore[no-any-return]
         except TokenExpired as exc:
             # Meta user tokens are exchanged while valid, never refreshed after expiry.
             raise ReconnectRequired(str(exc)) from exc
@@ -189,6 +288,21 @@ class MetaConnector:
             f"{self.root}/act_{self.account_id}", {"fields": "name,currency,timezone_name"}, "Meta account"
         )
         return AccountInfo(self.account_id, body.get("name"), str(body["currency"]), str(body["timezone_name"]))
+
+    async def accessible_accounts(self) -> list[AccountChoice]:
+        pages = await self._all_pages(
+            f"{self.root}/me/adaccounts", {"fields": "account_id,name,currency,timezone_name", "limit": "200"}, "Meta"
+        )
+        return [
+            AccountChoice(
+                account_id=str(item.get("account_id") or str(item.get("id", "")).removeprefix("act_")),
+                name=item.get("name"),
+                currency=item.get("currency"),
+                time_zone=item.get("timezone_name"),
+            )
+            for page in pages
+            for item in page.get("data", [])
+        ]
 
     async def campaign_days(self, window: DateRange, account: AccountInfo) -> list[CampaignDay]:
         params = {

@@ -1,0 +1,21 @@
+"""The platforms results-ingest reads, one module each; the engine finds them here and nowhere else.
+
+Adding a platform: its module (a ``PlatformSpec`` named ``PLATFORM``), its sandbox imitation, its
+tests, and one line below (the results-ingest README has the recipe).
+"""
+
+from __future__ import annotations
+
+from clientpulse.results_ingest.platforms import google_ads, meta_ads, tiktok_ads
+from clientpulse.results_ingest.platforms.registry import PlatformRegistry, UnknownPlatform
+from clientpulse.results_ingest.platforms.spec import ConnectionTarget, PlatformSettings, PlatformSpec
+
+REGISTRY = PlatformRegistry(
+    [
+        meta_ads.PLATFORM,
+        google_ads.PLATFORM,
+        tiktok_ads.PLATFORM,
+    ]
+)
+
+__all__ = ["REGISTRY", "ConnectionTarget", "PlatformRegistry", "PlatformSettings", "PlatformSpec", "UnknownPlatform"]

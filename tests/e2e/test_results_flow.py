@@ -96,3 +96,71 @@ def test_other_squads_get_404_and_leads_403_on_results_routes(system: System, cl
         for path in paths:
             assert other.get(f"/api/v1/clients/{client_id}{path}").status_code == 404
             assert lead.get(f"/api/v1/clients/{client_id}{path}").status_code == 403
+
+
+def test_a_90_day_backfill_waits_out_a_stated_meta_throttle_and_shows_reach(
+    system: System, sandbox: str, client_id: str
+) -> None:
+    """Meta says "come back in a minute" part-way through: the backfill waits and completes, the
+    connection stays connected meanwhile, and the campaign table of the last 30 days has reach."""
+    for platform, account, campaigns in (("meta_ads", "51002", 3), ("tiktok_ads", "51003", 2)):
+        httpx.post(
+            f"{sandbox}/_sandbox/accounts",
+            json={"platform": platform, "account_id": account, "campaigns": campaigns, "time_zone": "UTC"},
+        ).raise_for_status()
+    ours: dict[str, str] = {}
+    with system.api(*OWN_MANAGER) as dm:
+        for platform, account in (("meta_ads", "51002"), ("tiktok_ads", "51003")):
+            grant = httpx.post(f"{sandbox}/_sandbox/grants/{platform}").json()
+            created = dm.post(
+                f"/api/v1/clients/{client_id}/connections",
+                json={"platform": platform, "account_id": account, "method": "token", **grant},
+            )
+            assert created.status_code == 201, created.text
+            ours[created.json()["id"]] = platform
+        # The 9th Meta request is refused with "wait 1 minute"; Meta keeps refusing until it has passed.
+        httpx.post(
+            f"{sandbox}/_sandbox/faults",
+            json={"platform": "meta_ads", "account_id": "51002", "faults": [*["none"] * 8, "throttle_wait:1"]},
+        ).raise_for_status()
+        started = eventually(
+            lambda: (
+                (r := dm.post(f"/api/v1/clients/{client_id}/results/backfills", json={"days": 90})).status_code == 202
+                and r
+            ),
+            timeout=60,
+        )
+        assert started, "an earlier backfill of the client never finished"
+        location = started.headers["Location"]
+        seen: dict[str, object] = {}
+
+        def finished() -> object:
+            state = dm.get(location).json()
+            for connection in dm.get(f"/api/v1/clients/{client_id}/connections").json()["items"]:
+                if connection["throttled_until"]:
+                    seen["connection"] = connection
+            if state["waiting_until"]:
+                seen["waiting_until"] = state["waiting_until"]
+            return state["status"] in ("completed", "failed") and state
+
+        done = eventually(finished, timeout=240, interval=0.5)
+        assert done and done["status"] == "completed", done
+        assert seen.get("waiting_until"), "the backfill never said it was waiting for Meta"
+        throttled = seen["connection"]
+        assert isinstance(throttled, dict) and throttled["status"] == "connected"
+        assert throttled["platform"] == "meta_ads"
+        table = dm.get(
+            f"/api/v1/clients/{client_id}/results/campaigns",
+            params={"start": _days_before(done["window_end"], 29), "end": done["window_end"]},
+        ).json()
+    rows = [r for r in table["items"] if r["connection_id"] in ours]
+    assert {r["platform"] for r in rows} == {"meta_ads", "tiktok_ads"}
+    for row in rows:
+        assert row["reach"] and row["frequency"] and row["reach_note"] is None, row
+        assert abs(float(row["frequency"]) - row["impressions"] / row["reach"]) < 1e-6
+
+
+def _days_before(day: str, days: int) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) - timedelta(days=days)).isoformat()

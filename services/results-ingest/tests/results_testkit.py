@@ -195,11 +195,11 @@ def settings_for(sandbox_url: str, **overrides: Any) -> ResultsSettings:
 
 @asynccontextmanager
 async def running_service(
-    database_url: str, nats_url: str, sandbox_url: str, **overrides: Any
+    database_url: str, nats_url: str, sandbox_url: str, *, clock: Clock | None = None, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The results-ingest app with its lifespan (migrations, consumers, outbox relay) running."""
     settings = settings_for(sandbox_url, database_url=database_url, nats_url=nats_url, **overrides)
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     async with AsyncTestClient(app) as client:
         client.app_state = app.state  # type: ignore[attr-defined]
         yield client

@@ -3,7 +3,9 @@ of each case (throttling headers, token endpoint refusals…), in order, and rec
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,17 +74,37 @@ class ScriptedPlatform:
 
 @asynccontextmanager
 async def scripted_platform() -> AsyncIterator[ScriptedPlatform]:
-    """A scripted platform listening on a free loopback port for the duration of a test."""
+    """A scripted platform on a free loopback port, served from its own thread and event loop (so it
+    answers whichever loop the caller blocks, e.g. an app under a test client's portal)."""
     platform = ScriptedPlatform()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", platform._handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    platform.url = f"http://127.0.0.1:{port}"
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def serve() -> None:
+        loop = asyncio.new_event_loop()
+        holder["loop"] = loop
+
+        async def start() -> None:
+            app = web.Application()
+            app.router.add_route("*", "/{tail:.*}", platform._handle)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            holder["runner"] = runner
+            platform.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+            ready.set()
+
+        loop.run_until_complete(start())
+        loop.run_forever()
+        loop.run_until_complete(holder["runner"].cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="scripted-platform", daemon=True)
+    thread.start()
+    ready.wait(10)
     try:
         yield platform
     finally:
-        await runner.cleanup()
+        holder["loop"].call_soon_threadsafe(holder["loop"].stop)
+        thread.join(10)

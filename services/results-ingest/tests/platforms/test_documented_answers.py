@@ -375,3 +375,44 @@ def test_the_now_of_a_virtual_clock_moves_only_when_told() -> None:
     clock = VirtualClock(datetime(2026, 12, 5, tzinfo=UTC))
     clock.advance(60)
     assert clock.now() == datetime(2026, 12, 5, 0, 1, tzinfo=UTC)
+
+
+def _google_failure(status: int, grpc: str, code: dict[str, str], message: str) -> httpx.Response:
+    body = {
+        "error": {
+            "code": status,
+            "message": "The caller does not have permission" if status == 403 else "Request is invalid.",
+            "status": grpc,
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure",
+                    "errors": [{"errorCode": code, "message": message}],
+                    "requestId": "r1",
+                }
+            ],
+        }
+    }
+    return httpx.Response(status, json=body)
+
+
+def test_google_refusals_carry_the_failures_own_words() -> None:
+    from clientpulse.results_ingest.platforms.google_ads import connector as google_ads
+
+    missing_manager = _google_failure(
+        403,
+        "PERMISSION_DENIED",
+        {"authorizationError": "USER_PERMISSION_DENIED"},
+        "User doesn't have permission to access customer. Note: If you're accessing a client customer, the "
+        "manager's customer id must be set in the 'login-customer-id' header.",
+    )
+    with pytest.raises(PlatformError, match="login-customer-id") as refused:
+        google_ads.interpret(missing_manager)
+    assert connection_status_for(refused.value)[0] is ConnectionStatus.ERROR
+    developer_token = _google_failure(
+        403,
+        "PERMISSION_DENIED",
+        {"authorizationError": "DEVELOPER_TOKEN_NOT_APPROVED"},
+        "The developer token is only approved for use with test accounts.",
+    )
+    with pytest.raises(Misconfigured, match="only approved for use with test accounts"):
+        google_ads.interpret(developer_token)

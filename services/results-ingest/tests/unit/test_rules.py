@@ -254,15 +254,17 @@ def test_a_campaign_without_reach_says_why() -> None:
         (7.1, False, False, False),  # not yet
         (3, True, False, False),  # a refresh token renews it
         (3, False, True, False),  # this ending was announced already
+        (3, False, "seconds later", False),  # the same ending, as a renewal that could not extend it reports it
         (-1, False, False, False),  # already over: the connection is expired, not expiring
     ],
 )
 def test_the_dm_hears_of_an_ending_token_once_a_week_ahead(
-    days_left: float, renewable: bool, warned: bool, due: bool
+    days_left: float, renewable: bool, warned: bool | str, due: bool
 ) -> None:
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     expires = now + timedelta(days=days_left)
-    assert expiry_warning_due(expires, renewable, expires if warned else None, now, 7) is due
+    announced = {True: expires, "seconds later": expires - timedelta(seconds=2), False: None}[warned]
+    assert expiry_warning_due(expires, renewable, announced, now, 7) is due
 
 
 def test_fractional_conversions_are_stored_exactly() -> None:

@@ -65,23 +65,24 @@ def _months_back(today: date, count: int) -> list[date]:
     return days
 
 
-# Demo ad accounts in the platform sandbox: (company, platform, account id).
-DEMO_CONNECTIONS: tuple[tuple[str, str, str], ...] = (
-    ("Northwind Outfitters", "meta_ads", "1001001"),
-    ("Northwind Outfitters", "tiktok_ads", "7001001"),
-    ("Bluebird Botanicals", "google_ads", "2002002002"),
-    ("Copperleaf Coffee", "meta_ads", "1003003"),
+# Demo ad accounts in the platform sandbox: (company, platform, account id, connection options).
+# Bluebird's Google Ads account is a client of the agency's manager account, reached through it.
+DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    ("Northwind Outfitters", "meta_ads", "1001001", {}),
+    ("Northwind Outfitters", "tiktok_ads", "7001001", {}),
+    ("Bluebird Botanicals", "google_ads", "2002002002", {"login_customer_id": "9000000001"}),
+    ("Copperleaf Coffee", "meta_ads", "1003003", {}),
 )
 
 
 async def _connect_demo_accounts(api: httpx.AsyncClient, sandbox_url: str, created: dict[str, str]) -> int:
     """Connect the demo ad accounts (tokens granted by the sandbox) and backfill 30 days for each client."""
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=10) as sandbox:
-        for company, platform, account_id in DEMO_CONNECTIONS:
+        for company, platform, account_id, options in DEMO_CONNECTIONS:
             grant = (await sandbox.post(f"/_sandbox/grants/{platform}")).raise_for_status().json()
-            body = {"platform": platform, "account_id": account_id, "method": "token", **grant}
+            body = {"platform": platform, "account_id": account_id, "method": "token", "options": options, **grant}
             (await api.post(f"/api/v1/clients/{created[company]}/connections", json=body)).raise_for_status()
-    for company in dict.fromkeys(company for company, _, _ in DEMO_CONNECTIONS):
+    for company in dict.fromkeys(company for company, *_ in DEMO_CONNECTIONS):
         (await api.post(f"/api/v1/clients/{created[company]}/results/backfills", json={"days": 30})).raise_for_status()
     return len(DEMO_CONNECTIONS)
 

@@ -12,6 +12,7 @@ from litestar.di import Provide
 from clientpulse.results_ingest import metrics
 from clientpulse.results_ingest.api.connections import ConnectionController, OAuthCallbackController
 from clientpulse.results_ingest.api.results import ResultsController
+from clientpulse.results_ingest.connectors.base import Clock
 from clientpulse.results_ingest.connectors.http import http_client, quiet_http_logs
 from clientpulse.results_ingest.domain.backfills import WorkerDeps
 from clientpulse.results_ingest.domain.ingest import Runtime
@@ -26,15 +27,15 @@ from clientpulse.shared.service import build_runtime, create_service_app
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: ResultsSettings | None = None) -> Litestar:
-    """Build the app (nothing connects until its lifespan starts)."""
+def create_app(settings: ResultsSettings | None = None, *, clock: Clock | None = None) -> Litestar:
+    """Build the app (nothing connects until its lifespan starts); tests may run it on a faster clock."""
     settings = settings or ResultsSettings()
     quiet_http_logs()
     runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[Stream.RESULTS])
     box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
     http = http_client(settings)
     bus = runtime.bus
-    platforms = Runtime(settings, box, http, pauses=NatsPauses(lambda: bus.broker.connection))
+    platforms = Runtime(settings, box, http, clock=clock or Clock(), pauses=NatsPauses(lambda: bus.broker.connection))
     handlers.register(bus, WorkerDeps(runtime=platforms, database=runtime.database))
     metrics.preinitialise(REGISTRY.keys())
 

@@ -42,9 +42,10 @@ class ResultsSettings(ServiceSettings):
     # Where the platform sends the browser back after consent (the gateway's public callback).
     oauth_redirect_base: str = "http://127.0.0.1:8000"
     http_timeout: float = 30.0
-    # Retries of one request on throttling or 5xx before the work is handed back to the queue; a wait
-    # the platform names that is longer than max_retry_wait defers the work instead of sleeping.
-    max_retry_wait: float = 60.0
+    # Retries of one request on throttling or 5xx before the work is handed back to the queue. A wait
+    # the platform names that is longer than max_retry_wait defers the work instead of sleeping: a
+    # worker sleeping inside its unit of work holds a database connection and its message's ack wait.
+    max_retry_wait: float = 10.0
     max_retries: int = 6
     retry_base_wait: float = 1.0
     # The DM of a client is told this many days before a connection's token ends when it cannot be renewed.

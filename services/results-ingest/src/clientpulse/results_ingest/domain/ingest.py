@@ -83,7 +83,7 @@ class FetchedWindow:
     reach: dict[DateRange, dict[str, tuple[int, int]]]
     window: DateRange
     credentials_expire_at: datetime | None = None
-    # Whether the credentials renew themselves (a refresh token) or end at ``credentials_expire_at``.
+    # Whether a refresh token keeps the access alive, or it ends at ``credentials_expire_at``.
     credentials_renewable: bool = True
 
 
@@ -228,9 +228,8 @@ async def fetch_window(
     if with_reach and spec.reports_reach:
         for reach_window in standard_reach_windows(account_today(account.time_zone, runtime.clock.now())):
             reach[reach_window] = await connector.period_reach(reach_window)
-    return FetchedWindow(
-        account, days, reach, window, ctx.credentials.expires_at, ctx.credentials.refresh_token is not None
-    )
+    renewable = spec.auth.refreshes and ctx.credentials.refresh_token is not None
+    return FetchedWindow(account, days, reach, window, ctx.credentials.expires_at, renewable)
 
 
 async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: FetchedWindow, window: DateRange) -> int:

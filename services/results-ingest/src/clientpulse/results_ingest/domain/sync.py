@@ -42,6 +42,7 @@ from clientpulse.shared.db import Database
 from clientpulse.shared.messaging import record_event
 
 SOURCE = "results-ingest"
+SAME_ENDING = timedelta(hours=1)
 _log = logging.getLogger("clientpulse.results_ingest.sync")
 
 
@@ -65,7 +66,9 @@ def expiry_warning_due(
     token), it ends within ``warning_days``, and this ending was not announced already."""
     if expires_at is None or renewable or expires_at <= now:
         return False
-    return expires_at - now <= timedelta(days=warning_days) and warned_for != expires_at
+    # A renewal that could not extend the token reports the same end to within seconds: one ending.
+    announced = warned_for is not None and abs(expires_at - warned_for) < SAME_ENDING
+    return expires_at - now <= timedelta(days=warning_days) and not announced
 
 
 async def sync_all(runtime: Runtime, database: Database, *, progress: bool = True) -> SyncReport:

@@ -50,19 +50,23 @@ class ApiKeyAuth:
     kind: ClassVar[Literal["api_key"]] = "api_key"
     methods: ClassVar[tuple[str, ...]] = ("token",)
     renew_ahead: ClassVar[timedelta | None] = None
+    refreshes: ClassVar[bool] = False
 
 
 class OAuth(ABC, Generic[S]):
     """The OAuth 2 authorization-code flow of one platform (a token pasted in is accepted too).
 
     ``pkce`` says whether the authorization server takes a code challenge; ``renew_ahead``, how long
-    before expiry credentials are renewed (``None``: only when the platform says they expired).
+    before expiry credentials are renewed (``None``: only when the platform says they expired);
+    ``refreshes``, whether a refresh token keeps the access alive indefinitely (else the access ends
+    at its expiry unless renewal extends it, and the client's DM is told ahead).
     """
 
     kind: ClassVar[Literal["oauth"]] = "oauth"
     methods: ClassVar[tuple[str, ...]] = ("oauth", "token")
     pkce: ClassVar[bool] = False
     renew_ahead: ClassVar[timedelta | None] = None
+    refreshes: ClassVar[bool] = False
 
     @abstractmethod
     def authorization_url(

@@ -27,6 +27,7 @@ class GoogleOAuth(OAuth["GoogleAdsSettings"]):
 
     pkce = True
     # Access tokens last an hour: renew a little before, rather than after a refused request.
+    refreshes = True
     renew_ahead = timedelta(minutes=5)
 
     def authorization_url(

@@ -16,6 +16,7 @@ import httpx
 from clientpulse.results_ingest.connectors.base import (
     ConnectorContext,
     Credentials,
+    Misconfigured,
     PlatformError,
     ReconnectRequired,
     Throttled,
@@ -58,6 +59,10 @@ REACH_QUERY = (
 )
 REACH_MAX_DAYS = 92
 THROTTLE_STATUSES = frozenset({"RESOURCE_EXHAUSTED"})
+# Refusals of our own developer token: the settings need fixing, not the connection.
+OUR_CONFIGURATION_ERRORS = frozenset(
+    {"DEVELOPER_TOKEN_NOT_APPROVED", "DEVELOPER_TOKEN_PROHIBITED", "DEVELOPER_TOKEN_INVALID"}
+)
 
 
 def parse_row(row: dict[str, Any]) -> CampaignDay:
@@ -120,10 +125,28 @@ def interpret(response: httpx.Response) -> Any:
         raise Throttled(message, wait if wait is not None else _retry_delay(error or {}), signal=signal)
     if error or response.status_code >= 400:
         message = str((error or {}).get("message", f"Google Ads answered {response.status_code}"))
+        details = failure_details(error or {})
+        if details:
+            # The GoogleAdsFailure says what is wrong (e.g. that login-customer-id is missing).
+            message = f"{message}: " + "; ".join(text for _, text in details)
+        if any(code in OUR_CONFIGURATION_ERRORS for code, _ in details):
+            raise Misconfigured(message)
         if response.status_code == 401 or (error or {}).get("status") == "UNAUTHENTICATED":
             raise TokenExpired(message)
         raise PlatformError(message)
     return body
+
+
+def failure_details(error: dict[str, Any]) -> list[tuple[str, str]]:
+    """(error code, message) of each error in a ``GoogleAdsFailure`` detail of an error answer."""
+    found = []
+    for detail in error.get("details", []) if isinstance(error.get("details"), list) else []:
+        for item in detail.get("errors", []) if isinstance(detail, dict) else []:
+            codes = item.get("errorCode") or {}
+            code = next(iter(codes.values()), "") if isinstance(codes, dict) and codes else ""
+            if item.get("message"):
+                found.append((str(code), str(item["message"])))
+    return found
 
 
 def interpret_token_answer(response: httpx.Response) -> dict[str, Any]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class TikTokOAuth(OAuth["TikTokAdsSettings"]):
     """The advertiser authorization page and the v1.3 token endpoints."""
 
+    refreshes = True
     renew_ahead = timedelta(hours=1)
 
     def authorization_url(

@@ -34,13 +34,13 @@ import httpx
 from sqlalchemy import text
 
 from clientpulse.results_ingest.app import MIGRATIONS
-from clientpulse.results_ingest.connectors.factory import http_client
+from clientpulse.results_ingest.connectors.http import http_client
 from clientpulse.results_ingest.db.models import Connection
-from clientpulse.results_ingest.domain.ingest import ConnectionRef, fetch_window, store_window
+from clientpulse.results_ingest.domain.ingest import ConnectionRef, Runtime, fetch_window, store_window
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.platforms import Platform
+from clientpulse.results_ingest.platforms import REGISTRY
 from clientpulse.results_ingest.domain.reporting import CampaignSort, campaign_table
-from clientpulse.results_ingest.domain.windows import SLICE_DAYS, backfill_range, slices
+from clientpulse.results_ingest.domain.windows import backfill_range, slices
 from clientpulse.results_ingest.secrets_vault import SecretBox
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.client_directory import apply_client_event
@@ -53,7 +53,7 @@ from clientpulse.shared.testing.servers import create_database, drop_database
 
 SECRET = "bench-identity-secret-of-enough-length-0123"  # noqa: S105 - a throwaway in-process secret
 KEYS = '["YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMTI="]'
-PLATFORMS = (Platform.META_ADS, Platform.GOOGLE_ADS, Platform.TIKTOK_ADS)
+PLATFORMS = ("meta_ads", "google_ads", "tiktok_ads")
 CAMPAIGNS = 50
 DAYS = 90
 CONCURRENCY = 12
@@ -89,13 +89,13 @@ async def seed_connections(database: Database, box: SecretBox, sandbox: str, cli
                 account = f"{80000 + c * 10 + p}"
                 await http.post(
                     f"{sandbox}/_sandbox/accounts",
-                    json={"platform": platform.value, "account_id": account, "campaigns": CAMPAIGNS, "pause_every": 0},
+                    json={"platform": platform, "account_id": account, "campaigns": CAMPAIGNS, "pause_every": 0},
                 )
-                grant = (await http.post(f"{sandbox}/_sandbox/grants/{platform.value}")).json()
+                grant = (await http.post(f"{sandbox}/_sandbox/grants/{platform}")).json()
                 connection = Connection(
                     id=f"bench-{c}-{p}",
                     client_id=f"bench-client-{c}",
-                    platform=platform.value,
+                    platform=platform,
                     account_id=account,
                     account_name=None,
                     status="connected",
@@ -114,7 +114,7 @@ async def backfill_all(
     settings: ResultsSettings, database: Database, box: SecretBox, refs: list[ConnectionRef]
 ) -> tuple[float, int, list]:
     window = backfill_range(DAYS, datetime.now(UTC).date())
-    work = [(ref, part) for ref in refs for part in slices(window, SLICE_DAYS[ref.platform])]
+    work = [(ref, part) for ref in refs for part in slices(window, REGISTRY.get(ref.platform).slice_days)]
     gate = asyncio.Semaphore(CONCURRENCY)
     collected: list = []
     written = 0
@@ -122,7 +122,7 @@ async def backfill_all(
     async def one(ref: ConnectionRef, part: DateRange, http: httpx.AsyncClient) -> None:
         nonlocal written
         async with gate:
-            fetched = await fetch_window(settings, box, http, ref, part, store=None, with_reach=False)
+            fetched = await fetch_window(Runtime(settings, box, http), ref, part, store=None, with_reach=False)
             async with database.transaction() as session:
                 stored = await store_window(session, ref, fetched, part)
             written += stored
@@ -146,7 +146,7 @@ async def bulk_copy_baseline(database: Database, collected: list) -> float:
             d.campaign_id,
             d.day,
             ref.client_id,
-            ref.platform.value,
+            ref.platform,
             d.campaign_name,
             d.status.value if d.status else None,
             d.status_raw,
@@ -281,10 +281,7 @@ async def run(url: str, rounds: int, clients: int) -> None:
     settings = ResultsSettings(
         database_url=url,
         encryption_keys=KEYS,
-        meta_base_url=f"{sandbox_url}/meta",
-        google_ads_base_url=f"{sandbox_url}/google-ads",
-        tiktok_base_url=f"{sandbox_url}/tiktok",
-        google_oauth_token_url=f"{sandbox_url}/google-oauth/token",
+        sandbox_url=sandbox_url,
     )
     box = SecretBox.from_json(KEYS)
     database = Database(url, pool_size=CONCURRENCY + 2)

@@ -16,6 +16,7 @@ from clientpulse.shared.contracts.events import (
     ClientAssigned,
     ClientCreated,
     ClientStatus,
+    ConnectionExpiring,
     DealWon,
     HealthBand,
     HealthScoreRecorded,
@@ -154,6 +155,23 @@ def test_a_backfill_tells_whoever_requested_it() -> None:
     assert (ok.recipient_id, ok.rule) == ("u-5", "backfill_completed")
     assert (ko.recipient_id, ko.rule) == ("u-6", "backfill_failed")
     assert "token expired" in ko.body
+
+
+def test_a_connection_that_cannot_be_renewed_asks_the_dm_to_reconnect_before_it_ends() -> None:
+    event = ConnectionExpiring(
+        client_id="c-1",
+        connection_id="conn-1",
+        platform="meta_ads",
+        platform_name="Meta Ads",
+        account_id="1001",
+        account_name="Acme EU",
+        expires_at=datetime(2026, 12, 12, 9, tzinfo=UTC),
+    )
+    (message,) = rules.on_connection_expiring(event, ACME)
+    assert (message.recipient_id, message.rule, message.client_id) == ("u-42", "connection_expiring", "c-1")
+    assert "Meta Ads" in message.title and "2026-12-12" in message.title and "Acme" in message.title
+    assert "Acme EU (1001)" in message.body and "connect the account again" in message.body
+    assert rules.on_connection_expiring(event, Entry("Acme", None)) == []
 
 
 def test_a_recalculation_tells_every_executive_the_counts() -> None:

@@ -226,7 +226,10 @@ async def fetch_window(
     days = await connector.campaign_days(window, account)
     reach: dict[DateRange, dict[str, tuple[int, int]]] = {}
     if with_reach and spec.reports_reach:
-        for reach_window in standard_reach_windows(account_today(account.time_zone, runtime.clock.now())):
+        now = runtime.clock.now()
+        # The account's own days, and the UTC days a frontend may ask for when they differ.
+        todays = dict.fromkeys([account_today(account.time_zone, now), now.astimezone(UTC).date()])
+        for reach_window in dict.fromkeys(w for today in todays for w in standard_reach_windows(today)):
             reach[reach_window] = await connector.period_reach(reach_window)
     renewable = spec.auth.refreshes and ctx.credentials.refresh_token is not None
     return FetchedWindow(account, days, reach, window, ctx.credentials.expires_at, renewable)

@@ -38,9 +38,9 @@ from clientpulse.results_ingest.connectors.http import http_client
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.domain.ingest import ConnectionRef, Runtime, fetch_window, store_window
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.platforms import REGISTRY
 from clientpulse.results_ingest.domain.reporting import CampaignSort, campaign_table
 from clientpulse.results_ingest.domain.windows import backfill_range, slices
+from clientpulse.results_ingest.platforms import REGISTRY
 from clientpulse.results_ingest.secrets_vault import SecretBox
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.client_directory import apply_client_event

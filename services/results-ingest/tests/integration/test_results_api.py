@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -95,14 +96,32 @@ async def test_bad_credentials_are_refused_with_the_platforms_message(
     api: httpx.AsyncClient, control: SandboxControl, results_database: str
 ) -> None:
     await seed_client(results_database, "c-bad")
-    control.queue("meta_ads", "777", "expired_token")
+    # A token Meta never issued: its exchange for a long-lived one is refused in Meta's words.
     response = await api.post(
         "/api/v1/clients/c-bad/connections",
         json={"platform": "meta_ads", "account_id": "777", "method": "token", "access_token": "sbx-whatever"},
         headers=as_user(EXECUTIVE),
     )
     assert response.status_code == 422
+    assert "Invalid OAuth access token" in response.json()["detail"]
+    # A real token that dies before the account is read.
+    control.queue("meta_ads", "777", "expired_token")
+    response = await api.post(
+        "/api/v1/clients/c-bad/connections",
+        json={"platform": "meta_ads", "account_id": "777", "method": "token", **control.grant("meta_ads")},
+        headers=as_user(EXECUTIVE),
+    )
+    assert response.status_code == 422
     assert "Session has expired" in response.json()["detail"]
+    # A pasted Meta token is exchanged for a long-lived one, whose end is known.
+    kept = await api.post(
+        "/api/v1/clients/c-bad/connections",
+        json={"platform": "meta_ads", "account_id": "778", "method": "token", **control.grant("meta_ads")},
+        headers=as_user(EXECUTIVE),
+    )
+    assert kept.status_code == 201, kept.text
+    ends = datetime.fromisoformat(kept.json()["credentials_expire_at"])
+    assert timedelta(days=59) < ends - datetime.now(UTC) < timedelta(days=61)
     unsupported = await api.post(
         "/api/v1/clients/c-bad/connections",
         json={"platform": "shopify", "account_id": "x", "method": "token", "access_token": "t"},

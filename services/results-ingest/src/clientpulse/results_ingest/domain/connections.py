@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Forbidden, Unprocessable
 from clientpulse.shared.identity import Identity
+
+_log = logging.getLogger("clientpulse.results_ingest.connections")
 
 OAUTH_STATE_LIFETIME = timedelta(minutes=15)
 # What a platform's refusal of a connection attempt can be.
@@ -151,12 +154,28 @@ async def connect_with_token(
         raise Unprocessable(f"{spec.name} is connected with {', '.join(spec.auth.methods)}, not a token")
     checked = connection_options(spec, options)
     try:
+        credentials = await _adopt(runtime, spec, credentials)
         account = await probe(runtime, platform, account_id, checked, credentials)
     except REFUSALS as exc:
         raise Unprocessable(f"{spec.name} did not accept the credentials for account {account_id}: {exc}") from exc
     return await _store(
         session, runtime, identity.sub, client_id, platform, account_id, checked, credentials, account, "api_key"
     )
+
+
+async def _adopt(runtime: Runtime, spec: PlatformSpec[Any], credentials: Credentials) -> Credentials:
+    """A pasted token made long-lived where the platform can (Meta); a dead one is refused, and a
+    refusal of our own app or a throttle keeps the token as it was pasted."""
+    auth = spec.auth
+    if not isinstance(auth, OAuth):
+        return credentials
+    try:
+        return await auth.adopt(_token_context(runtime), runtime.settings.platform_settings(spec), credentials)
+    except ReconnectRequired:
+        raise
+    except REFUSALS as exc:
+        _log.warning("kept the %s token as it was pasted: %s", spec.key, exc)
+        return credentials
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,11 @@ class OAuth(ABC, Generic[S]):
     ) -> Credentials:
         """The credentials an authorization code is worth (long-lived ones where the platform has them)."""
 
+    async def adopt(self, ctx: ConnectorContext, settings: S, credentials: Credentials) -> Credentials:
+        """Credentials a person pasted in, turned into the platform's longest-lived kind where it has one
+        (the default keeps them as they are)."""
+        return credentials
+
     async def renew(self, ctx: ConnectorContext, settings: S, credentials: Credentials) -> Credentials:
         """New credentials for ones about to expire; the default: the platform cannot renew them."""
         raise ReconnectRequired("these credentials cannot be renewed; connect the account again")

@@ -93,6 +93,10 @@ class MetaOAuth(OAuth["MetaAdsSettings"]):
         # The code is worth a token of an hour or two: exchange it at once for the long-lived one.
         return await self.renew(ctx, settings, short)
 
+    async def adopt(self, ctx: ConnectorContext, settings: MetaAdsSettings, credentials: Credentials) -> Credentials:
+        # A pasted user token may be short-lived, and its end is unknown: the exchange answers both.
+        return await self.renew(ctx, settings, credentials)
+
     async def renew(self, ctx: ConnectorContext, settings: MetaAdsSettings, credentials: Credentials) -> Credentials:
         return await self._token(
             ctx, settings, {"grant_type": "fb_exchange_token", "fb_exchange_token": credentials.access_token}

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import text
 
+from clientpulse.platform_sandbox.process import start_sandbox_process
 from clientpulse.results_ingest.app import MIGRATIONS
 from clientpulse.results_ingest.connectors.http import http_client
 from clientpulse.results_ingest.db.models import Connection
@@ -73,12 +74,7 @@ def healthy(process: subprocess.Popen[bytes], port: int, what: str) -> subproces
 
 
 def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "clientpulse.platform_sandbox", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return healthy(process, port, "the platform sandbox")
+    return start_sandbox_process(port)
 
 
 async def seed_connections(database: Database, box: SecretBox, sandbox: str, clients: int) -> list[ConnectionRef]:

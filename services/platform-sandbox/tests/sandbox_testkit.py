@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +13,7 @@ import httpx
 from aiohttp.test_utils import TestServer
 
 from clientpulse.platform_sandbox.app import create_sandbox_app
+from clientpulse.platform_sandbox.process import start_sandbox_process
 
 
 def free_port() -> int:
@@ -24,29 +23,8 @@ def free_port() -> int:
 
 
 def start_sandbox(port: int, *, google_page_size: int = 7) -> subprocess.Popen[bytes]:
-    """``python -m clientpulse.platform_sandbox`` answering on ``port``."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "clientpulse.platform_sandbox",
-            "--port",
-            str(port),
-            "--google-page-size",
-            str(google_page_size),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"the sandbox did not start: {process.stderr.read().decode() if process.stderr else ''}")
+    """The platform sandbox as its own process (small Google Ads pages, so little data paginates)."""
+    return start_sandbox_process(port, google_page_size=google_page_size)
 
 
 class SandboxControl:

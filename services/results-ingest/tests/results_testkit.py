@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,6 +13,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from clientpulse.platform_sandbox.process import start_sandbox_process
 from clientpulse.results_ingest.app import create_app
 from clientpulse.results_ingest.connectors.base import AdConnector, Clock, ConnectorContext, Credentials, RetryPolicy
 from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
@@ -39,29 +38,8 @@ def as_user(identity: Identity) -> dict[str, str]:
 
 
 def start_sandbox(port: int, *, google_page_size: int = 7) -> subprocess.Popen[bytes]:
-    """The platform sandbox (``python -m clientpulse.platform_sandbox``) as its own process, answering on ``port``."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "clientpulse.platform_sandbox",
-            "--port",
-            str(port),
-            "--google-page-size",
-            str(google_page_size),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"the sandbox did not start: {process.stderr.read().decode() if process.stderr else ''}")
+    """The platform sandbox as its own process (small Google Ads pages, so little data paginates)."""
+    return start_sandbox_process(port, google_page_size=google_page_size)
 
 
 @pytest.fixture(scope="session")

@@ -204,12 +204,8 @@ class ConnectionController(Controller):
     ) -> None:
         require_clients_module(identity)
         async with db.transaction() as session:
-            await visible_client(session, identity, client_id)
-            repository = ConnectionRepository(session)
-            connection = await repository.get(client_id, connection_id)
-            if connection is None:
-                raise NotFound(f"connection {connection_id} was not found")
-            await repository.remove(connection)
+            connection = await _connection(session, identity, client_id, connection_id)
+            await ConnectionRepository(session).remove(connection)
 
     @post("/{connection_id:str}/test", summary="Test a connection against its platform", status_code=200)
     async def test_connection(
@@ -242,19 +238,7 @@ class ConnectionController(Controller):
         async with db.transaction() as session:
             connection = await _connection(session, identity, client_id, connection_id)
             choices = await service.reachable_accounts(runtime, connection)
-        return AccountChoiceList(
-            items=[
-                AccountChoiceRead(
-                    account_id=c.account_id,
-                    name=c.name,
-                    currency=c.currency,
-                    time_zone=c.time_zone,
-                    manager=c.manager,
-                    options=dict(c.options or {}),
-                )
-                for c in choices
-            ]
-        )
+        return AccountChoiceList(items=[AccountChoiceRead.model_validate(c, from_attributes=True) for c in choices])
 
     @patch("/{connection_id:str}", summary="Point a connection at another account its credentials reach")
     async def retarget_connection(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -73,4 +74,4 @@ class AccountChoice:
     currency: str | None
     time_zone: str | None
     manager: bool = False
-    options: dict[str, str] | None = None
+    options: Mapping[str, str] = field(default_factory=dict)

@@ -248,7 +248,7 @@ class GoogleAdsConnector:
                     currency=client.get("currencyCode"),
                     time_zone=client.get("timeZone"),
                     manager=bool(client.get("manager")),
-                    options=None if is_self else {"login_customer_id": customer_id},
+                    options={} if is_self else {"login_customer_id": customer_id},
                 )
         return list(choices.values())
 

@@ -32,9 +32,9 @@ from clientpulse.shared.contracts import Stream
 from clientpulse.shared.db import Database, migrate
 from clientpulse.shared.embedded import NatsServerProcess
 from clientpulse.shared.messaging import EventBus
+from clientpulse.shared.money import ExchangeRate, RateTable
 from clientpulse.shared.testing.servers import create_database, drop_database
 from clientpulse.tiering.app import MIGRATIONS
-from clientpulse.tiering.domain.money import ExchangeRate, RateTable
 from clientpulse.tiering.domain.recalculation import revenue_window, run_recalculation
 
 PERIOD = "2026-11"

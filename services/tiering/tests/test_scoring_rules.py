@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from clientpulse.shared.contracts.events import Tier
+from clientpulse.shared.money import ExchangeRate, MissingRate, RateTable, major_units
 from clientpulse.tiering.domain.framework import Track
-from clientpulse.tiering.domain.money import ExchangeRate, MissingRate, RateTable, major_units
 from clientpulse.tiering.domain.portfolio import MemberFacts, revenue_weighted_mean, rollup
 from clientpulse.tiering.domain.recalculation import parse_period, resolve_period, revenue_window
 from clientpulse.tiering.domain.scoring import (

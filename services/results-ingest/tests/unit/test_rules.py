@@ -16,13 +16,6 @@ from clientpulse.results_ingest.domain.aggregation import (
     period_delta,
     roas,
 )
-from clientpulse.results_ingest.domain.money import (
-    MoneyError,
-    currency_exponent,
-    micros_to_minor_units,
-    minor_to_decimal,
-    to_minor_units,
-)
 from clientpulse.results_ingest.domain.periods import (
     DateRange,
     PeriodKind,
@@ -43,6 +36,13 @@ from clientpulse.results_ingest.platforms import REGISTRY
 from clientpulse.results_ingest.platforms.google_ads.statuses import google_status
 from clientpulse.results_ingest.platforms.meta_ads.statuses import meta_status
 from clientpulse.results_ingest.platforms.tiktok_ads.statuses import tiktok_status
+from clientpulse.shared.money import (
+    MoneyError,
+    major_units,
+    micros_to_minor_units,
+    minor_unit_exponent,
+    to_minor_units,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,9 +70,9 @@ def test_google_micros_become_minor_units(micros: str, currency: str, minor: int
 
 
 def test_minor_units_round_trip_exactly() -> None:
-    assert minor_to_decimal(41237, "USD") == Decimal("412.37")
-    assert minor_to_decimal(1234, "KWD") == Decimal("1.234")
-    assert currency_exponent("jpy") == 0
+    assert major_units(41237, "USD") == Decimal("412.37")
+    assert major_units(1234, "KWD") == Decimal("1.234")
+    assert minor_unit_exponent("jpy") == 0
 
 
 @pytest.mark.parametrize(("amount", "currency"), [("-", "USD"), ("abc", "USD"), ("1", "US"), ("NaN", "USD")])

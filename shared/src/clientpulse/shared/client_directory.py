@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.shared.contracts import Envelope
+from clientpulse.shared.contracts import Envelope, EventData
 from clientpulse.shared.contracts.events import (
     ClientAssigned,
     ClientCreated,
@@ -26,6 +26,7 @@ from clientpulse.shared.db import UTCDateTime, new_metadata
 from clientpulse.shared.errors import NotFound
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.messaging import EventBus
+from clientpulse.shared.messaging.broker import Handler
 from clientpulse.shared.messaging.sql import insert_ignoring_conflicts
 
 CLIENT_DIRECTORY_METADATA = new_metadata()
@@ -86,37 +87,53 @@ async def _apply(session: AsyncSession, client_id: str, at: datetime, facts: dic
         )
 
 
-async def apply_client_event(envelope: Envelope[Any], session: AsyncSession) -> None:
-    """Fold one ``clients.v1.client.*`` event into the replica."""
+async def _client_created(envelope: Envelope[ClientCreated], session: AsyncSession) -> None:
     data = envelope.data
-    at = envelope.time
-    if isinstance(data, ClientCreated):
-        await _apply(
-            session,
-            data.client_id,
-            at,
-            {
-                "name_at": {"name": data.name},
-                "status_at": {"status": data.status.value},
-                "assigned_at": {"dm_id": data.dm_id, "squad_id": data.squad_id},
-                "parent_at": {"parent_id": data.parent_id},
-            },
-        )
-    elif isinstance(data, ClientUpdated):
-        await _apply(session, data.client_id, at, {"name_at": {"name": data.name}})
-    elif isinstance(data, ClientStatusChanged):
-        await _apply(session, data.client_id, at, {"status_at": {"status": data.new_status.value}})
-    elif isinstance(data, ClientAssigned):
-        await _apply(session, data.client_id, at, {"assigned_at": {"dm_id": data.dm_id, "squad_id": data.squad_id}})
-    elif isinstance(data, ClientGroupChanged):
-        await _apply(session, data.client_id, at, {"parent_at": {"parent_id": data.parent_id}})
+    facts: dict[str, dict[str, Any]] = {
+        "name_at": {"name": data.name},
+        "status_at": {"status": data.status.value},
+        "assigned_at": {"dm_id": data.dm_id, "squad_id": data.squad_id},
+        "parent_at": {"parent_id": data.parent_id},
+    }
+    await _apply(session, data.client_id, envelope.time, facts)
+
+
+async def _client_updated(envelope: Envelope[ClientUpdated], session: AsyncSession) -> None:
+    await _apply(session, envelope.data.client_id, envelope.time, {"name_at": {"name": envelope.data.name}})
+
+
+async def _status_changed(envelope: Envelope[ClientStatusChanged], session: AsyncSession) -> None:
+    facts = {"status_at": {"status": envelope.data.new_status.value}}
+    await _apply(session, envelope.data.client_id, envelope.time, facts)
+
+
+async def _client_assigned(envelope: Envelope[ClientAssigned], session: AsyncSession) -> None:
+    facts = {"assigned_at": {"dm_id": envelope.data.dm_id, "squad_id": envelope.data.squad_id}}
+    await _apply(session, envelope.data.client_id, envelope.time, facts)
+
+
+async def _group_changed(envelope: Envelope[ClientGroupChanged], session: AsyncSession) -> None:
+    await _apply(session, envelope.data.client_id, envelope.time, {"parent_at": {"parent_id": envelope.data.parent_id}})
+
+
+# How each ``clients.v1.client.*`` event folds into the replica: one handler per type.
+REPLICA_HANDLERS: dict[type[EventData], Handler] = {
+    ClientCreated: _client_created,
+    ClientUpdated: _client_updated,
+    ClientStatusChanged: _status_changed,
+    ClientAssigned: _client_assigned,
+    ClientGroupChanged: _group_changed,
+}
+
+
+async def apply_client_event(envelope: Envelope[Any], session: AsyncSession) -> None:
+    """Fold one ``clients.v1.client.*`` event into the replica (a type without a handler is a KeyError)."""
+    await REPLICA_HANDLERS[type(envelope.data)](envelope, session)
 
 
 def register_client_directory(bus: EventBus) -> None:
     """Keep the replica from the clients stream with one durable consumer (order-tolerant: see ``_apply``)."""
-    bus.consumer(
-        ClientCreated, ClientUpdated, ClientStatusChanged, ClientAssigned, ClientGroupChanged, name="client-directory"
-    )(apply_client_event)
+    bus.typed_consumer(REPLICA_HANDLERS, name="client-directory")
 
 
 async def find_client(session: AsyncSession, client_id: str) -> ClientEntry | None:

@@ -8,8 +8,8 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from clientpulse.shared.money import ExchangeRate, RateTable
 from clientpulse.shared.settings import ServiceSettings
-from clientpulse.tiering.domain.money import ExchangeRate, RateTable
 
 
 class RateSetting(BaseModel):

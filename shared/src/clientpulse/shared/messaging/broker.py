@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,19 +128,25 @@ def jstream(stream: Stream, settings: StreamSettings) -> JStream:
 
 @dataclass(slots=True)
 class ConsumerSpec:
-    """One durable consumer of one or more event types of one stream."""
+    """One durable consumer of one or more event types of one stream, with one handler per type."""
 
     durable: str
-    events: tuple[type[EventData], ...]
-    handler: Handler
+    handlers: dict[type[EventData], Handler]
     ordered: bool = False
-    by_subject: dict[str, type[EventData]] = field(init=False)
+    by_subject: dict[str, tuple[type[EventData], Handler]] = field(init=False)
 
     def __post_init__(self) -> None:
-        streams = {event.stream for event in self.events}
+        if not self.handlers:
+            raise ValueError(f"consumer {self.durable} handles no event type")
+        streams = {event.stream for event in self.handlers}
         if len(streams) != 1:
             raise ValueError(f"consumer {self.durable} mixes streams {sorted(streams)}; use one consumer per stream")
-        self.by_subject = {event.subject: event for event in self.events}
+        self.by_subject = {event.subject: (event, handler) for event, handler in self.handlers.items()}
+
+    @property
+    def events(self) -> tuple[type[EventData], ...]:
+        """The event types this consumer handles."""
+        return tuple(self.handlers)
 
     @property
     def stream(self) -> Stream:
@@ -209,30 +215,39 @@ class EventBus:
 
     # --- consuming -------------------------------------------------------------------------------
 
-    def consumer(self, *events: type[EventData], name: str, ordered: bool = False) -> Callable[[Handler], Handler]:
-        """Register ``handler(envelope, session)`` as the durable consumer ``<service>-<name>``.
+    def consumer(self, event: type[EventData], *, name: str, ordered: bool = False) -> Callable[[Handler], Handler]:
+        """Register ``handler(envelope, session)`` as the durable consumer ``<service>-<name>`` of one event type.
 
-        Several event types of one stream may share a consumer. The handler runs inside a unit of
-        work whose inbox claim makes it idempotent; it must not commit. Raise ``PermanentFailure``
-        for an event that can never be applied.
+        The handler runs inside a unit of work whose inbox claim makes it idempotent; it must not
+        commit. Raise ``PermanentFailure`` for an event that can never be applied, ``Deferred`` for
+        one to handle again later. Several types of one stream share a consumer with ``consumers``.
+        """
+
+        def register(handler: Handler) -> Handler:
+            self.typed_consumer({event: handler}, name=name, ordered=ordered)
+            return handler
+
+        return register
+
+    def typed_consumer(
+        self, handlers: Mapping[type[EventData], Handler], *, name: str, ordered: bool = False
+    ) -> ConsumerSpec:
+        """Register one durable consumer ``<service>-<name>`` for several event types of one stream, one typed
+        handler each: a type without a handler cannot be subscribed, so nothing is acknowledged unhandled.
 
         Order: by default a fetched batch is handled concurrently and a failed message comes back
         after later ones, so a handler must not depend on order (keep the newest fact by the
         event's time, as ``client_directory`` does). ``ordered=True`` allows one unacknowledged
         message at a time (``max_ack_pending=1``): strict stream order, at the cost of throughput.
         """
-
-        def register(handler: Handler) -> Handler:
-            durable = f"{self.service}-{name}"
-            spec = ConsumerSpec(durable=durable, events=tuple(events), handler=handler, ordered=ordered)
-            self.consumers.append(spec)
-            # Every outcome is exported (as 0) from the start, so rate() and increase() see the first one.
-            for outcome in HANDLING_OUTCOMES:
-                EVENTS_HANDLED.labels(self.service, durable, outcome)
-            self._subscribe(spec)
-            return handler
-
-        return register
+        durable = f"{self.service}-{name}"
+        spec = ConsumerSpec(durable=durable, handlers=dict(handlers), ordered=ordered)
+        self.consumers.append(spec)
+        # Every outcome is exported (as 0) from the start, so rate() and increase() see the first one.
+        for outcome in HANDLING_OUTCOMES:
+            EVENTS_HANDLED.labels(self.service, durable, outcome)
+        self._subscribe(spec)
+        return spec
 
     def _subscribe(self, spec: ConsumerSpec) -> None:
         config = ConsumerConfig(
@@ -256,17 +271,18 @@ class EventBus:
             pull_sub=PullSub(batch_size=1 if spec.ordered else self.pull_batch_size, timeout=1.0),
             config=config,
             title=spec.durable,
-            description=spec.handler.__doc__,
+            description=" ".join(filter(None, (h.__doc__ for h in spec.handlers.values()))) or None,
         )(on_message)
 
     async def _handle(self, spec: ConsumerSpec, msg: RawNatsMessage) -> None:
         started = time.perf_counter()
         raw = msg.raw_message
-        event = spec.by_subject.get(raw.subject)
-        if event is None:
+        routed = spec.by_subject.get(raw.subject)
+        if routed is None:
             # A newer event type under the same wildcard: not ours to handle.
             await msg.ack()
             return
+        event, handler = routed
         try:
             header = EnvelopeHeader.model_validate_json(raw.data)
             data = event.decode(header.data)
@@ -292,7 +308,7 @@ class EventBus:
         try:
             async with self.database.transaction() as session:
                 if await claim(session, spec.durable, envelope.id):
-                    await spec.handler(envelope, session)
+                    await handler(envelope, session)
                     outcome = "applied"
                 else:
                     outcome = "duplicate"

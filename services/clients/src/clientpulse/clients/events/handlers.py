@@ -44,54 +44,78 @@ def _history(envelope: Envelope[Any], session: AsyncSession, line: str, actor: s
     )
 
 
-async def on_tiering_event(envelope: Envelope[Any], session: AsyncSession) -> None:
-    """Replicate the client's tier, score and ratings age; note the event in its history."""
+async def on_score_recorded(envelope: Envelope[ScoreRecorded], session: AsyncSession) -> None:
+    """Replicate the client's score, tier and ratings age; note the score in its history."""
     data = envelope.data
     client = await ClientRepository(session).get(data.client_id)
     if client is None:  # tiering only scores clients it heard of from us; a stray id has nothing to update
         return
-    if isinstance(data, ScoreRecorded):
-        profiles.apply_score(client, data.score, data.ratings_recorded_at, envelope.time)
-        profiles.apply_tier(client, data.effective_tier, envelope.time)
-        line = f"Scored {data.score} ({data.computed_tier.value}); effective tier {data.effective_tier.value}"
-        _history(envelope, session, line, data.recorded_by)
-    elif isinstance(data, TierChanged):
-        profiles.apply_tier(client, data.new_tier, envelope.time)
-        if data.new_score is not None:
-            profiles.apply_score(client, data.new_score, None, envelope.time)
-        old = data.old_tier.value if data.old_tier else "unscored"
-        _history(
-            envelope, session, f"Tier changed from {old} to {data.new_tier.value} ({data.cause.value})", data.changed_by
-        )
+    profiles.apply_score(client, data.score, data.ratings_recorded_at, envelope.time)
+    profiles.apply_tier(client, data.effective_tier, envelope.time)
+    line = f"Scored {data.score} ({data.computed_tier.value}); effective tier {data.effective_tier.value}"
+    _history(envelope, session, line, data.recorded_by)
 
 
-async def on_results_event(envelope: Envelope[Any], session: AsyncSession) -> None:
-    """Backfills join the history feed; a sync moves goals linked to its metrics."""
+async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession) -> None:
+    """Replicate the client's new tier (and score); note the change in its history."""
     data = envelope.data
-    if isinstance(data, SyncCompleted):
-        values = {metric.metric: metric.value for metric in data.metrics}
-        if values:
-            await profiles.apply_synced_metrics(session, data.client_id, values, envelope.time)
-    elif isinstance(data, BackfillCompleted):
-        line = f"{data.days}-day results backfill completed ({data.rows_written} rows)"
-        _history(envelope, session, line, data.requested_by)
-    elif isinstance(data, BackfillFailed):
-        _history(envelope, session, f"{data.days}-day results backfill failed: {data.reason}", data.requested_by)
+    client = await ClientRepository(session).get(data.client_id)
+    if client is None:
+        return
+    profiles.apply_tier(client, data.new_tier, envelope.time)
+    if data.new_score is not None:
+        profiles.apply_score(client, data.new_score, None, envelope.time)
+    old = data.old_tier.value if data.old_tier else "unscored"
+    _history(
+        envelope, session, f"Tier changed from {old} to {data.new_tier.value} ({data.cause.value})", data.changed_by
+    )
 
 
-async def on_insights_event(envelope: Envelope[Any], session: AsyncSession) -> None:
-    """Written analyses and summaries join the history feed."""
+async def on_sync_completed(envelope: Envelope[SyncCompleted], session: AsyncSession) -> None:
+    """A sync moves the goals linked to its metrics."""
+    values = {metric.metric: metric.value for metric in envelope.data.metrics}
+    if values:
+        await profiles.apply_synced_metrics(session, envelope.data.client_id, values, envelope.time)
+
+
+async def on_backfill_completed(envelope: Envelope[BackfillCompleted], session: AsyncSession) -> None:
+    """A finished backfill joins the history feed."""
     data = envelope.data
-    if isinstance(data, AnalysisGenerated):
-        line = f"Weekly analysis {data.week} written: health {data.health_score} ({data.status})"
-        _history(envelope, session, line, data.generated_by)
-    elif isinstance(data, SummaryGenerated):
-        _history(envelope, session, "Relationship summary written", data.generated_by)
+    _history(
+        envelope, session, f"{data.days}-day results backfill completed ({data.rows_written} rows)", data.requested_by
+    )
+
+
+async def on_backfill_failed(envelope: Envelope[BackfillFailed], session: AsyncSession) -> None:
+    """A failed backfill joins the history feed with its reason."""
+    data = envelope.data
+    _history(envelope, session, f"{data.days}-day results backfill failed: {data.reason}", data.requested_by)
+
+
+async def on_analysis_generated(envelope: Envelope[AnalysisGenerated], session: AsyncSession) -> None:
+    """A written weekly analysis joins the history feed."""
+    data = envelope.data
+    line = f"Weekly analysis {data.week} written: health {data.health_score} ({data.status})"
+    _history(envelope, session, line, data.generated_by)
+
+
+async def on_summary_generated(envelope: Envelope[SummaryGenerated], session: AsyncSession) -> None:
+    """A written relationship summary joins the history feed."""
+    _history(envelope, session, "Relationship summary written", envelope.data.generated_by)
 
 
 def register(bus: EventBus) -> None:
     """Subscribe the clients service's consumers (one per producing stream, so each sees stream order)."""
     bus.consumer(DealWon, name="deal-won")(on_deal_won)
-    bus.consumer(ScoreRecorded, TierChanged, name="tiering")(on_tiering_event)
-    bus.consumer(SyncCompleted, BackfillCompleted, BackfillFailed, name="results")(on_results_event)
-    bus.consumer(AnalysisGenerated, SummaryGenerated, name="insights")(on_insights_event)
+    bus.typed_consumer({ScoreRecorded: on_score_recorded, TierChanged: on_tier_changed}, name="tiering")
+    bus.typed_consumer(
+        {
+            SyncCompleted: on_sync_completed,
+            BackfillCompleted: on_backfill_completed,
+            BackfillFailed: on_backfill_failed,
+        },
+        name="results",
+    )
+    bus.typed_consumer(
+        {AnalysisGenerated: on_analysis_generated, SummaryGenerated: on_summary_generated}, name="insights"
+    )

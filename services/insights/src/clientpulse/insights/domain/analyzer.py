@@ -43,8 +43,8 @@ from clientpulse.insights.domain.analysis import (
     Severity,
     WeeklyAnalysis,
 )
+from clientpulse.insights.domain.formatting import format_money, format_percent
 from clientpulse.insights.domain.health import analysis_status
-from clientpulse.insights.domain.money import format_money, format_percent
 from clientpulse.insights.domain.weeks import IsoWeek
 
 TARGET_ROAS = Decimal("4.0")

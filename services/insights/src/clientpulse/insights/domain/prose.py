@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clientpulse.insights.domain.analysis import ProseOrigin, WeeklyAnalysis
-from clientpulse.insights.domain.money import format_money
+from clientpulse.insights.domain.formatting import format_money
 
 SYSTEM_PROMPT = """\
 You write the prose of a weekly advertising performance analysis for an agency's delivery manager.

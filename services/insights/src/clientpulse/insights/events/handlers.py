@@ -43,14 +43,16 @@ class AnalysisDeps:
     prose: ProseSource
 
 
-async def on_results_event(envelope: Envelope[Any], session: AsyncSession) -> None:
-    """A sync or a backfill that wrote rows makes the client one with results."""
+async def on_sync_completed(envelope: Envelope[SyncCompleted], session: AsyncSession) -> None:
+    """A synced connection makes the client one with results."""
     data = envelope.data
-    sources = ResultSourceRepository(session)
-    if isinstance(data, SyncCompleted):
-        await sources.record(data.client_id, data.connection_id, data.platform, envelope.time)
-    elif isinstance(data, BackfillCompleted) and data.rows_written > 0:
-        await sources.record(data.client_id, BACKFILL_SOURCE, None, envelope.time)
+    await ResultSourceRepository(session).record(data.client_id, data.connection_id, data.platform, envelope.time)
+
+
+async def on_backfill_completed(envelope: Envelope[BackfillCompleted], session: AsyncSession) -> None:
+    """A backfill that wrote rows makes the client one with results."""
+    if envelope.data.rows_written > 0:
+        await ResultSourceRepository(session).record(envelope.data.client_id, BACKFILL_SOURCE, None, envelope.time)
 
 
 async def on_weekly_analysis_requested(envelope: Envelope[Any], session: AsyncSession) -> None:
@@ -73,7 +75,9 @@ async def on_weekly_analysis_requested(envelope: Envelope[Any], session: AsyncSe
 def register(bus: EventBus, deps: AnalysisDeps) -> None:
     """Subscribe the insights service's consumers."""
     register_client_directory(bus)
-    bus.consumer(SyncCompleted, BackfillCompleted, name="result-sources")(on_results_event)
+    bus.typed_consumer(
+        {SyncCompleted: on_sync_completed, BackfillCompleted: on_backfill_completed}, name="result-sources"
+    )
     bus.consumer(WeeklyAnalysisRequested, name="weekly-analysis")(on_weekly_analysis_requested)
 
     async def on_client_analysis_requested(envelope: Envelope[Any], session: AsyncSession) -> None:

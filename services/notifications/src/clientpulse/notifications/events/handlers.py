@@ -80,44 +80,50 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
         await deliver(session, envelope.id, messages, audience.email)
         await enqueue_webhooks(session, envelope)
 
-    async def on_client_event(envelope: Envelope[Any], session: AsyncSession) -> None:
-        """Keep the replica of client assignments; a new client or a new DM tells the DM."""
+    async def on_client_created(envelope: Envelope[ClientCreated], session: AsyncSession) -> None:
+        """Keep the replica; a new client tells its DM."""
         await apply_client_event(envelope, session)
-        data = envelope.data
-        if isinstance(data, ClientCreated):
-            await tell(session, envelope, rules.on_client_created(data))
-        elif isinstance(data, ClientAssigned):
-            await tell(session, envelope, rules.on_client_assigned(data, await find_client(session, data.client_id)))
+        await tell(session, envelope, rules.on_client_created(envelope.data))
+
+    async def on_client_assigned(envelope: Envelope[ClientAssigned], session: AsyncSession) -> None:
+        """Keep the replica; a new DM hears of the client."""
+        await apply_client_event(envelope, session)
+        client = await find_client(session, envelope.data.client_id)
+        await tell(session, envelope, rules.on_client_assigned(envelope.data, client))
 
     async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession) -> None:
         """A client's effective tier changed: tell its DM."""
         client = await known_client(session, envelope.data.client_id)
         await tell(session, envelope, rules.on_tier_changed(envelope.data, client))
 
-    async def on_client_health(envelope: Envelope[Any], session: AsyncSession) -> None:
-        """Health entering Red tells the DM; an overdue QBR tells the DM now and the Head later."""
+    async def on_health_recorded(envelope: Envelope[HealthScoreRecorded], session: AsyncSession) -> None:
+        """Health entering Red tells the DM."""
         data = envelope.data
-        if isinstance(data, HealthScoreRecorded):
-            needs_client = rules.enters_red(data.score, data.previous_band)
-            client = await (known_client if needs_client else find_client)(session, data.client_id)
-            await tell(session, envelope, rules.on_health_recorded(data, client))
-        elif isinstance(data, QbrOverdue):
-            client = await find_client(session, data.client_id)
-            await tell(session, envelope, rules.on_qbr_overdue(data, client))
-            await QbrEpisodeRepository(session).add_once(
-                {
-                    "id": new_event_id(),
-                    "client_id": data.client_id,
-                    "due_on": data.due_on,
-                    "last_qbr_on": data.last_qbr_on,
-                    "escalate_on": rules.escalation_date(data.due_on, data.days_overdue, audience.qbr_escalation_days),
-                    "squad_id": (client.squad_id if client else None) or data.squad_id,
-                    "source_event_id": envelope.id,
-                    "created_at": utcnow(),
-                }
-            )
-        elif isinstance(data, QbrLogged):
-            await QbrEpisodeRepository(session).record_qbr_held(data.client_id, data.held_on)
+        needs_client = rules.enters_red(data.score, data.previous_band)
+        client = await (known_client if needs_client else find_client)(session, data.client_id)
+        await tell(session, envelope, rules.on_health_recorded(data, client))
+
+    async def on_qbr_overdue(envelope: Envelope[QbrOverdue], session: AsyncSession) -> None:
+        """An overdue QBR tells the DM now and, unless one is held meanwhile, the squad's Heads later."""
+        data = envelope.data
+        client = await find_client(session, data.client_id)
+        await tell(session, envelope, rules.on_qbr_overdue(data, client))
+        await QbrEpisodeRepository(session).add_once(
+            {
+                "id": new_event_id(),
+                "client_id": data.client_id,
+                "due_on": data.due_on,
+                "last_qbr_on": data.last_qbr_on,
+                "escalate_on": rules.escalation_date(data.due_on, data.days_overdue, audience.qbr_escalation_days),
+                "squad_id": (client.squad_id if client else None) or data.squad_id,
+                "source_event_id": envelope.id,
+                "created_at": utcnow(),
+            }
+        )
+
+    async def on_qbr_logged(envelope: Envelope[QbrLogged], session: AsyncSession) -> None:
+        """A QBR held ends the overdue episode it answers."""
+        await QbrEpisodeRepository(session).record_qbr_held(envelope.data.client_id, envelope.data.held_on)
 
     async def on_deal_won(envelope: Envelope[DealWon], session: AsyncSession) -> None:
         """A won deal: the owner (or the Heads) hear of the conversion prompt."""
@@ -139,12 +145,24 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
 
     # The replica and the rules that read it share one consumer, so they see the stream in order: a
     # ClientAssigned is applied before anything later on the same stream is routed.
-    bus.consumer(
-        ClientCreated, ClientUpdated, ClientStatusChanged, ClientAssigned, ClientGroupChanged, name="client-directory"
-    )(on_client_event)
-    bus.consumer(HealthScoreRecorded, QbrOverdue, QbrLogged, name="client-health")(on_client_health)
+    bus.typed_consumer(
+        {
+            ClientCreated: on_client_created,
+            ClientUpdated: apply_client_event,
+            ClientStatusChanged: apply_client_event,
+            ClientAssigned: on_client_assigned,
+            ClientGroupChanged: apply_client_event,
+        },
+        name="client-directory",
+    )
+    bus.typed_consumer(
+        {HealthScoreRecorded: on_health_recorded, QbrOverdue: on_qbr_overdue, QbrLogged: on_qbr_logged},
+        name="client-health",
+    )
     bus.consumer(TierChanged, name="tier-changed")(on_tier_changed)
     bus.consumer(RecalculationCompleted, name="recalculation-completed")(on_recalculation_completed)
     bus.consumer(DealWon, name="deal-won")(on_deal_won)
-    bus.consumer(BackfillCompleted, BackfillFailed, name="backfill-finished")(on_backfill_finished)
+    bus.typed_consumer(
+        {BackfillCompleted: on_backfill_finished, BackfillFailed: on_backfill_finished}, name="backfill-finished"
+    )
     bus.consumer(ConnectionExpiring, name="connection-expiring")(on_connection_expiring)

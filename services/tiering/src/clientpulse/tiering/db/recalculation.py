@@ -24,9 +24,9 @@ from clientpulse.shared.client_directory import client_directory
 from clientpulse.shared.contracts import derived_event_id
 from clientpulse.shared.contracts.events import ClientStatus, ScoreRecorded, TierChanged
 from clientpulse.shared.messaging.tables import outbox
+from clientpulse.shared.money import FAR_FUTURE, RateWindow
 from clientpulse.shared.telemetry import current_trace_headers
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
-from clientpulse.tiering.domain.money import FAR_FUTURE, RateWindow
 
 
 @dataclass(frozen=True, slots=True)

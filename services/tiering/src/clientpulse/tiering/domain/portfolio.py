@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from clientpulse.shared.contracts.events import Tier
+from clientpulse.shared.money import major_units
 from clientpulse.tiering.domain.framework import (
     Track,
     human_dimensions,
@@ -19,7 +20,6 @@ from clientpulse.tiering.domain.framework import (
     revenue_band_score,
     tier_for_score,
 )
-from clientpulse.tiering.domain.money import major_units
 
 UNSCORED = "Unscored"
 

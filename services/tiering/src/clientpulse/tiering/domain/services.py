@@ -16,11 +16,11 @@ from clientpulse.shared.contracts.events import ScoreRecorded, Tier, TierChangeC
 from clientpulse.shared.errors import Conflict, NotFound, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.messaging import record_event
+from clientpulse.shared.money import MissingRate, round_minor
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
 from clientpulse.tiering.db.repositories import GroupRepository, ScoreRepository
 from clientpulse.tiering.domain.framework import FRAMEWORK_VERSION
 from clientpulse.tiering.domain.ledger import trailing_year_start
-from clientpulse.tiering.domain.money import MissingRate, round_minor
 from clientpulse.tiering.domain.portfolio import MemberFacts, Portfolio, rollup
 from clientpulse.tiering.domain.revenue import RevenueDesk
 from clientpulse.tiering.domain.scoring import (

@@ -13,9 +13,9 @@ from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import InvoicePosted, RecalculationRequested
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import EventBus
+from clientpulse.shared.money import RateTable
 from clientpulse.tiering import metrics
 from clientpulse.tiering.domain.ledger import post_invoice
-from clientpulse.tiering.domain.money import RateTable
 from clientpulse.tiering.domain.recalculation import run_recalculation
 
 _log = logging.getLogger("clientpulse.tiering.recalculation")

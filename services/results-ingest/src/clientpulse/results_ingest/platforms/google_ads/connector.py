@@ -27,10 +27,10 @@ from clientpulse.results_ingest.connectors.base import (
     retry_after_seconds,
     token_endpoint_error,
 )
-from clientpulse.results_ingest.domain.money import micros_to_minor_units, to_minor_units
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
 from clientpulse.results_ingest.platforms.google_ads.statuses import google_status
+from clientpulse.shared.money import micros_to_minor_units, to_minor_units
 
 if TYPE_CHECKING:
     from clientpulse.results_ingest.platforms.google_ads import GoogleAdsSettings

@@ -31,10 +31,10 @@ from clientpulse.results_ingest.connectors.base import (
     retry_after_seconds,
     wait_until_seconds,
 )
-from clientpulse.results_ingest.domain.money import to_minor_units
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
 from clientpulse.results_ingest.platforms.meta_ads.statuses import meta_status
+from clientpulse.shared.money import to_minor_units
 
 if TYPE_CHECKING:
     from clientpulse.results_ingest.platforms.meta_ads import MetaAdsSettings

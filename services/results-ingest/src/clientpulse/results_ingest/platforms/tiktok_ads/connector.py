@@ -28,11 +28,11 @@ from clientpulse.results_ingest.connectors.base import (
     json_body,
     retry_after_seconds,
 )
-from clientpulse.results_ingest.domain.money import to_minor_units
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
 from clientpulse.results_ingest.domain.windows import slices
 from clientpulse.results_ingest.platforms.tiktok_ads.statuses import tiktok_status
+from clientpulse.shared.money import to_minor_units
 
 if TYPE_CHECKING:
     from clientpulse.results_ingest.platforms.tiktok_ads import TikTokAdsSettings

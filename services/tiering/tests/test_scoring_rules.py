@@ -10,6 +10,7 @@ import pytest
 
 from clientpulse.shared.contracts.events import Tier
 from clientpulse.shared.money import ExchangeRate, MissingRate, RateTable, major_units
+from clientpulse.shared.ratings import ratings_are_stale
 from clientpulse.tiering.domain.framework import Track
 from clientpulse.tiering.domain.portfolio import MemberFacts, revenue_weighted_mean, rollup
 from clientpulse.tiering.domain.recalculation import parse_period, resolve_period, revenue_window
@@ -19,7 +20,6 @@ from clientpulse.tiering.domain.scoring import (
     compute_score,
     effective_tier,
     parse_track,
-    ratings_are_stale,
     score_trend,
 )
 

@@ -27,8 +27,9 @@ from litestar.types import ControllerRouterHandler
 
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.db import Database, migrate
-from clientpulse.shared.errors import Unauthenticated, exception_handlers, problem_response
-from clientpulse.shared.identity import IDENTITY_HEADER, Identity, IdentityError, verify_identity
+from clientpulse.shared.errors import exception_handlers, problem_response
+from clientpulse.shared.guards import caller
+from clientpulse.shared.identity import Identity
 from clientpulse.shared.messaging import EventBus, StreamSettings
 from clientpulse.shared.settings import ServiceSettings
 from clientpulse.shared.telemetry import configure_logging, configure_tracing
@@ -139,13 +140,7 @@ def forwarded_identity(secret: str) -> Callable[[Request[Any, Any, Any]], Identi
     """A dependency that returns the caller the gateway vouched for, or answers 401."""
 
     def provide(request: Request[Any, Any, Any]) -> Identity:
-        token = request.headers.get(IDENTITY_HEADER)
-        if not token:
-            raise Unauthenticated("no forwarded identity: call this service through the gateway")
-        try:
-            return verify_identity(token, secret)
-        except IdentityError as exc:
-            raise Unauthenticated(str(exc)) from exc
+        return caller(request, secret)
 
     return provide
 

@@ -11,12 +11,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from clientpulse.clients.api.base import ClientsApiController
 from clientpulse.clients.api.schemas import ClientRead, ClientUpdate, HistoryRead
 from clientpulse.clients.db.repositories import SORTS, ClientFilters, ClientRepository, HistoryRepository
-from clientpulse.clients.domain import profiles, rules, services
+from clientpulse.clients.domain import profiles, services
 from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.shared.service import Caller, Db
 
 SORT_DESCRIPTION = "created, name, health or next_qbr_due; prefix with - for descending (default created)"
@@ -101,7 +102,7 @@ class ClientController(ClientsApiController):
             unscored=tier == "unscored",
             health_band=health_band.value if health_band else None,
             stale=stale,
-            stale_before=now - rules.STALE_AFTER,
+            stale_before=now - STALE_AFTER,
             dm_id=dm_id,
             squad_id=squad_id,
             group_id=group_id,

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
+from clientpulse.shared.ratings import ratings_are_stale
 
 HEALTH_MIN = 0
 HEALTH_MAX = 100
 LOW_HEALTH_BELOW = 40
-STALE_AFTER = timedelta(days=90)
 REVIEW_ACTION_DAYS = 30
 
 # Months between QBRs per effective tier; an unscored client (tier None) uses 12.
@@ -78,8 +78,8 @@ def review_action_due(entered_review_on: date) -> date:
 
 
 def is_stale(ratings_recorded_at: datetime | None, now: datetime) -> bool:
-    """Human ratings older than 90 days are stale; a client never rated is not flagged."""
-    return ratings_recorded_at is not None and now - ratings_recorded_at > STALE_AFTER
+    """Human ratings older than 90 days are stale; a client never rated is not flagged (the shared rule)."""
+    return ratings_are_stale(ratings_recorded_at, now)
 
 
 def creates_group_cycle(client_id: str, new_parent_id: str, parent_of: Callable[[str], str | None]) -> bool:

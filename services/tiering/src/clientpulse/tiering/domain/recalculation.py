@@ -28,13 +28,14 @@ from clientpulse.shared.contracts.events import (
 )
 from clientpulse.shared.messaging import record_event
 from clientpulse.shared.money import RateTable, major_units, minor_unit_exponent
+from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.shared.telemetry import current_trace_headers
 from clientpulse.tiering.db import recalculation as sql
 from clientpulse.tiering.db.models import RecalculationRun
 from clientpulse.tiering.db.repositories import RecalculationRepository, ScoreRepository
 from clientpulse.tiering.domain.framework import REVENUE_BANDS, TIER_FLOORS, TRACKS, revenue_band_score, tier_for_score
 from clientpulse.tiering.domain.ledger import trailing_year_start
-from clientpulse.tiering.domain.scoring import STALE_AFTER, override_in_force, weights_of
+from clientpulse.tiering.domain.scoring import override_in_force, weights_of
 from clientpulse.tiering.domain.services import SOURCE
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from clientpulse.shared.contracts.events import Tier
@@ -16,8 +16,6 @@ from clientpulse.tiering.domain.framework import (
     revenue_band_score,
     tier_for_score,
 )
-
-STALE_AFTER = timedelta(days=90)
 
 
 class InvalidRatings(ValueError):
@@ -90,11 +88,6 @@ def effective_tier(computed: Tier, override: Tier | None, expires_at: datetime |
     if override is not None and override_in_force(expires_at, now):
         return override
     return computed
-
-
-def ratings_are_stale(recorded_at: datetime, now: datetime) -> bool:
-    """Human ratings older than 90 days are stale."""
-    return now - recorded_at > STALE_AFTER
 
 
 def score_trend(scores_oldest_first: list[Decimal]) -> str:

@@ -17,6 +17,7 @@ from clientpulse.shared.errors import Conflict, NotFound, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.messaging import record_event
 from clientpulse.shared.money import MissingRate, round_minor
+from clientpulse.shared.ratings import ratings_are_stale
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
 from clientpulse.tiering.db.repositories import GroupRepository, ScoreRepository
 from clientpulse.tiering.domain.framework import FRAMEWORK_VERSION
@@ -30,7 +31,6 @@ from clientpulse.tiering.domain.scoring import (
     effective_tier,
     override_in_force,
     parse_track,
-    ratings_are_stale,
     weights_of,
 )
 

@@ -1,5 +1,5 @@
 """Gateway overhead: a role-checked client read through the gateway against the same read called
-on the clients service directly, in the same run (DESIGN.md §8: ≥ 50 % of the direct throughput).
+on the clients service directly, in the same run (docs/quality.md: ≥ 50 % of the direct throughput).
 
 The whole system runs as in `make run` (SQLite, embedded NATS) in a temporary folder. The read is
 ``GET /api/v1/clients/{id}`` as a Manager of the client's squad: through the gateway it is JWT

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from clientpulse.notifications.api.stream import notification_events
 from clientpulse.notifications.app import MIGRATIONS
-from clientpulse.notifications.db.repositories import NotificationRepository
+from clientpulse.notifications.db.repositories.notifications import NotificationRepository
 from clientpulse.notifications.feed import NotificationFeed
 from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import Database, migrate, utcnow

@@ -1,4 +1,5 @@
-"""Fixtures of the tiering service's tests: the app in-process against real PostgreSQL/SQLite and NATS."""
+"""Fixtures and helpers of the tiering service's tests: the app in-process against real PostgreSQL/SQLite and NATS,
+and the recalculation metrics as this process sees them."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Any
 import httpx
 import nats
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from clientpulse.shared.contracts import wrap
 from clientpulse.shared.contracts.events import ClientCreated, ClientStatus, InvoicePosted
 from clientpulse.shared.identity import IDENTITY_HEADER, Identity, Role, sign_identity
 from clientpulse.shared.messaging.direct import publish_envelopes
 from clientpulse.shared.testing.waiting import wait_until
+from clientpulse.tiering import metrics
 from clientpulse.tiering.app import create_app
 from clientpulse.tiering.settings import TieringSettings
 
@@ -122,3 +125,24 @@ async def stream_events(nats_url: str, subject: str, *, settle: float = 1.0, tim
         return found
     finally:
         await connection.close()
+
+
+def sample(name: str, **labels: str) -> float:
+    """The value of a Prometheus sample in this process (0 when never observed)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def runs(outcome: str) -> float:
+    """Recalculation runs counted with this outcome."""
+    return sample("clientpulse_recalculation_runs_total", outcome=outcome)
+
+
+def clients(result: str) -> float:
+    """Clients counted by recalculations with this result."""
+    return sample("clientpulse_recalculation_clients_total", result=result)
+
+
+def forget_last_completed() -> None:
+    """As a freshly started process: the gauge at 0 and nothing remembered in memory."""
+    metrics._last_completed = 0.0
+    metrics.RECALCULATION_LAST_COMPLETED.set(0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import nats
 import pytest
 from opentelemetry import trace
-from probe import applied_count, create_tables, probe_bus
+from probe_testkit import applied_count, create_tables, probe_bus
 from sqlalchemy import func, select
 
 from clientpulse.shared.contracts import Envelope, wrap
@@ -26,7 +26,7 @@ from clientpulse.shared.testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
-HERE = Path(__file__).parent
+TESTS = Path(__file__).parent.parent
 
 
 def deal(deal_id: str) -> Envelope[DealWon]:
@@ -162,7 +162,7 @@ async def test_a_consumer_killed_between_commit_and_ack_applies_the_event_exactl
 ) -> None:
     envelope = deal("d-crash")
     await publish_envelopes(clean_nats, [envelope])
-    script = str(HERE / "crashing_consumer.py")
+    script = str(TESTS / "crashing_consumer.py")
 
     first = subprocess.run(
         [sys.executable, script, database_url, clean_nats, "--die-before-ack"], capture_output=True, timeout=60

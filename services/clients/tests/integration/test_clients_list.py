@@ -25,24 +25,43 @@ CLIENTS = [
 ]
 
 
+async def seed_clients(api, exec_: dict[str, str]) -> dict[str, str]:
+    """Create and convert the ``CLIENTS``, record their health and last QBR; their ids by name."""
+    ids: dict[str, str] = {}
+    for name, status, squad, health, qbr in CLIENTS:
+        company = (await api.post("/api/v1/companies", json={"name": name}, headers=exec_)).json()
+        ids[name] = company["id"]
+        await api.post(
+            f"/api/v1/companies/{company['id']}/convert",
+            json={"status": status, "dm_id": "u-" + squad, "squad_id": squad},
+            headers=exec_,
+        )
+        recorded = await api.post(f"/api/v1/clients/{ids[name]}/health", json={"score": health}, headers=exec_)
+        assert recorded.status_code == 201
+        if qbr:
+            logged = await api.post(f"/api/v1/clients/{ids[name]}/qbrs", json={"held_on": qbr, "summary": "s"},
+                                    headers=exec_)  # fmt: skip
+            assert logged.status_code == 201
+    return ids
+
+
+async def page_by_page(api, query: str, headers: dict[str, str]) -> list[str]:
+    """Walk the client list with its cursors; each page's names joined by commas."""
+    pages: list[str] = []
+    cursor = None
+    while True:
+        page_query = query + (f"&cursor={cursor}" if cursor else "")
+        body = (await api.get(f"/api/v1/clients?{page_query}", headers=headers)).json()
+        pages.append(",".join(row["name"] for row in body["items"]))
+        cursor = body["next_cursor"]
+        if not cursor:
+            return pages
+
+
 async def test_filters_sorts_pages_and_attention(database_url: str, nats_url: str) -> None:
     async with running_clients_service(database_url, nats_url) as api:
         exec_ = as_user(EXECUTIVE)
-        ids: dict[str, str] = {}
-        for name, status, squad, health, qbr in CLIENTS:
-            company = (await api.post("/api/v1/companies", json={"name": name}, headers=exec_)).json()
-            ids[name] = company["id"]
-            await api.post(
-                f"/api/v1/companies/{company['id']}/convert",
-                json={"status": status, "dm_id": "u-" + squad, "squad_id": squad},
-                headers=exec_,
-            )
-            recorded = await api.post(f"/api/v1/clients/{ids[name]}/health", json={"score": health}, headers=exec_)
-            assert recorded.status_code == 201
-            if qbr:
-                logged = await api.post(f"/api/v1/clients/{ids[name]}/qbrs", json={"held_on": qbr, "summary": "s"},
-                                        headers=exec_)  # fmt: skip
-                assert logged.status_code == 201
+        await seed_clients(api, exec_)
 
         async def names(query: str, who=exec_) -> list[str]:
             response = await api.get(f"/api/v1/clients?{query}", headers=who)
@@ -57,15 +76,7 @@ async def test_filters_sorts_pages_and_attention(database_url: str, nats_url: st
         assert await names("tier=unscored&stale=false&status=Prospect") == ["Echo"]
         assert await names("sort=name", as_user(MANAGER_S2)) == ["Delta"]
 
-        pages: list[str] = []
-        cursor = None
-        while True:
-            query = "sort=-name&limit=2" + (f"&cursor={cursor}" if cursor else "")
-            body = (await api.get(f"/api/v1/clients?{query}", headers=exec_)).json()
-            pages.append(",".join(row["name"] for row in body["items"]))
-            cursor = body["next_cursor"]
-            if not cursor:
-                break
+        pages = await page_by_page(api, "sort=-name&limit=2", exec_)
         assert pages == ["Echo,Delta", "Charlie,Bravo", "Alpha"]
         name_cursor = (await api.get("/api/v1/clients?sort=name&limit=1", headers=exec_)).json()["next_cursor"]
         wrong_sort = await api.get(f"/api/v1/clients?sort=health&cursor={name_cursor}", headers=exec_)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from clients_testkit import EXECUTIVE, MANAGER_S1, MANAGER_S2, as_user, running_clients_service
 
 from clientpulse.clients.cli import check_qbrs
-from clientpulse.shared.contracts import wrap
+from clientpulse.shared.contracts import Envelope, wrap
 from clientpulse.shared.contracts.events import (
     AnalysisGenerated,
     MetricValue,
@@ -64,6 +64,19 @@ async def new_client(api, name: str, *, status: str = "Active", dm: str = "u-42"
     )
     assert response.status_code == 201, response.text
     return company["id"]
+
+
+async def assert_profile_events_published(nats_url: str, *, child: str, parent: str) -> None:
+    """Each profile change of the child went out once; the parent's QBR announced its next due date."""
+    for subject, count in [
+        ("clients.v1.health.recorded", 1),
+        ("clients.v1.client.status_changed", 1),
+        ("clients.v1.client.group_changed", 1),
+        ("clients.v1.client.assigned", 1),
+    ]:
+        assert len(await events_on(nats_url, subject, child)) == count, subject
+    logged = await events_on(nats_url, "clients.v1.qbr.logged", parent)
+    assert [e["data"]["next_due_on"] for e in logged] == ["2027-01-15"]  # unscored: 12 months
 
 
 async def test_profile_changes_publish_their_events_and_fill_the_history(postgres_url: str, clean_nats: str) -> None:
@@ -120,15 +133,40 @@ async def test_profile_changes_publish_their_events_and_fill_the_history(postgre
         only_health = await api.get(f"/api/v1/clients/{child}/history?type=HealthScoreRecorded", headers=exec_)
         assert [e["type"] for e in only_health.json()["items"]] == ["HealthScoreRecorded"]
 
-        for subject, count in [
-            ("clients.v1.health.recorded", 1),
-            ("clients.v1.client.status_changed", 1),
-            ("clients.v1.client.group_changed", 1),
-            ("clients.v1.client.assigned", 1),
-        ]:
-            assert len(await events_on(clean_nats, subject, child)) == count, subject
-        logged = await events_on(clean_nats, "clients.v1.qbr.logged", parent)
-        assert [e["data"]["next_due_on"] for e in logged] == ["2027-01-15"]  # unscored: 12 months
+        await assert_profile_events_published(clean_nats, child=child, parent=parent)
+
+
+def foreign_events(client: str, now: datetime) -> tuple[Envelope, Envelope, Envelope, Envelope, Envelope]:
+    """Tiering's score and two tier changes (the last one older than the second), an analysis and a sync."""
+    old_ratings = now - timedelta(days=120)
+    score = wrap(
+        ScoreRecorded(client_id=client, receipt_id="r-1", track="managed", score=Decimal("4.10"),
+                      computed_tier=Tier.PLATINUM, effective_tier=Tier.PLATINUM, framework_version=1,
+                      ratings_recorded_at=old_ratings, recorded_by="u-exec"),
+        source="tiering", time=now - timedelta(minutes=5),
+    )  # fmt: skip
+    newer = wrap(
+        TierChanged(client_id=client, old_tier=Tier.PLATINUM, new_tier=Tier.REVIEW, old_score=None,
+                    new_score=None, cause=TierChangeCause.OVERRIDE),
+        source="tiering", time=now,
+    )  # fmt: skip
+    late = wrap(
+        TierChanged(client_id=client, old_tier=None, new_tier=Tier.CORE, old_score=None, new_score=None,
+                    cause=TierChangeCause.SCORE_NOW),
+        source="tiering", time=now - timedelta(minutes=10),
+    )  # fmt: skip
+    analysis = wrap(
+        AnalysisGenerated(client_id=client, analysis_id="a-1", week="2026-W48", health_score=72,
+                          status="good", generated_by="deterministic"),
+        source="insights",
+    )  # fmt: skip
+    sync = wrap(
+        SyncCompleted(client_id=client, connection_id="k-1", platform="shopify", window_start=date(2026, 1, 1),
+                      window_end=date(2026, 1, 31), days_written=31,
+                      metrics=[MetricValue(metric="revenue", value=Decimal("420.5"))]),
+        source="results",
+    )  # fmt: skip
+    return score, newer, late, analysis, sync
 
 
 async def test_foreign_events_come_in_once_and_late_ones_never_overwrite(postgres_url: str, clean_nats: str) -> None:
@@ -143,34 +181,7 @@ async def test_foreign_events_come_in_once_and_late_ones_never_overwrite(postgre
         )  # fmt: skip
         assert goal.status_code == 201, goal.text
         now = datetime.now(UTC)
-        old_ratings = now - timedelta(days=120)
-        score = wrap(
-            ScoreRecorded(client_id=client, receipt_id="r-1", track="managed", score=Decimal("4.10"),
-                          computed_tier=Tier.PLATINUM, effective_tier=Tier.PLATINUM, framework_version=1,
-                          ratings_recorded_at=old_ratings, recorded_by="u-exec"),
-            source="tiering", time=now - timedelta(minutes=5),
-        )  # fmt: skip
-        newer = wrap(
-            TierChanged(client_id=client, old_tier=Tier.PLATINUM, new_tier=Tier.REVIEW, old_score=None,
-                        new_score=None, cause=TierChangeCause.OVERRIDE),
-            source="tiering", time=now,
-        )  # fmt: skip
-        late = wrap(
-            TierChanged(client_id=client, old_tier=None, new_tier=Tier.CORE, old_score=None, new_score=None,
-                        cause=TierChangeCause.SCORE_NOW),
-            source="tiering", time=now - timedelta(minutes=10),
-        )  # fmt: skip
-        analysis = wrap(
-            AnalysisGenerated(client_id=client, analysis_id="a-1", week="2026-W48", health_score=72,
-                              status="good", generated_by="deterministic"),
-            source="insights",
-        )  # fmt: skip
-        sync = wrap(
-            SyncCompleted(client_id=client, connection_id="k-1", platform="shopify", window_start=date(2026, 1, 1),
-                          window_end=date(2026, 1, 31), days_written=31,
-                          metrics=[MetricValue(metric="revenue", value=Decimal("420.5"))]),
-            source="results",
-        )  # fmt: skip
+        score, newer, late, analysis, sync = foreign_events(client, now)
         await publish_envelopes(clean_nats, [score, newer, late, analysis, sync])
         connection = await nats.connect(clean_nats)  # duplicates past the dedup window
         for copy in (score, newer):

@@ -306,11 +306,11 @@ async def test_campaign_table_and_metrics_after_a_backfill(
 
 
 async def _totals(database_url: str, client_id: str) -> dict[str, int]:
-    from clientpulse.results_ingest.db.repositories import ResultsRepository
+    from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
 
     database = Database(database_url)
     async with database.transaction() as session:
-        totals = await ResultsRepository(session).campaign_totals(client_id)
+        totals = await CampaignDayRepository(session).campaign_totals(client_id)
     await database.dispose()
     return totals
 

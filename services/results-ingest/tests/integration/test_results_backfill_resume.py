@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from results_testkit import EXECUTIVE, SECRET, TEST_KEYS, SandboxControl, as_user, seed_client
 
-from clientpulse.results_ingest.db.repositories import ResultsRepository
+from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
 from clientpulse.shared.db import Database
 from clientpulse.shared.embedded import free_port
 from clientpulse.shared.testing.waiting import wait_until
@@ -147,6 +147,6 @@ async def _backfill_row(database_url: str, location: str) -> dict:
 async def _totals(database_url: str, client_id: str) -> dict[str, int]:
     database = Database(database_url)
     async with database.transaction() as session:
-        totals = await ResultsRepository(session).campaign_totals(client_id)
+        totals = await CampaignDayRepository(session).campaign_totals(client_id)
     await database.dispose()
     return totals

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from clientpulse.results_ingest.db.repositories import ReachWindow
+from clientpulse.results_ingest.db.repositories.period_reach import ReachWindow
 from clientpulse.results_ingest.domain.aggregation import (
     cpa_minor,
     ctr,

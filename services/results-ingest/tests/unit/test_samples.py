@@ -1,4 +1,4 @@
-"""Each connector parses every documented sample of its platform (shared/reference/samples)."""
+"""Each connector parses every documented sample of its platform (the copies kept in ``tests/samples``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from clientpulse.results_ingest.platforms.meta_ads.statuses import meta_status
 from clientpulse.results_ingest.platforms.tiktok_ads import connector as tiktok
 from clientpulse.results_ingest.platforms.tiktok_ads.statuses import tiktok_status
 
-# Copies of the documented samples in the design reference (shared/reference/samples), kept with the tests.
+# The platforms' documented answers, copies kept in the repository with the tests.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from productive_server import ORGANIZATION, TOKEN, productive_stand_in, sample_invoice
+from productive_testkit import ORGANIZATION, TOKEN, productive_stand_in, sample_invoice
 from tiering_testkit import EXECUTIVE, add_client, as_user, invoice, running_tiering_service
 
 from clientpulse.shared.messaging.direct import publish_envelopes

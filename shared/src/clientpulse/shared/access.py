@@ -7,7 +7,7 @@ from clientpulse.shared.identity import Identity, Role
 
 
 def require_clients_module(identity: Identity) -> Identity:
-    """Executive, Head and Manager only; Lead and Employee get 403 (DESIGN.md §7)."""
+    """Executive, Head and Manager only; Lead and Employee get 403 (docs/access.md)."""
     if not identity.may_use_clients_module:
         raise Forbidden(f"the {identity.role.value} role has no access to the clients module")
     return identity

@@ -41,7 +41,7 @@ class ProblemError(Exception):
 
 
 class NotFound(ProblemError):
-    """The thing does not exist, or the caller may not know it exists (DESIGN.md §7: 404, not 403)."""
+    """The thing does not exist, or the caller may not know it exists (docs/access.md: 404, not 403)."""
 
     status = 404
     slug = "not-found"

@@ -1,4 +1,4 @@
-"""The goal status rule (DESIGN.md §6, Goals), shared by the clients service (which keeps goals) and
+"""The goal status rule (docs/domain-rules.md, "Goals"), shared by the clients service (which keeps goals) and
 results-ingest (which shows the status beside the metric a goal is linked to). Pure functions.
 """
 

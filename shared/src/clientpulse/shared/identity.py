@@ -37,7 +37,7 @@ class Role(enum.StrEnum):
         return cls(value.strip().lower())
 
 
-# Roles that may use the clients module at all (DESIGN.md §7); Lead and Employee get 403.
+# Roles that may use the clients module at all (docs/access.md); Lead and Employee get 403.
 CLIENT_MODULE_ROLES = frozenset({Role.EXECUTIVE, Role.HEAD, Role.MANAGER})
 # Roles that see and manage every client.
 ALL_CLIENTS_ROLES = frozenset({Role.EXECUTIVE, Role.HEAD})
@@ -67,7 +67,7 @@ class Identity:
         return self.role in ALL_CLIENTS_ROLES
 
     def can_access_client(self, *, dm_id: str | None, squad_id: str | None) -> bool:
-        """Object-level access to one client (DESIGN.md §7).
+        """Object-level access to one client (docs/access.md).
 
         Executives and Heads see every client; a Manager sees a client whose assigned delivery
         manager they are, or whose squad is theirs; Lead and Employee see none.

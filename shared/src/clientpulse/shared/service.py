@@ -145,21 +145,8 @@ def forwarded_identity(secret: str) -> Callable[[Request[Any, Any, Any]], Identi
     return provide
 
 
-def create_service_app(
-    runtime: ServiceRuntime,
-    *,
-    route_handlers: Sequence[ControllerRouterHandler],
-    title: str,
-    description: str = "",
-    dependencies: dict[str, Provide] | None = None,
-    lifespan: Sequence[Callable[[Litestar], Any]] = (),
-) -> Litestar:
-    """The Litestar app of one service.
-
-    ``lifespan`` adds the service's own background work (a delivery worker, …); it starts after the
-    database is migrated and stops before the database and event bus close.
-    """
-    settings = runtime.settings
+def probe_handlers(runtime: ServiceRuntime) -> list[ControllerRouterHandler]:
+    """``/healthz`` (alive), ``/readyz`` (database and NATS reachable) and ``/metrics`` (Prometheus)."""
 
     @get("/healthz", include_in_schema=False, sync_to_thread=False)
     def healthz() -> dict[str, str]:
@@ -184,35 +171,67 @@ def create_service_app(
         path = "/metrics"
         include_in_schema = False
 
-    prometheus = PrometheusConfig(
+    return [healthz, readyz, MetricsController]
+
+
+def http_metrics(settings: ServiceSettings) -> PrometheusConfig:
+    """The ``clientpulse_http_*`` metrics of a service's routes (probes and ``/metrics`` left out)."""
+    return PrometheusConfig(
         app_name=f"clientpulse_{settings.service_name.replace('-', '_')}",
         prefix="clientpulse_http",
         group_path=True,
         exclude=["/metrics", "/healthz", "/readyz"],
     )
+
+
+def service_dependencies(runtime: ServiceRuntime, extra: dict[str, Provide] | None) -> dict[str, Provide]:
+    """What handlers ask for by name (``identity``, ``db``, ``bus``), plus the service's own."""
+    secret = runtime.settings.identity_secret.get_secret_value()
     provided = {
-        "identity": Provide(forwarded_identity(settings.identity_secret.get_secret_value()), sync_to_thread=False),
+        "identity": Provide(forwarded_identity(secret), sync_to_thread=False),
         "db": Provide(lambda: runtime.database, sync_to_thread=False, use_cache=True),
         "bus": Provide(lambda: runtime.bus, sync_to_thread=False, use_cache=True),
     }
-    provided.update(dependencies or {})
+    provided.update(extra or {})
+    return provided
+
+
+def service_openapi(title: str, description: str) -> OpenAPIConfig:
+    """The service's own OpenAPI document at ``/schema`` (bearer auth, as the gateway's)."""
+    return OpenAPIConfig(
+        title=title,
+        version="1.0.0",
+        description=description,
+        path="/schema",
+        components=Components(
+            security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
+        security=[{"bearerAuth": []}],
+    )
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    route_handlers: Sequence[ControllerRouterHandler],
+    title: str,
+    description: str = "",
+    dependencies: dict[str, Provide] | None = None,
+    lifespan: Sequence[Callable[[Litestar], Any]] = (),
+) -> Litestar:
+    """The Litestar app of one service.
+
+    ``lifespan`` adds the service's own background work (a delivery worker, …); it starts after the
+    database is migrated and stops before the database and event bus close.
+    """
     return Litestar(
-        route_handlers=[healthz, readyz, MetricsController, *route_handlers],
-        dependencies=provided,
+        route_handlers=[*probe_handlers(runtime), *route_handlers],
+        dependencies=service_dependencies(runtime, dependencies),
         exception_handlers=exception_handlers(),
         lifespan=[_lifespan(runtime), *lifespan],
-        middleware=[prometheus.middleware],
+        middleware=[http_metrics(runtime.settings).middleware],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/healthz", "/readyz"]))],
-        openapi_config=OpenAPIConfig(
-            title=title,
-            version="1.0.0",
-            description=description,
-            path="/schema",
-            components=Components(
-                security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
-            ),
-            security=[{"bearerAuth": []}],
-        ),
+        openapi_config=service_openapi(title, description),
         state=State({"runtime": runtime}),
         logging_config=None,  # telemetry.configure_logging owns the log format
         debug=False,

@@ -6,11 +6,15 @@ from pathlib import Path
 
 from litestar import Litestar
 
-from clientpulse.clients.api.clients import ClientController, GroupController
+from clientpulse.clients.api.clients import ClientController
 from clientpulse.clients.api.companies import CompanyController
+from clientpulse.clients.api.goals import GoalController
+from clientpulse.clients.api.groups import GroupController
+from clientpulse.clients.api.health import HealthController
 from clientpulse.clients.api.me import MeController
+from clientpulse.clients.api.notes import NoteController
 from clientpulse.clients.api.prompts import ConversionPromptController
-from clientpulse.clients.api.records import GoalController, HealthController, NoteController, QbrController
+from clientpulse.clients.api.qbrs import QbrController
 from clientpulse.clients.events import handlers
 from clientpulse.clients.settings import ClientsSettings
 from clientpulse.shared.contracts import Stream

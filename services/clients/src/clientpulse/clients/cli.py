@@ -8,7 +8,7 @@ import sys
 from datetime import date
 
 from clientpulse.clients.app import MIGRATIONS
-from clientpulse.clients.domain import profiles
+from clientpulse.clients.domain.qbrs import report_overdue_qbrs
 from clientpulse.clients.settings import ClientsSettings
 from clientpulse.shared.db import Database, utcnow
 from clientpulse.shared.servicecli import Command, service_cli
@@ -19,7 +19,7 @@ async def check_qbrs(database_url: str, today: date) -> int:
     database = Database(database_url)
     try:
         async with database.transaction() as session:
-            return await profiles.report_overdue_qbrs(session, today=today)
+            return await report_overdue_qbrs(session, today=today)
     finally:
         await database.dispose()
 

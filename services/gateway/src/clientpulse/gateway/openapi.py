@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from litestar.serialization import encode_json
+
 from clientpulse.gateway.routes import API_PREFIX, GATEWAY, ROUTING_TABLE, Access, Route, RoutingTable
 from clientpulse.shared.identity import IDENTITY_HEADER, Role
 
@@ -57,68 +59,78 @@ def _problem_response(description: str, headers: JsonObject | None = None) -> Js
     return response
 
 
-def gateway_document() -> JsonObject:
-    """The gateway's own part of the document: ``/api/v1/me`` and the problems the gateway returns."""
+def _me_path() -> JsonObject:
+    """``GET /api/v1/me``, the one path the gateway answers itself."""
+    return {
+        "get": {
+            "operationId": "GetMe",
+            "summary": "Who the caller is",
+            "description": "The caller's subject, role, squad and name, read from the bearer token.",
+            "tags": ["me"],
+            "responses": {
+                "200": {
+                    "description": "The caller",
+                    "content": {"application/json": {"schema": _ref("schemas", "Me")}},
+                }
+            },
+        }
+    }
+
+
+def _gateway_schemas() -> JsonObject:
+    """The caller (``Me``) and the RFC 9457 ``Problem`` every error response carries."""
     nullable_string = {"oneOf": [{"type": "string"}, {"type": "null"}]}
     return {
-        "paths": {
-            f"{API_PREFIX}/me": {
-                "get": {
-                    "operationId": "GetMe",
-                    "summary": "Who the caller is",
-                    "description": "The caller's subject, role, squad and name, read from the bearer token.",
-                    "tags": ["me"],
-                    "responses": {
-                        "200": {
-                            "description": "The caller",
-                            "content": {"application/json": {"schema": _ref("schemas", "Me")}},
-                        }
-                    },
-                }
-            }
-        },
-        "components": {
-            "schemas": {
-                "Me": {
-                    "type": "object",
-                    "required": ["sub", "role", "squad", "name"],
-                    "properties": {
-                        "sub": {"type": "string"},
-                        "role": {"type": "string", "enum": [role.value for role in Role]},
-                        "squad": nullable_string,
-                        "name": nullable_string,
-                    },
-                },
-                "Problem": {
-                    "type": "object",
-                    "description": "RFC 9457 problem details.",
-                    "required": ["type", "title", "status", "detail"],
-                    "properties": {
-                        "type": {"type": "string", "format": "uri"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "detail": {"type": "string"},
-                        "instance": {"type": "string"},
-                    },
-                    "additionalProperties": True,
-                },
-            },
-            "responses": {
-                "Unauthenticated": _problem_response(
-                    "The bearer token is missing, malformed, expired or not for this API.",
-                    {"WWW-Authenticate": {"schema": {"type": "string"}}},
-                ),
-                "Forbidden": _problem_response("The caller's role may not use this function."),
-                "PayloadTooLarge": _problem_response("The request body is larger than the gateway accepts."),
-                "RateLimited": _problem_response(
-                    "The caller sent too many requests; retry after the given number of seconds.",
-                    {"Retry-After": {"schema": {"type": "integer"}}},
-                ),
-                "BadGateway": _problem_response("The service broke the connection without a valid answer."),
-                "ServiceUnavailable": _problem_response("The service that answers this path cannot be reached."),
-                "GatewayTimeout": _problem_response("The service did not answer in time."),
+        "Me": {
+            "type": "object",
+            "required": ["sub", "role", "squad", "name"],
+            "properties": {
+                "sub": {"type": "string"},
+                "role": {"type": "string", "enum": [role.value for role in Role]},
+                "squad": nullable_string,
+                "name": nullable_string,
             },
         },
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details.",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string", "format": "uri"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+            },
+            "additionalProperties": True,
+        },
+    }
+
+
+def _gateway_problem_responses() -> JsonObject:
+    """The problems the gateway itself answers with, before or instead of a service."""
+    return {
+        "Unauthenticated": _problem_response(
+            "The bearer token is missing, malformed, expired or not for this API.",
+            {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        ),
+        "Forbidden": _problem_response("The caller's role may not use this function."),
+        "PayloadTooLarge": _problem_response("The request body is larger than the gateway accepts."),
+        "RateLimited": _problem_response(
+            "The caller sent too many requests; retry after the given number of seconds.",
+            {"Retry-After": {"schema": {"type": "integer"}}},
+        ),
+        "BadGateway": _problem_response("The service broke the connection without a valid answer."),
+        "ServiceUnavailable": _problem_response("The service that answers this path cannot be reached."),
+        "GatewayTimeout": _problem_response("The service did not answer in time."),
+    }
+
+
+def gateway_document() -> JsonObject:
+    """The gateway's own part of the document: ``/api/v1/me`` and the problems the gateway returns."""
+    return {
+        "paths": {f"{API_PREFIX}/me": _me_path()},
+        "components": {"schemas": _gateway_schemas(), "responses": _gateway_problem_responses()},
     }
 
 
@@ -301,7 +313,9 @@ def service_documents(*, allow_missing: bool = False) -> dict[str, JsonObject]:
                 raise ServiceNotImportable(f"the {service} service's app ({target}) does not import: {exc}") from exc
             _log.warning("leaving the %s service out of the OpenAPI document: %s does not import", service, target)
             continue
-        documents[service] = factory().openapi_schema.to_schema()
+        # Through Litestar's encoder, as the service serves its own document: values such as a
+        # ``Decimal`` default become the JSON the service itself would answer with.
+        documents[service] = json.loads(encode_json(factory().openapi_schema.to_schema()))
     return documents
 
 

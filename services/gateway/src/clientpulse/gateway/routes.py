@@ -24,7 +24,7 @@ _DOT_SEGMENT = re.compile(r"/\.{1,2}(?:/|$)")
 
 
 class Access(enum.StrEnum):
-    """Function-level access rules (DESIGN.md §7); object-level access is each service's job."""
+    """Function-level access rules (docs/access.md); object-level access is each service's job."""
 
     PUBLIC = "public"
     ANY = "any"

@@ -57,7 +57,8 @@ def create_app(settings: InsightsSettings | None = None) -> Litestar:
         http=http,
         timeout=settings.results_timeout_seconds,
     )
-    handlers.register(runtime.bus, handlers.AnalysisDeps(results=results, prose=prose_writer(settings, http)))
+    deps = handlers.AnalysisDeps(results=results, prose=prose_writer(settings, http), thresholds=settings.thresholds)
+    handlers.register(runtime.bus, deps)
     return create_service_app(
         runtime,
         route_handlers=[AnalysisController],

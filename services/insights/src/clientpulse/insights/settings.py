@@ -5,13 +5,15 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from clientpulse.insights.domain.thresholds import AnalysisThresholds
 from clientpulse.shared.settings import ServiceSettings
 
 
 class InsightsSettings(ServiceSettings):
     """The insights service's settings; defaults run the embedded mode (deterministic analyzer, no model)."""
 
-    model_config = SettingsConfigDict(env_prefix="CLIENTPULSE_INSIGHTS_", extra="ignore")
+    # Nested settings by ``__``: ``CLIENTPULSE_INSIGHTS_THRESHOLDS__FATIGUE_FREQUENCY=2.5``.
+    model_config = SettingsConfigDict(env_prefix="CLIENTPULSE_INSIGHTS_", extra="ignore", env_nested_delimiter="__")
 
     service_name: str = "insights"
     port: int = 8004
@@ -23,6 +25,8 @@ class InsightsSettings(ServiceSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = Field(default="", max_length=120)
     llm_timeout_seconds: float = Field(default=15.0, gt=0)
+    # The thresholds of the weekly analysis's rules (docs/domain-rules.md, "AI analysis").
+    thresholds: AnalysisThresholds = AnalysisThresholds()
 
     @property
     def llm_enabled(self) -> bool:

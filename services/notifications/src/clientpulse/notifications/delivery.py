@@ -28,7 +28,8 @@ from litestar import Litestar
 from prometheus_client import Counter, Histogram
 
 from clientpulse.notifications.db.models import WebhookAttempt
-from clientpulse.notifications.db.repositories import EmailRepository, WebhookRepository
+from clientpulse.notifications.db.repositories.emails import EmailRepository
+from clientpulse.notifications.db.repositories.webhooks import WebhookRepository
 from clientpulse.notifications.domain import webhooks as rules
 from clientpulse.notifications.settings import NotificationsSettings
 from clientpulse.shared.db import Database, utcnow

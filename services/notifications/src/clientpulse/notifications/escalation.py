@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from clientpulse.notifications.db.repositories import QbrEpisodeRepository
+from clientpulse.notifications.db.repositories.qbr_episodes import QbrEpisodeRepository
 from clientpulse.notifications.domain import rules
 from clientpulse.notifications.domain.inbox import EmailChannel, deliver
 from clientpulse.shared.client_directory import find_client

@@ -73,7 +73,8 @@ async def _shared_pauses(nats_url: str) -> tuple[Any, Any]:
 
 
 def _rotate_secrets(args: argparse.Namespace) -> int:
-    from clientpulse.results_ingest.db.repositories import ConnectionRepository
+    from clientpulse.results_ingest.db.repositories.connections import ConnectionRepository
+    from clientpulse.results_ingest.db.repositories.oauth_states import OAuthStateRepository
     from clientpulse.results_ingest.secrets_vault import SecretBox
     from clientpulse.shared.db import Database
 
@@ -86,6 +87,7 @@ def _rotate_secrets(args: argparse.Namespace) -> int:
         try:
             async with database.transaction() as session:
                 rotated = await ConnectionRepository(session).rotate_secrets(box.rotate)
+                rotated += await OAuthStateRepository(session).rotate_verifiers(box.rotate)
         finally:
             await database.dispose()
         print(f"re-encrypted {rotated} secrets; keys after the first may now be removed", file=sys.stderr)

@@ -10,12 +10,10 @@ from litestar.di import Provide
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.service import build_runtime, create_service_app
 from clientpulse.tiering import metrics
-from clientpulse.tiering.api.tiering import (
-    ClientTieringController,
-    FrameworkController,
-    PortfolioController,
-    RecalculationController,
-)
+from clientpulse.tiering.api.client_tiering import ClientTieringController
+from clientpulse.tiering.api.framework import FrameworkController
+from clientpulse.tiering.api.portfolio import PortfolioController
+from clientpulse.tiering.api.recalculations import RecalculationController
 from clientpulse.tiering.domain.revenue import RevenueDesk
 from clientpulse.tiering.events import handlers
 from clientpulse.tiering.productive import ProductiveClient

@@ -21,7 +21,7 @@ DERIVED_ID_NAMESPACE = uuid.UUID("5b0a8f3e-3f7c-4b8e-9a51-6c9d0f1c2a77")
 
 
 class Stream(enum.StrEnum):
-    """One JetStream stream per producing context (DESIGN.md §5)."""
+    """One JetStream stream per producing context (docs/events.md)."""
 
     BILLING = "BILLING"
     CRM = "CRM"

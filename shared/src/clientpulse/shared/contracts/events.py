@@ -1,4 +1,4 @@
-"""Every event of the catalogue (DESIGN.md §5), one frozen class per versioned event.
+"""Every event of the catalogue (docs/events.md), one frozen class per versioned event.
 
 Subjects follow ``<context>.v<N>.<entity>.<past-tense verb>``. Money is integer minor units with an
 ISO 4217 code; scores are ``Decimal`` (JSON strings); times are UTC; a client's id is its

@@ -126,6 +126,19 @@ def jstream(stream: Stream, settings: StreamSettings) -> JStream:
     )
 
 
+def _decode_envelope(event: type[EventData], body: bytes) -> Envelope[Any]:
+    """A message body as the envelope of ``event``, decoded leniently (unknown fields ignored)."""
+    header = EnvelopeHeader.model_validate_json(body)
+    return Envelope[event](  # type: ignore[valid-type]
+        id=header.id,
+        source=header.source,
+        type=header.type,
+        time=header.time,
+        subject=header.subject,
+        data=event.decode(header.data),
+    )
+
+
 @dataclass(slots=True)
 class ConsumerSpec:
     """One durable consumer of one or more event types of one stream, with one handler per type."""
@@ -284,16 +297,7 @@ class EventBus:
             return
         event, handler = routed
         try:
-            header = EnvelopeHeader.model_validate_json(raw.data)
-            data = event.decode(header.data)
-            envelope = Envelope[event](  # type: ignore[valid-type]
-                id=header.id,
-                source=header.source,
-                type=header.type,
-                time=header.time,
-                subject=header.subject,
-                data=data,
-            )
+            envelope = _decode_envelope(event, raw.data)
         except (ValidationError, ValueError) as exc:
             _log.error(
                 "rejected an event that does not match %s: %s",

@@ -1,4 +1,4 @@
-"""Client profiles: the list, one client, changes to it, its history feed and group members."""
+"""Client profiles: the list, one client, changes to it and its history feed."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ from typing import Annotated, Any
 from litestar import get, patch
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from clientpulse.clients.api.base import ClientsApiController
-from clientpulse.clients.api.schemas import ClientRead, ClientUpdate, HistoryRead
-from clientpulse.clients.db.repositories import SORTS, ClientFilters, ClientRepository, HistoryRepository
-from clientpulse.clients.domain import profiles, services
-from clientpulse.shared.access import require_clients_module
+from clientpulse.clients.api.pagination import Cursor
+from clientpulse.clients.api.schemas.clients import ClientRead, ClientUpdate
+from clientpulse.clients.api.schemas.history import HistoryRead
+from clientpulse.clients.db.repositories.clients import SORTS, ClientFilters, ClientRepository
+from clientpulse.clients.db.repositories.history import HistoryRepository
+from clientpulse.clients.domain.assignment import assign
+from clientpulse.clients.domain.clients import visible_client
+from clientpulse.clients.domain.groups import set_parent
+from clientpulse.clients.domain.status import change_status
 from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Unprocessable
+from clientpulse.shared.guards import ClientsModuleController
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.shared.service import Caller, Db
@@ -61,7 +66,7 @@ def _cursor_position(sort: str, cursor: str | None) -> tuple[Any, str] | None:
     return value, position["id"]
 
 
-class ClientController(ClientsApiController):
+class ClientController(ClientsModuleController):
     """``/api/v1/clients``"""
 
     path = "/api/v1/clients"
@@ -86,10 +91,9 @@ class ClientController(ClientsApiController):
         group_id: Annotated[str | None, QueryParameter(max_length=64, description="members of this parent")] = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description="text in the name")] = None,
         sort: Annotated[str | None, QueryParameter(max_length=20, description=SORT_DESCRIPTION)] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        cursor: Cursor = None,
         limit: FromQuery[int | None] = None,
     ) -> Page[ClientRead]:
-        require_clients_module(identity)
         size = clamp_limit(limit)
         sort_key, descending = _parse_sort(sort)
         after = _cursor_position(sort_key, cursor)
@@ -123,9 +127,8 @@ class ClientController(ClientsApiController):
 
     @get("/{client_id:str}", summary="Read a client")
     async def get_client(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ClientRead:
-        require_clients_module(identity)
         async with db.transaction() as session:
-            client, company = await services.visible_client(session, identity, client_id)
+            client, company = await visible_client(session, identity, client_id)
         return ClientRead.of(client, company)
 
     @patch(
@@ -138,12 +141,11 @@ class ClientController(ClientsApiController):
     async def update_client(
         self, identity: Caller, db: Db, client_id: FromPath[str], data: JSONBody[ClientUpdate]
     ) -> ClientRead:
-        require_clients_module(identity)
         fields = data.model_fields_set
         async with db.transaction() as session:
-            client, company = await services.visible_client(session, identity, client_id)
+            client, company = await visible_client(session, identity, client_id)
             if "dm_id" in fields or "squad_id" in fields:
-                await profiles.assign(
+                await assign(
                     session,
                     identity,
                     client,
@@ -151,9 +153,9 @@ class ClientController(ClientsApiController):
                     squad_id=data.squad_id if "squad_id" in fields else client.squad_id,
                 )
             if "parent_id" in fields:
-                await profiles.set_parent(session, identity, client, data.parent_id)
+                await set_parent(session, identity, client, data.parent_id)
             if data.status is not None:
-                await profiles.change_status(session, identity, client, data.status, data.status_reason)
+                await change_status(session, identity, client, data.status, data.status_reason)
         return ClientRead.of(client, company)
 
     @get(
@@ -170,10 +172,9 @@ class ClientController(ClientsApiController):
         entry_type: Annotated[list[str] | None, QueryParameter(name="type", max_items=20)] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        cursor: Cursor = None,
         limit: FromQuery[int | None] = None,
     ) -> Page[HistoryRead]:
-        require_clients_module(identity)
         size = clamp_limit(limit)
         position = decode_cursor(cursor)
         before = None
@@ -186,7 +187,7 @@ class ClientController(ClientsApiController):
             if moment is not None and moment.tzinfo is None:
                 raise Unprocessable("since and until need a time zone, e.g. 2026-11-01T00:00:00Z")
         async with db.transaction() as session:
-            await services.visible_client(session, identity, client_id)
+            await visible_client(session, identity, client_id)
             rows = await HistoryRepository(session).list(
                 client_id, kinds=entry_type, since=since, until=until, before=before, limit=size + 1
             )
@@ -196,19 +197,3 @@ class ClientController(ClientsApiController):
             last = rows[size - 1]
             next_cursor = encode_cursor({"at": last.occurred_at.isoformat(), "id": last.id})
         return Page[HistoryRead](items=items, next_cursor=next_cursor)
-
-
-class GroupController(ClientsApiController):
-    """``/api/v1/groups``"""
-
-    path = "/api/v1/groups"
-    tags = ["clients"]
-
-    @get("/{client_id:str}/members", summary="The members of a group account")
-    async def members(self, identity: Caller, db: Db, client_id: FromPath[str]) -> list[ClientRead]:
-        require_clients_module(identity)
-        now = utcnow()
-        async with db.transaction() as session:
-            await services.visible_client(session, identity, client_id)
-            rows = await ClientRepository(session).members(identity, client_id)
-        return [ClientRead.of(client, company, now=now) for client, company in rows]

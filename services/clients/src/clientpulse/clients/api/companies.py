@@ -8,25 +8,21 @@ from litestar import Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from clientpulse.clients.api.base import ClientsApiController
-from clientpulse.clients.api.schemas import (
-    ClientRead,
-    CompanyCreate,
-    CompanyRead,
-    CompanyUpdate,
-    ConvertRequest,
-    ImportRead,
-    ImportRowRead,
-)
-from clientpulse.clients.db.repositories import ClientRepository, CompanyRepository
-from clientpulse.clients.domain import importing, services
-from clientpulse.shared.access import require_clients_module
+from clientpulse.clients.api.pagination import Cursor, PageRequest
+from clientpulse.clients.api.schemas.clients import ClientRead
+from clientpulse.clients.api.schemas.companies import CompanyCreate, CompanyRead, CompanyUpdate, ConvertRequest
+from clientpulse.clients.api.schemas.importing import ImportRead, ImportRowRead
+from clientpulse.clients.db.repositories.clients import ClientRepository
+from clientpulse.clients.db.repositories.companies import CompanyRepository
+from clientpulse.clients.domain import companies, importing
+from clientpulse.clients.domain.conversion import convert_company
 from clientpulse.shared.errors import Unprocessable
-from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
+from clientpulse.shared.guards import ClientsModuleController
+from clientpulse.shared.pagination import Page
 from clientpulse.shared.service import Caller, Db
 
 
-class CompanyController(ClientsApiController):
+class CompanyController(ClientsModuleController):
     """``/api/v1/companies``"""
 
     path = "/api/v1/companies"
@@ -35,27 +31,23 @@ class CompanyController(ClientsApiController):
     @get("/", summary="List companies", description="Companies in creation order, with an optional name search.")
     async def list_companies(
         self,
-        identity: Caller,
         db: Db,
         search: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        cursor: Cursor = None,
         limit: FromQuery[int | None] = None,
     ) -> Page[CompanyRead]:
-        require_clients_module(identity)
-        size = clamp_limit(limit)
+        request = PageRequest.of(cursor, limit)
         async with db.transaction() as session:
-            rows = await CompanyRepository(session).list(search=search, after_id=cursor_id(cursor), limit=size + 1)
-            clients = await CompanyRepository(session).client_ids([c.id for c in rows[:size]])
-            items = [CompanyRead.of(c, is_client=c.id in clients) for c in rows[:size]]
-        next_cursor = next_cursor_after(rows, size)
-        return Page[CompanyRead](items=items, next_cursor=next_cursor)
+            repository = CompanyRepository(session)
+            rows = await repository.list(search=search, after_id=request.after_id, limit=request.fetch_limit)
+            clients = await repository.client_ids([company.id for company in request.shown(rows)])
+        return request.page(CompanyRead, rows, lambda company: CompanyRead.of(company, is_client=company.id in clients))
 
     @post("/", summary="Create a company", status_code=HTTP_201_CREATED)
-    async def create_company(self, identity: Caller, db: Db, data: JSONBody[CompanyCreate]) -> Response[CompanyRead]:
-        require_clients_module(identity)
+    async def create_company(self, db: Db, data: JSONBody[CompanyCreate]) -> Response[CompanyRead]:
         async with db.transaction() as session:
-            company = await services.create_company(
-                session, services.CompanyInput(name=data.name, domain=data.domain, industry=data.industry)
+            company = await companies.create_company(
+                session, companies.CompanyInput(name=data.name, domain=data.domain, industry=data.industry)
             )
         return Response(
             CompanyRead.of(company, is_client=False),
@@ -76,7 +68,6 @@ class CompanyController(ClientsApiController):
     async def import_companies(
         self, identity: Caller, db: Db, request: Request[Any, Any, Any], all_or_nothing: FromQuery[bool] = False
     ) -> ImportRead:
-        require_clients_module(identity)
         raw_rows = importing.parse_rows(await request.body(), request.headers.get("content-type", ""))
         async with db.transaction() as session:
             result = _import_read(await importing.import_companies(session, identity, raw_rows))
@@ -88,10 +79,9 @@ class CompanyController(ClientsApiController):
         return result
 
     @get("/{company_id:str}", summary="Read a company")
-    async def get_company(self, identity: Caller, db: Db, company_id: FromPath[str]) -> CompanyRead:
-        require_clients_module(identity)
+    async def get_company(self, db: Db, company_id: FromPath[str]) -> CompanyRead:
         async with db.transaction() as session:
-            company = await services.get_company(session, company_id)
+            company = await companies.get_company(session, company_id)
             is_client = await ClientRepository(session).get(company_id) is not None
         return CompanyRead.of(company, is_client=is_client)
 
@@ -99,10 +89,9 @@ class CompanyController(ClientsApiController):
     async def update_company(
         self, identity: Caller, db: Db, company_id: FromPath[str], data: JSONBody[CompanyUpdate]
     ) -> CompanyRead:
-        require_clients_module(identity)
         changes = data.model_dump(exclude_unset=True)
         async with db.transaction() as session:
-            company = await services.update_company(session, identity, company_id, changes)
+            company = await companies.update_company(session, identity, company_id, changes)
             is_client = await ClientRepository(session).get(company_id) is not None
         return CompanyRead.of(company, is_client=is_client)
 
@@ -116,10 +105,9 @@ class CompanyController(ClientsApiController):
     async def convert(
         self, identity: Caller, db: Db, company_id: FromPath[str], data: JSONBody[ConvertRequest | None] = None
     ) -> Response[ClientRead]:
-        require_clients_module(identity)
         request = data or ConvertRequest()
         async with db.transaction() as session:
-            client, company = await services.convert_company(
+            client, company = await convert_company(
                 session, identity, company_id, status=request.status, dm_id=request.dm_id, squad_id=request.squad_id
             )
         return Response(

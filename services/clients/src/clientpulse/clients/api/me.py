@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from litestar import get
 
-from clientpulse.clients.api.base import ClientsApiController
-from clientpulse.clients.api.schemas import AttentionClient, AttentionRead
-from clientpulse.clients.db.repositories import ClientRepository
-from clientpulse.clients.domain import rules
-from clientpulse.shared.access import require_clients_module
+from clientpulse.clients.api.schemas.attention import AttentionClient, AttentionRead
+from clientpulse.clients.db.repositories.clients import ClientRepository
+from clientpulse.clients.domain.health import LOW_HEALTH_BELOW
 from clientpulse.shared.db import utcnow
+from clientpulse.shared.guards import ClientsModuleController
 from clientpulse.shared.service import Caller, Db
 
 ATTENTION_LIST_LIMIT = 100
 
 
-class MeController(ClientsApiController):
+class MeController(ClientsModuleController):
     """``/api/v1/me``"""
 
     path = "/api/v1/me"
@@ -28,18 +27,17 @@ class MeController(ClientsApiController):
         f"breakdown and up to {ATTENTION_LIST_LIMIT} of the clients. Manager and above; 403 for Lead and Employee.",
     )
     async def attention(self, identity: Caller, db: Db) -> AttentionRead:
-        require_clients_module(identity)
         today = utcnow().date()
         async with db.transaction() as session:
             overdue, low, rows = await ClientRepository(session).needing_attention(
-                identity, today=today, low_health_below=rules.LOW_HEALTH_BELOW, limit=ATTENTION_LIST_LIMIT
+                identity, today=today, low_health_below=LOW_HEALTH_BELOW, limit=ATTENTION_LIST_LIMIT
             )
         clients = [
             AttentionClient(
                 client_id=client.id,
                 name=company.name,
                 qbr_overdue=client.qbr_due_on is not None and client.qbr_due_on < today,
-                low_health=client.health_score is not None and client.health_score < rules.LOW_HEALTH_BELOW,
+                low_health=client.health_score is not None and client.health_score < LOW_HEALTH_BELOW,
                 next_qbr_due_on=client.qbr_due_on,
                 health_score=client.health_score,
             )

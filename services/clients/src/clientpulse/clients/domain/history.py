@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.clients.db.models import HistoryEntry
-from clientpulse.clients.db.repositories import HistoryRepository
+from clientpulse.clients.db.repositories.history import HistoryRepository
 from clientpulse.shared.contracts import EventData, new_event_id, wrap
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import record_event

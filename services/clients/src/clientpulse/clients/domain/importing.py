@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.clients.db.models import Company
-from clientpulse.clients.db.repositories import CompanyRepository
+from clientpulse.clients.db.repositories.companies import CompanyRepository
+from clientpulse.clients.domain.companies import CompanyInput, create_company, update_company
 from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.identity import Identity
 
@@ -119,8 +120,6 @@ def _reason(error: ValidationError) -> str:
 
 async def import_companies(session: AsyncSession, identity: Identity, raw_rows: list[dict[str, Any]]) -> ImportReport:
     """Create or update a company per valid row; reject the others with their reason."""
-    from clientpulse.clients.domain import services  # the company use cases live beside conversion
-
     companies = CompanyRepository(session)
     report = ImportReport()
     claimed: dict[str, int] = {}
@@ -148,9 +147,9 @@ async def import_companies(session: AsyncSession, identity: Identity, raw_rows: 
             continue
         claimed[key] = number
         if existing is None:
-            company = await services.create_company(
+            company = await create_company(
                 session,
-                services.CompanyInput(name=row.name, domain=row.domain, industry=row.industry),
+                CompanyInput(name=row.name, domain=row.domain, industry=row.industry),
                 company_id=row.id,
             )
             claimed[company.id] = number  # a later row finding it by domain or name is the same company
@@ -161,7 +160,7 @@ async def import_companies(session: AsyncSession, identity: Identity, raw_rows: 
         if not changes:
             report.rows.append(RowResult(number, ImportOutcome.UNCHANGED, company_id=existing.id))
             continue
-        await services.update_company(session, identity, existing.id, changes)
+        await update_company(session, identity, existing.id, changes)
         report.rows.append(RowResult(number, ImportOutcome.UPDATED, company_id=existing.id))
     await session.flush()
     return report

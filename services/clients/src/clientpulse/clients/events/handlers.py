@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.clients.db.repositories import ClientRepository
-from clientpulse.clients.domain import profiles, services
+from clientpulse.clients.db.repositories.clients import ClientRepository
+from clientpulse.clients.domain.goals import apply_synced_metrics
 from clientpulse.clients.domain.history import add_entry
+from clientpulse.clients.domain.prompts import record_deal_won
+from clientpulse.clients.domain.tiers import apply_score, apply_tier
 from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import (
     AnalysisGenerated,
@@ -27,7 +29,7 @@ from clientpulse.shared.messaging import EventBus
 
 async def on_deal_won(envelope: Envelope[Any], session: AsyncSession) -> None:
     """A won deal raises a conversion prompt for its company."""
-    await services.record_deal_won(session, envelope.data)
+    await record_deal_won(session, envelope.data)
 
 
 def _history(envelope: Envelope[Any], session: AsyncSession, line: str, actor: str | None) -> None:
@@ -50,8 +52,8 @@ async def on_score_recorded(envelope: Envelope[ScoreRecorded], session: AsyncSes
     client = await ClientRepository(session).get(data.client_id)
     if client is None:  # tiering only scores clients it heard of from us; a stray id has nothing to update
         return
-    profiles.apply_score(client, data.score, data.ratings_recorded_at, envelope.time)
-    profiles.apply_tier(client, data.effective_tier, envelope.time)
+    apply_score(client, data.score, data.ratings_recorded_at, envelope.time)
+    apply_tier(client, data.effective_tier, envelope.time)
     line = f"Scored {data.score} ({data.computed_tier.value}); effective tier {data.effective_tier.value}"
     _history(envelope, session, line, data.recorded_by)
 
@@ -62,9 +64,9 @@ async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession
     client = await ClientRepository(session).get(data.client_id)
     if client is None:
         return
-    profiles.apply_tier(client, data.new_tier, envelope.time)
+    apply_tier(client, data.new_tier, envelope.time)
     if data.new_score is not None:
-        profiles.apply_score(client, data.new_score, None, envelope.time)
+        apply_score(client, data.new_score, None, envelope.time)
     old = data.old_tier.value if data.old_tier else "unscored"
     _history(
         envelope, session, f"Tier changed from {old} to {data.new_tier.value} ({data.cause.value})", data.changed_by
@@ -75,7 +77,7 @@ async def on_sync_completed(envelope: Envelope[SyncCompleted], session: AsyncSes
     """A sync moves the goals linked to its metrics."""
     values = {metric.metric: metric.value for metric in envelope.data.metrics}
     if values:
-        await profiles.apply_synced_metrics(session, envelope.data.client_id, values, envelope.time)
+        await apply_synced_metrics(session, envelope.data.client_id, values, envelope.time)
 
 
 async def on_backfill_completed(envelope: Envelope[BackfillCompleted], session: AsyncSession) -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import FromPath, QueryParameter
 from pydantic import BaseModel
 
-from clientpulse.insights.db.repositories import AnalysisRepository
+from clientpulse.insights.db.repositories.analyses import AnalysisRepository
 from clientpulse.insights.domain.analysis import WeeklyAnalysis
 from clientpulse.insights.domain.weeks import IsoWeek
-from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
 from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.guards import ClientsModuleController
 from clientpulse.shared.service import Caller, Db
 
 
@@ -31,7 +31,7 @@ class AnalysisRead(BaseModel):
     body: WeeklyAnalysis
 
 
-class AnalysisController(Controller):
+class AnalysisController(ClientsModuleController):
     """``/api/v1/clients/{client_id}/insights``"""
 
     path = "/api/v1/clients/{client_id:str}/insights"
@@ -47,7 +47,6 @@ class AnalysisController(Controller):
             str | None, QueryParameter(description="ISO week, e.g. 2026-W48 (default: the latest analysed week)")
         ] = None,
     ) -> AnalysisRead:
-        require_clients_module(identity)
         wanted: str | None = None
         if week is not None:
             try:

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clientpulse.insights.domain.thresholds import AnalysisThresholds
+
 DETERMINISTIC = "deterministic"
 
 
@@ -64,17 +66,18 @@ class _Read(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class AnalysisRules(_Read):
-    """The thresholds an analysis was computed with (so a reader can check every rule that fired)."""
+class RuleFired(_Read):
+    """A rule that fired, the thresholds it compared against, and what it judged."""
 
-    target_roas: Decimal
-    fatigue_frequency: Decimal = Field(description="a 7-day frequency above this is fatigue (3.0 itself is not)")
-    meaningful_spend_share: Decimal = Field(description="share of its currency's weekly spend a campaign needs")
-    roas_increase_factor: Decimal
-    roas_decrease_factor: Decimal
-    cpa_increase_factor: Decimal
-    cpa_decrease_factor: Decimal
-    cpa_rise_for_zero_points: Decimal = Field(description="CPA rise week over week that earns no CPA-trend points")
+    rule: str = Field(description="the rule's name: a finding's code, a budget rule, or frequency_alert")
+    kind: Literal["finding", "budget_recommendation", "frequency_alert"]
+    subject: str = Field(description="what the rule judged: a currency (EUR), or a campaign (connection/campaign)")
+    currency: str
+    thresholds: dict[str, Decimal] = Field(description="the thresholds the rule read, by their settings name")
+    output_id: str | None = Field(
+        description="the finding or budget recommendation it produced; null for a frequency alert and for a "
+        "budget rule that fired beyond the recommendations shown"
+    )
 
 
 class CurrencyTotals(_Read):
@@ -243,5 +246,8 @@ class WeeklyAnalysis(_Read):
     frequency_alerts: list[FrequencyAlert]
     creative_insights: list[CreativeInsight]
     quick_wins: list[QuickWin]
-    rules: AnalysisRules
+    rules: AnalysisThresholds = Field(description="the thresholds the analysis was computed with")
+    rules_fired: list[RuleFired] = Field(
+        default_factory=list, description="every rule that fired, with its thresholds (empty in analyses before)"
+    )
     prose: ProseOrigin

@@ -16,9 +16,11 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.insights.db.repositories import AnalysisRepository, ResultSourceRepository
+from clientpulse.insights.db.repositories.analyses import AnalysisRepository
+from clientpulse.insights.db.repositories.result_sources import ResultSourceRepository
 from clientpulse.insights.domain.analysis import DETERMINISTIC, CampaignResult, WeeklyAnalysis
 from clientpulse.insights.domain.analyzer import analyse_week
+from clientpulse.insights.domain.thresholds import AnalysisThresholds
 from clientpulse.insights.domain.weeks import IsoWeek
 from clientpulse.shared.client_directory import find_client
 from clientpulse.shared.contracts import derived_event_id, new_event_id, wrap
@@ -122,6 +124,7 @@ async def analyse_client(
     week: str,
     results: CampaignSource,
     prose: ProseSource,
+    thresholds: AnalysisThresholds,
     now: datetime,
 ) -> ClientAnalysisResult:
     """Analyse one client's week (and the week before, for trends) once; store it with its AnalysisGenerated."""
@@ -135,7 +138,7 @@ async def analyse_client(
     previous = analysed.previous()
     current_rows = await results.campaigns(client_id, analysed.start, analysed.end)
     previous_rows = await results.campaigns(client_id, previous.start, previous.end)
-    deterministic = analyse_week(client_id, analysed, current_rows, previous_rows)
+    deterministic = analyse_week(client_id, analysed, current_rows, previous_rows, thresholds)
     if deterministic is None:
         return ClientAnalysisResult(ClientOutcome.NO_ACTIVITY)
     analysis = await prose.write(deterministic)

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.insights import metrics
 from clientpulse.insights.db.models import BACKFILL_SOURCE
-from clientpulse.insights.db.repositories import ResultSourceRepository
+from clientpulse.insights.db.repositories.result_sources import ResultSourceRepository
+from clientpulse.insights.domain.thresholds import AnalysisThresholds
 from clientpulse.insights.domain.weekly import (
     CampaignSource,
     ClientOutcome,
@@ -41,6 +42,7 @@ class AnalysisDeps:
 
     results: CampaignSource
     prose: ProseSource
+    thresholds: AnalysisThresholds
 
 
 async def on_sync_completed(envelope: Envelope[SyncCompleted], session: AsyncSession) -> None:
@@ -92,6 +94,7 @@ def register(bus: EventBus, deps: AnalysisDeps) -> None:
                 week=request.week,
                 results=deps.results,
                 prose=deps.prose,
+                thresholds=deps.thresholds,
                 now=utcnow(),
             )
         except Exception as exc:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from clientpulse.notifications.api.schemas import MarkedRead, NotificationRead, UnreadCount
-from clientpulse.notifications.db.repositories import NotificationRepository
+from clientpulse.notifications.db.repositories.notifications import NotificationRepository
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import NotFound
+from clientpulse.shared.guards import ServiceController
 from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
 from clientpulse.shared.service import Caller, Db
 
 
-class InboxController(Controller):
+class InboxController(ServiceController):
     """A user sees only their own notifications."""
 
     path = "/api/v1/me/notifications"

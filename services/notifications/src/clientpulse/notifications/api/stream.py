@@ -6,16 +6,17 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from clientpulse.notifications.api.schemas import NotificationRead
-from clientpulse.notifications.db.repositories import NotificationRepository
+from clientpulse.notifications.db.repositories.notifications import NotificationRepository
 from clientpulse.notifications.feed import NotificationFeed, uuid7_floor
 from clientpulse.notifications.settings import NotificationsSettings
 from clientpulse.shared.db import Database
+from clientpulse.shared.guards import ServiceController
 from clientpulse.shared.service import Caller, Db
 
 Feed = NamedDependency[NotificationFeed]
@@ -72,7 +73,7 @@ async def notification_events(
         await feed.wait(seen, min(poll_interval, heartbeat_interval))
 
 
-class StreamController(Controller):
+class StreamController(ServiceController):
     """Server-Sent Events of the caller's own notifications."""
 
     path = "/api/v1/me/notifications"

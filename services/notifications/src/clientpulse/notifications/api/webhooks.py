@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from clientpulse.notifications.db.models import Webhook, WebhookAttempt, WebhookDelivery
-from clientpulse.notifications.db.repositories import WebhookRepository
+from clientpulse.notifications.db.repositories.webhooks import WebhookRepository
 from clientpulse.notifications.delivery import check_target
 from clientpulse.notifications.domain.webhooks import WEBHOOK_EVENT_TYPES, TargetRefused, new_secret, seal_secret
 from clientpulse.notifications.settings import NotificationsSettings
 from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import utcnow
-from clientpulse.shared.errors import Forbidden, NotFound, Unprocessable
-from clientpulse.shared.identity import Identity, Role
+from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.guards import ExecutiveController, InputModel
 from clientpulse.shared.pagination import Page, clamp_limit, cursor_id, next_cursor_after
 from clientpulse.shared.service import Caller, Db
 
@@ -28,10 +28,8 @@ Settings = NamedDependency[NotificationsSettings]
 EventType = Annotated[str, Field(min_length=1, max_length=80, json_schema_extra={"enum": list(WEBHOOK_EVENT_TYPES)})]
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(InputModel):
     """A webhook to register: an HTTPS endpoint and the event types it wants."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=1, max_length=2000, description="https:// endpoint on a public address")
     event_types: list[EventType] = Field(min_length=1, max_length=len(WEBHOOK_EVENT_TYPES))
@@ -127,14 +125,9 @@ class DeliveryRead(BaseModel):
         )
 
 
-def require_executive(identity: Identity) -> None:
-    """Webhooks are the Executives' (the gateway checks it too)."""
-    if identity.role is not Role.EXECUTIVE:
-        raise Forbidden("only Executives manage webhooks")
-
-
-class WebhookController(Controller):
-    """Registering, listing and removing outgoing webhooks, and their delivery logs."""
+class WebhookController(ExecutiveController):
+    """Registering, listing and removing outgoing webhooks, and their delivery logs (Executives only; the
+    gateway checks it too)."""
 
     path = "/api/v1/webhooks"
     tags = ["webhooks"]
@@ -143,7 +136,6 @@ class WebhookController(Controller):
     async def create_webhook(
         self, identity: Caller, db: Db, settings: Settings, data: JSONBody[WebhookCreate]
     ) -> WebhookCreated:
-        require_executive(identity)
         unknown = sorted(set(data.event_types) - set(WEBHOOK_EVENT_TYPES))
         if unknown:
             raise Unprocessable(
@@ -173,12 +165,10 @@ class WebhookController(Controller):
     @get("/", summary="Registered webhooks")
     async def list_webhooks(
         self,
-        identity: Caller,
         db: Db,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
         limit: FromQuery[int | None] = None,
     ) -> Page[WebhookRead]:
-        require_executive(identity)
         size = clamp_limit(limit)
         async with db.transaction() as session:
             rows = await WebhookRepository(session).list_registered(after_id=cursor_id(cursor), limit=size + 1)
@@ -190,8 +180,7 @@ class WebhookController(Controller):
         summary="Remove a webhook (pending deliveries are abandoned)",
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def delete_webhook(self, identity: Caller, db: Db, webhook_id: FromPath[str]) -> None:
-        require_executive(identity)
+    async def delete_webhook(self, db: Db, webhook_id: FromPath[str]) -> None:
         async with db.transaction() as session:
             repository = WebhookRepository(session)
             webhook = await repository.get(webhook_id)
@@ -205,13 +194,11 @@ class WebhookController(Controller):
     @get("/{webhook_id:str}/deliveries", summary="A webhook's deliveries with their attempt log, newest first")
     async def list_deliveries(
         self,
-        identity: Caller,
         db: Db,
         webhook_id: FromPath[str],
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
         limit: FromQuery[int | None] = None,
     ) -> Page[DeliveryRead]:
-        require_executive(identity)
         size = clamp_limit(limit)
         async with db.transaction() as session:
             repository = WebhookRepository(session)

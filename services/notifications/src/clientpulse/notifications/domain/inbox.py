@@ -8,7 +8,9 @@ from typing import Any
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.notifications.db.repositories import EmailRepository, NotificationRepository, WebhookRepository
+from clientpulse.notifications.db.repositories.emails import EmailRepository
+from clientpulse.notifications.db.repositories.notifications import NotificationRepository
+from clientpulse.notifications.db.repositories.webhooks import WebhookRepository
 from clientpulse.notifications.domain.rules import Message
 from clientpulse.shared.contracts import Envelope, new_event_id
 from clientpulse.shared.db import utcnow

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.notifications.db.repositories import QbrEpisodeRepository
+from clientpulse.notifications.db.repositories.qbr_episodes import QbrEpisodeRepository
 from clientpulse.notifications.domain import rules
 from clientpulse.notifications.domain.inbox import EmailChannel, deliver, enqueue_webhooks
 from clientpulse.notifications.settings import NotificationsSettings
@@ -72,97 +72,112 @@ async def known_client(session: AsyncSession, client_id: str) -> ClientEntry:
     return client
 
 
-def register(bus: EventBus, settings: NotificationsSettings) -> None:
-    """Subscribe the notifications service's consumers."""
-    audience = Audience.of(settings)
+class Handlers:
+    """One typed handler per event type, each telling the audience configured for the service."""
 
-    async def tell(session: AsyncSession, envelope: Envelope[Any], messages: list[rules.Message]) -> None:
-        await deliver(session, envelope.id, messages, audience.email)
+    def __init__(self, audience: Audience) -> None:
+        self.audience = audience
+
+    async def tell(self, session: AsyncSession, envelope: Envelope[Any], messages: list[rules.Message]) -> None:
+        """Store the notifications (and email them when configured) and queue the event for webhooks."""
+        await deliver(session, envelope.id, messages, self.audience.email)
         await enqueue_webhooks(session, envelope)
 
-    async def on_client_created(envelope: Envelope[ClientCreated], session: AsyncSession) -> None:
+    async def on_client_created(self, envelope: Envelope[ClientCreated], session: AsyncSession) -> None:
         """Keep the replica; a new client tells its DM."""
         await apply_client_event(envelope, session)
-        await tell(session, envelope, rules.on_client_created(envelope.data))
+        await self.tell(session, envelope, rules.on_client_created(envelope.data))
 
-    async def on_client_assigned(envelope: Envelope[ClientAssigned], session: AsyncSession) -> None:
+    async def on_client_assigned(self, envelope: Envelope[ClientAssigned], session: AsyncSession) -> None:
         """Keep the replica; a new DM hears of the client."""
         await apply_client_event(envelope, session)
         client = await find_client(session, envelope.data.client_id)
-        await tell(session, envelope, rules.on_client_assigned(envelope.data, client))
+        await self.tell(session, envelope, rules.on_client_assigned(envelope.data, client))
 
-    async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession) -> None:
+    async def on_tier_changed(self, envelope: Envelope[TierChanged], session: AsyncSession) -> None:
         """A client's effective tier changed: tell its DM."""
         client = await known_client(session, envelope.data.client_id)
-        await tell(session, envelope, rules.on_tier_changed(envelope.data, client))
+        await self.tell(session, envelope, rules.on_tier_changed(envelope.data, client))
 
-    async def on_health_recorded(envelope: Envelope[HealthScoreRecorded], session: AsyncSession) -> None:
+    async def on_health_recorded(self, envelope: Envelope[HealthScoreRecorded], session: AsyncSession) -> None:
         """Health entering Red tells the DM."""
         data = envelope.data
         needs_client = rules.enters_red(data.score, data.previous_band)
         client = await (known_client if needs_client else find_client)(session, data.client_id)
-        await tell(session, envelope, rules.on_health_recorded(data, client))
+        await self.tell(session, envelope, rules.on_health_recorded(data, client))
 
-    async def on_qbr_overdue(envelope: Envelope[QbrOverdue], session: AsyncSession) -> None:
+    async def on_qbr_overdue(self, envelope: Envelope[QbrOverdue], session: AsyncSession) -> None:
         """An overdue QBR tells the DM now and, unless one is held meanwhile, the squad's Heads later."""
         data = envelope.data
         client = await find_client(session, data.client_id)
-        await tell(session, envelope, rules.on_qbr_overdue(data, client))
+        await self.tell(session, envelope, rules.on_qbr_overdue(data, client))
+        escalate_on = rules.escalation_date(data.due_on, data.days_overdue, self.audience.qbr_escalation_days)
         await QbrEpisodeRepository(session).add_once(
             {
                 "id": new_event_id(),
                 "client_id": data.client_id,
                 "due_on": data.due_on,
                 "last_qbr_on": data.last_qbr_on,
-                "escalate_on": rules.escalation_date(data.due_on, data.days_overdue, audience.qbr_escalation_days),
+                "escalate_on": escalate_on,
                 "squad_id": (client.squad_id if client else None) or data.squad_id,
                 "source_event_id": envelope.id,
                 "created_at": utcnow(),
             }
         )
 
-    async def on_qbr_logged(envelope: Envelope[QbrLogged], session: AsyncSession) -> None:
+    async def on_qbr_logged(self, envelope: Envelope[QbrLogged], session: AsyncSession) -> None:
         """A QBR held ends the overdue episode it answers."""
         await QbrEpisodeRepository(session).record_qbr_held(envelope.data.client_id, envelope.data.held_on)
 
-    async def on_deal_won(envelope: Envelope[DealWon], session: AsyncSession) -> None:
+    async def on_deal_won(self, envelope: Envelope[DealWon], session: AsyncSession) -> None:
         """A won deal: the owner (or the Heads) hear of the conversion prompt."""
-        await tell(session, envelope, rules.on_deal_won(envelope.data, audience.heads))
+        await self.tell(session, envelope, rules.on_deal_won(envelope.data, self.audience.heads))
 
-    async def on_backfill_finished(envelope: Envelope[Any], session: AsyncSession) -> None:
+    async def on_backfill_finished(self, envelope: Envelope[Any], session: AsyncSession) -> None:
         """A backfill finished or failed: its requester hears of it."""
         client = await find_client(session, envelope.data.client_id)
-        await tell(session, envelope, rules.on_backfill_finished(envelope.data, client))
+        await self.tell(session, envelope, rules.on_backfill_finished(envelope.data, client))
 
-    async def on_connection_expiring(envelope: Envelope[ConnectionExpiring], session: AsyncSession) -> None:
+    async def on_connection_expiring(self, envelope: Envelope[ConnectionExpiring], session: AsyncSession) -> None:
         """A connection's access ends soon without renewal: the client's DM is asked to reconnect it."""
         client = await known_client(session, envelope.data.client_id)
-        await tell(session, envelope, rules.on_connection_expiring(envelope.data, client))
+        await self.tell(session, envelope, rules.on_connection_expiring(envelope.data, client))
 
-    async def on_recalculation_completed(envelope: Envelope[RecalculationCompleted], session: AsyncSession) -> None:
+    async def on_recalculation_completed(
+        self, envelope: Envelope[RecalculationCompleted], session: AsyncSession
+    ) -> None:
         """A monthly recalculation ended: Executives hear the counts."""
-        await tell(session, envelope, rules.on_recalculation_completed(envelope.data, audience.executives))
+        await self.tell(session, envelope, rules.on_recalculation_completed(envelope.data, self.audience.executives))
 
+
+def register(bus: EventBus, settings: NotificationsSettings) -> None:
+    """Subscribe the notifications service's consumers."""
+    handlers = Handlers(Audience.of(settings))
     # The replica and the rules that read it share one consumer, so they see the stream in order: a
     # ClientAssigned is applied before anything later on the same stream is routed.
     bus.typed_consumer(
         {
-            ClientCreated: on_client_created,
+            ClientCreated: handlers.on_client_created,
             ClientUpdated: apply_client_event,
             ClientStatusChanged: apply_client_event,
-            ClientAssigned: on_client_assigned,
+            ClientAssigned: handlers.on_client_assigned,
             ClientGroupChanged: apply_client_event,
         },
         name="client-directory",
     )
     bus.typed_consumer(
-        {HealthScoreRecorded: on_health_recorded, QbrOverdue: on_qbr_overdue, QbrLogged: on_qbr_logged},
+        {
+            HealthScoreRecorded: handlers.on_health_recorded,
+            QbrOverdue: handlers.on_qbr_overdue,
+            QbrLogged: handlers.on_qbr_logged,
+        },
         name="client-health",
     )
-    bus.consumer(TierChanged, name="tier-changed")(on_tier_changed)
-    bus.consumer(RecalculationCompleted, name="recalculation-completed")(on_recalculation_completed)
-    bus.consumer(DealWon, name="deal-won")(on_deal_won)
+    bus.consumer(TierChanged, name="tier-changed")(handlers.on_tier_changed)
+    bus.consumer(RecalculationCompleted, name="recalculation-completed")(handlers.on_recalculation_completed)
+    bus.consumer(DealWon, name="deal-won")(handlers.on_deal_won)
     bus.typed_consumer(
-        {BackfillCompleted: on_backfill_finished, BackfillFailed: on_backfill_finished}, name="backfill-finished"
+        {BackfillCompleted: handlers.on_backfill_finished, BackfillFailed: handlers.on_backfill_finished},
+        name="backfill-finished",
     )
-    bus.consumer(ConnectionExpiring, name="connection-expiring")(on_connection_expiring)
+    bus.consumer(ConnectionExpiring, name="connection-expiring")(handlers.on_connection_expiring)

@@ -5,22 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.api.deps import PlatformRuntime
 from clientpulse.results_ingest.connectors.base import Credentials
 from clientpulse.results_ingest.db.models import Connection
-from clientpulse.results_ingest.db.repositories import ConnectionRepository
+from clientpulse.results_ingest.db.repositories.connections import ConnectionRepository
 from clientpulse.results_ingest.domain import connections as service
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.secrets_vault import SecretBox, SecretsUnreadable, mask
-from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
 from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.guards import ClientsModuleController, InputModel, ServiceController
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.service import Caller, Db
 
@@ -54,10 +54,8 @@ class ConnectionList(BaseModel):
     items: list[ConnectionRead]
 
 
-class ConnectionCreate(BaseModel):
+class ConnectionCreate(InputModel):
     """Connect a platform account: with a token the caller holds, or by starting the OAuth flow."""
-
-    model_config = ConfigDict(extra="forbid")
 
     platform: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$", description="the platform's key")
     account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_\-]+$")
@@ -71,10 +69,8 @@ class ConnectionCreate(BaseModel):
     refresh_token: SecretStr | None = Field(default=None, max_length=4000)
 
 
-class ConnectionRetarget(BaseModel):
+class ConnectionRetarget(InputModel):
     """Point a connection at another account its credentials reach (one of ``/accounts``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_\-]+$")
     options: dict[str, str] = Field(default_factory=dict, max_length=10)
@@ -140,7 +136,7 @@ async def _connection(session: AsyncSession, identity: Identity, client_id: str,
     return connection
 
 
-class ConnectionController(Controller):
+class ConnectionController(ClientsModuleController):
     """``/api/v1/clients/{client_id}/connections``"""
 
     path = "/api/v1/clients/{client_id:str}/connections"
@@ -150,7 +146,6 @@ class ConnectionController(Controller):
     async def list_connections(
         self, identity: Caller, db: Db, runtime: PlatformRuntime, client_id: FromPath[str]
     ) -> ConnectionList:
-        require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             rows = await ConnectionRepository(session).for_client(client_id)
@@ -167,7 +162,6 @@ class ConnectionController(Controller):
         client_id: FromPath[str],
         data: JSONBody[ConnectionCreate],
     ) -> Response[ConnectionRead | AuthorizationStarted]:
-        require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             if data.method == "oauth":
@@ -202,7 +196,6 @@ class ConnectionController(Controller):
     async def delete_connection(
         self, identity: Caller, db: Db, client_id: FromPath[str], connection_id: FromPath[str]
     ) -> None:
-        require_clients_module(identity)
         async with db.transaction() as session:
             connection = await _connection(session, identity, client_id, connection_id)
             await ConnectionRepository(session).remove(connection)
@@ -216,7 +209,6 @@ class ConnectionController(Controller):
         client_id: FromPath[str],
         connection_id: FromPath[str],
     ) -> ConnectionRead:
-        require_clients_module(identity)
         async with db.transaction() as session:
             connection = await _connection(session, identity, client_id, connection_id)
             connection = await service.test_connection(session, runtime, connection)
@@ -234,7 +226,6 @@ class ConnectionController(Controller):
         client_id: FromPath[str],
         connection_id: FromPath[str],
     ) -> AccountChoiceList:
-        require_clients_module(identity)
         async with db.transaction() as session:
             connection = await _connection(session, identity, client_id, connection_id)
             choices = await service.reachable_accounts(runtime, connection)
@@ -250,14 +241,13 @@ class ConnectionController(Controller):
         connection_id: FromPath[str],
         data: JSONBody[ConnectionRetarget],
     ) -> ConnectionRead:
-        require_clients_module(identity)
         async with db.transaction() as session:
             connection = await _connection(session, identity, client_id, connection_id)
             connection = await service.point_at_account(session, runtime, connection, data.account_id, data.options)
             return read(connection, runtime.box)
 
 
-class OAuthCallbackController(Controller):
+class OAuthCallbackController(ServiceController):
     """``/api/v1/oauth/{platform}/callback``: public at the gateway; the state is the only authority."""
 
     path = "/api/v1/oauth/{platform:str}/callback"

@@ -6,28 +6,26 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from clientpulse.results_ingest.db.repositories import BackfillRepository
+from clientpulse.results_ingest.db.repositories.backfills import BackfillRepository
 from clientpulse.results_ingest.domain import backfills, reporting
 from clientpulse.results_ingest.domain.goals import goals_by_metric
 from clientpulse.results_ingest.domain.periods import DateRange, PeriodKind, last_complete_period, previous_range
-from clientpulse.shared.access import require_clients_module
 from clientpulse.shared.client_directory import visible_client
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.guards import ClientsModuleController, InputModel
 from clientpulse.shared.service import Caller, Db
 
 MAX_RANGE_DAYS = 400
 
 
-class BackfillCreate(BaseModel):
+class BackfillCreate(InputModel):
     """Backfill the last 30, 60 or 90 complete days."""
-
-    model_config = ConfigDict(extra="forbid")
 
     days: Literal[30, 60, 90]
 
@@ -149,7 +147,7 @@ def _window(start: date | None, end: date | None) -> DateRange:
     return window
 
 
-class ResultsController(Controller):
+class ResultsController(ClientsModuleController):
     """``/api/v1/clients/{client_id}/results``"""
 
     path = "/api/v1/clients/{client_id:str}/results"
@@ -161,7 +159,6 @@ class ResultsController(Controller):
     async def request_backfill(
         self, identity: Caller, db: Db, client_id: FromPath[str], data: JSONBody[BackfillCreate]
     ) -> Response[BackfillRead]:
-        require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             backfill = await backfills.request_backfill(session, identity, client_id, data.days)
@@ -173,7 +170,6 @@ class ResultsController(Controller):
     async def get_backfill(
         self, identity: Caller, db: Db, client_id: FromPath[str], backfill_id: FromPath[str]
     ) -> BackfillRead:
-        require_clients_module(identity)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             repository = BackfillRepository(session)
@@ -195,7 +191,6 @@ class ResultsController(Controller):
         start: FromQuery[date | None] = None,
         end: FromQuery[date | None] = None,
     ) -> MetricsRead:
-        require_clients_module(identity)
         if period is not None and (start or end):
             raise Unprocessable("give a period or a start/end range, not both")
         if period is not None:
@@ -254,7 +249,6 @@ class ResultsController(Controller):
         sort: FromQuery[reporting.CampaignSort] = reporting.CampaignSort.SPEND,
         order: Annotated[Literal["asc", "desc"], QueryParameter(description="sort direction")] = "desc",
     ) -> CampaignTable:
-        require_clients_module(identity)
         window = _window(start, end)
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)

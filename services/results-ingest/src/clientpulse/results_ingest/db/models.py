@@ -155,7 +155,7 @@ class Backfill(Base):
 
     __tablename__ = "backfills"
     __table_args__ = (
-        # The lock that must hold across replicas lives in the database (DESIGN.md §10).
+        # The lock that must hold across replicas lives in the database (docs/architecture.md, "Scale-out").
         Index(
             "uq_backfills_one_active_per_client",
             "client_id",

@@ -1,4 +1,4 @@
-"""Ratios over a window, always from the window's sums (DESIGN.md §6, Results)."""
+"""Ratios over a window, always from the window's sums (docs/domain-rules.md, "Results")."""
 
 from __future__ import annotations
 

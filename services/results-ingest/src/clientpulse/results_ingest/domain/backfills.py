@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.connectors.base import GaveUp, MustWait, PlatformError, Transient
 from clientpulse.results_ingest.db.models import Backfill, BackfillSlice
-from clientpulse.results_ingest.db.repositories import BackfillConflict, BackfillRepository, ConnectionRepository
+from clientpulse.results_ingest.db.repositories.backfills import BackfillConflict, BackfillRepository
+from clientpulse.results_ingest.db.repositories.connections import ConnectionRepository
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.connections import connection_status_for
 from clientpulse.results_ingest.domain.ingest import (

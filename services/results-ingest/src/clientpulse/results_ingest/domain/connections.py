@@ -32,7 +32,8 @@ from clientpulse.results_ingest.connectors.base import (
     Transient,
 )
 from clientpulse.results_ingest.db.models import Connection, OAuthState
-from clientpulse.results_ingest.db.repositories import ConnectionRepository, OAuthStateRepository
+from clientpulse.results_ingest.db.repositories.connections import ConnectionRepository
+from clientpulse.results_ingest.db.repositories.oauth_states import OAuthStateRepository
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.ingest import Runtime, connector_for, retry_policy
 from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.db.repositories import LinkedGoalRepository
+from clientpulse.results_ingest.db.repositories.linked_goals import LinkedGoalRepository
 from clientpulse.results_ingest.domain import reporting
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.shared import goals

@@ -30,7 +30,10 @@ from clientpulse.results_ingest.connectors.base import (
     Transient,
 )
 from clientpulse.results_ingest.db.models import Connection
-from clientpulse.results_ingest.db.repositories import ResultsRepository, StoredAccount
+from clientpulse.results_ingest.db.repositories.account_metrics import AccountMetricRepository
+from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
+from clientpulse.results_ingest.db.repositories.period_reach import PeriodReachRepository
+from clientpulse.results_ingest.db.repositories.stored_account import StoredAccount
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay
@@ -237,16 +240,18 @@ async def fetch_window(
 
 async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: FetchedWindow, window: DateRange) -> int:
     """Upsert a fetched window; days outside the platform's re-read window are final. Returns rows written."""
-    results = ResultsRepository(session)
+    campaign_days, account_metrics = CampaignDayRepository(session), AccountMetricRepository(session)
+    period_reach = PeriodReachRepository(session)
     spec = ref.spec
     account = StoredAccount(ref.id, ref.client_id, ref.platform, fetched.account.time_zone)
     cutoff = final_before(spec.reread_days, account_today(fetched.account.time_zone))
-    written = await results.upsert_campaign_days(account, fetched.days, final_before=cutoff)
+    written = await campaign_days.upsert(account, fetched.days, final_before=cutoff)
     rows_written(session, ref.platform, written)
-    await results.refresh_account_metrics(account, spec.metrics, window.start, window.end, final_before=cutoff)
-    await results.mark_final(ref.id, cutoff)
+    await account_metrics.refresh(account, spec.metrics, window.start, window.end, final_before=cutoff)
+    await campaign_days.mark_final(ref.id, cutoff)
+    await account_metrics.mark_final(ref.id, cutoff)
     for reach_window, reach in fetched.reach.items():
-        await results.upsert_period_reach(account, reach_window.start, reach_window.end, reach)
+        await period_reach.upsert(account, reach_window.start, reach_window.end, reach)
     await session.execute(
         update(Connection)
         .where(Connection.id == ref.id)

@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.db.repositories import ReachWindow, ResultsRepository
+from clientpulse.results_ingest.db.repositories.account_metrics import AccountMetricRepository
+from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
+from clientpulse.results_ingest.db.repositories.period_reach import PeriodReachRepository, ReachWindow
 from clientpulse.results_ingest.domain.aggregation import (
     Delta,
     cpa_minor,
@@ -52,13 +54,9 @@ async def account_metrics(
     session: AsyncSession, client_id: str, current: DateRange, previous: DateRange
 ) -> tuple[list[MetricLine], bool]:
     """Every stored metric of the client with its delta, plus ROAS, CPA and CTR from the sums."""
-    repository = ResultsRepository(session)
-    now = {
-        (c, k, cur): v for c, k, cur, v in await repository.account_metric_sums(client_id, current.start, current.end)
-    }
-    before = {
-        (c, k, cur): v for c, k, cur, v in await repository.account_metric_sums(client_id, previous.start, previous.end)
-    }
+    repository = AccountMetricRepository(session)
+    now = {(c, k, cur): v for c, k, cur, v in await repository.sums(client_id, current.start, current.end)}
+    before = {(c, k, cur): v for c, k, cur, v in await repository.sums(client_id, previous.start, previous.end)}
     lines: list[MetricLine] = []
     for key in sorted(set(now) | set(before), key=lambda k: (k[0], k[1], k[2] or "")):
         category, metric, currency = key
@@ -224,9 +222,9 @@ async def campaign_table(
     session: AsyncSession, client_id: str, window: DateRange, by: CampaignSort, descending: bool
 ) -> list[CampaignLine]:
     """Each campaign over the window: sums, ratios of sums, the spend sparkline and the fatigue flag."""
-    repository = ResultsRepository(session)
-    campaigns = await repository.campaign_window(client_id, window.start, window.end)
-    reach, seven = reach_for_table(await repository.reach_windows(client_id, window.start, window.end), window)
+    campaigns = await CampaignDayRepository(session).campaign_window(client_id, window.start, window.end)
+    stored_reach = await PeriodReachRepository(session).reach_windows(client_id, window.start, window.end)
+    reach, seven = reach_for_table(stored_reach, window)
     connections_with_window = {connection_id for connection_id, _ in reach}
     lines = []
     for c in campaigns:

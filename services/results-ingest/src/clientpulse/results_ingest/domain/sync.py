@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.connectors.base import GaveUp, MustWait, PlatformError, Transient
 from clientpulse.results_ingest.db.models import Connection
-from clientpulse.results_ingest.db.repositories import ConnectionRepository
+from clientpulse.results_ingest.db.repositories.connections import ConnectionRepository
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.connections import connection_status_for
 from clientpulse.results_ingest.domain.ingest import (

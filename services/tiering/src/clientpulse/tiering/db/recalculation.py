@@ -1,4 +1,4 @@
-"""The monthly recalculation as set-based SQL (DESIGN.md §10: heavy set work runs in the database).
+"""The monthly recalculation as set-based SQL (heavy set work runs in the database: docs/architecture.md, "Scale-out").
 
 PostgreSQL: one statement of data-modifying CTEs aggregates trailing revenue per client, bands it,
 rescores every Active scored client, updates the changed ones, writes their receipts and the

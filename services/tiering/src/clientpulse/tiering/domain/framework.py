@@ -1,4 +1,4 @@
-"""The tier scoring framework as data, and its pure rules (DESIGN.md §6, Tier scoring).
+"""The tier scoring framework as data, and its pure rules (docs/domain-rules.md, "Tier scoring").
 
 Scores are computed in ``Decimal`` and never rounded before the tier is chosen (3.95 is Core).
 """
@@ -12,6 +12,10 @@ from decimal import Decimal
 from clientpulse.shared.contracts.events import Tier
 
 FRAMEWORK_VERSION = 1
+
+# Every dimension is rated on this scale (the money dimension is banded onto it).
+LOWEST_RATING = 1
+HIGHEST_RATING = 5
 
 
 class Track(enum.StrEnum):
@@ -87,9 +91,12 @@ TRACKS: dict[Track, tuple[Dimension, ...]] = {
 # A change of weights or bands is a new entry here and a new FRAMEWORK_VERSION.
 FRAMEWORK_VERSIONS: dict[int, dict[Track, tuple[Dimension, ...]]] = {FRAMEWORK_VERSION: TRACKS}
 
-# (band score, lower bound inclusive, upper bound inclusive or None) in base-currency major units.
+# (band score, lower bound, upper bound or None) in base-currency major units: the one table of the
+# bands; revenue_band_score, the recalculation's SQL and the band rule texts are all read from it.
+# The lower bound is inclusive except in the top band, which starts strictly above it, so each upper
+# bound is inclusive below the top band and exclusive further down.
 REVENUE_BANDS: tuple[tuple[int, Decimal, Decimal | None], ...] = (
-    (5, Decimal("300000"), None),  # strictly above 300,000: see revenue_band_score
+    (5, Decimal("300000"), None),  # strictly above 300,000
     (4, Decimal("150000"), Decimal("300000")),
     (3, Decimal("75000"), Decimal("150000")),
     (2, Decimal("30000"), Decimal("75000")),
@@ -105,18 +112,29 @@ TIER_FLOORS: tuple[tuple[Tier, Decimal], ...] = (
 
 
 def revenue_band_score(revenue: Decimal) -> int:
-    """Band score of trailing-12-month revenue R: 5 if R > 300,000; 4 if 150,000 ≤ R ≤ 300,000;
-    3 if 75,000 ≤ R < 150,000; 2 if 30,000 ≤ R < 75,000; 1 below 30,000.
+    """Band score of trailing-12-month revenue R by ``REVENUE_BANDS``: 5 if R > 300,000; 4 if
+    150,000 ≤ R ≤ 300,000; 3 if 75,000 ≤ R < 150,000; 2 if 30,000 ≤ R < 75,000; 1 below 30,000.
     """
-    if revenue > Decimal("300000"):
-        return 5
-    if revenue >= Decimal("150000"):
-        return 4
-    if revenue >= Decimal("75000"):
-        return 3
-    if revenue >= Decimal("30000"):
-        return 2
-    return 1
+    top_score, top_floor, _ = REVENUE_BANDS[0]
+    if revenue > top_floor:
+        return top_score
+    for score, low, _high in REVENUE_BANDS[1:]:
+        if revenue >= low:
+            return score
+    return REVENUE_BANDS[-1][0]  # negative revenue (credit notes outweigh invoices) is the lowest band too
+
+
+def revenue_band_rule(score: int) -> str:
+    """The band's rule as people read it, written from ``REVENUE_BANDS`` (e.g. ``75,000 ≤ R < 150,000``)."""
+    top_score, top_floor, _ = REVENUE_BANDS[0]
+    lowest_score = REVENUE_BANDS[-1][0]
+    low, high = next((low, high) for band, low, high in REVENUE_BANDS if band == score)
+    if score == top_score:
+        return f"R > {low:,}"
+    upper = f"R ≤ {high:,}" if high == top_floor else f"R < {high:,}"
+    if score == lowest_score:
+        return upper
+    return f"{low:,} ≤ {upper}"
 
 
 def tier_for_score(score: Decimal) -> Tier:
@@ -132,8 +150,8 @@ def weighted_score(track: Track, ratings: dict[str, int]) -> Decimal:
     total = Decimal("0")
     for dimension in TRACKS[track]:
         rating = ratings[dimension.key]
-        if not 1 <= rating <= 5:
-            raise ValueError(f"{dimension.key} must be rated 1–5, got {rating}")
+        if not LOWEST_RATING <= rating <= HIGHEST_RATING:
+            raise ValueError(f"{dimension.key} must be rated {LOWEST_RATING}–{HIGHEST_RATING}, got {rating}")
         total += dimension.weight * rating
     return total
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import InvoicePosted
 from clientpulse.shared.db import utcnow
-from clientpulse.tiering.db.repositories import LedgerRepository
+from clientpulse.tiering.db.repositories.ledger import LedgerRepository
 
 
 def trailing_year_start(today: date) -> date:

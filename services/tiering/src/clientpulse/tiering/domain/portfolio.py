@@ -1,18 +1,27 @@
-"""Portfolio rollup of a group account (DESIGN.md §6, Group accounts).
+"""Portfolio rollup of a group account (docs/domain-rules.md, "Tier scoring").
 
 The money dimension comes from the group's combined revenue (the parent's and every member's);
 each human dimension is the revenue-weighted mean of the scored members' ratings on the portfolio's
 track; the portfolio tier follows from those, and the members' tier distribution is shown beside it.
+``group_portfolio`` gathers those facts in the caller's unit of work; the rest are pure rules.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientpulse.shared.client_directory import ClientEntry
 from clientpulse.shared.contracts.events import Tier
-from clientpulse.shared.money import major_units
+from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.money import MissingRate, major_units, round_minor
+from clientpulse.tiering.db.models import ClientScore
+from clientpulse.tiering.db.repositories.groups import GroupRepository
+from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import (
     Track,
     human_dimensions,
@@ -20,6 +29,8 @@ from clientpulse.tiering.domain.framework import (
     revenue_band_score,
     tier_for_score,
 )
+from clientpulse.tiering.domain.ledger import trailing_year_start
+from clientpulse.tiering.domain.revenue import RevenueDesk
 
 UNSCORED = "Unscored"
 
@@ -88,3 +99,49 @@ def rollup(members: list[MemberFacts], parent_track: str | None, base_currency: 
             )
             tier = tier_for_score(score)
     return Portfolio(track, combined, band, ratings, score, tier, dict(distribution))
+
+
+async def group_portfolio(
+    session: AsyncSession, group: ClientEntry, *, desk: RevenueDesk, today: date
+) -> tuple[Portfolio, list[MemberFacts]]:
+    """Gather a group's members (the parent included) and roll them up; 404 when it has no members."""
+    groups = GroupRepository(session)
+    members = await groups.members(group.client_id)
+    if not members:
+        raise NotFound(f"client {group.client_id} is not a group account (it has no members)")
+    everyone = [(group.client_id, group.name), *members]
+    ids = [client_id for client_id, _ in everyone]
+    revenue = await _ledger_revenue(groups, desk, ids, today)
+    scores = {row.client_id: row for row in await ScoreRepository(session).of_clients(ids)}
+    facts = [_member_facts(member, name, revenue.get(member), scores.get(member)) for member, name in everyone]
+    parent = scores.get(group.client_id)
+    return rollup(facts, parent.track if parent else None, desk.rates.base_currency), facts
+
+
+async def _ledger_revenue(
+    groups: GroupRepository, desk: RevenueDesk, client_ids: list[str], today: date
+) -> dict[str, Decimal]:
+    """Each member's trailing-year ledger revenue in base minor units (unrounded); 422 when a rate is missing."""
+    revenue: dict[str, Decimal] = {}
+    totals = await groups.daily_totals(client_ids, trailing_year_start(today), today)
+    try:
+        for client_id, currency, day, amount in totals:
+            revenue[client_id] = revenue.get(client_id, Decimal(0)) + desk.rates.to_base_minor(amount, currency, day)
+    except MissingRate as exc:
+        raise Unprocessable(f"{exc}; add it to CLIENTPULSE_TIERING_EXCHANGE_RATES") from exc
+    return revenue
+
+
+def _member_facts(client_id: str, name: str | None, ledger: Decimal | None, row: ClientScore | None) -> MemberFacts:
+    """A member's facts: its ledger revenue, else what it was last scored with (e.g. Productive), else 0."""
+    amount = row.revenue_base_minor if row is not None else 0
+    if ledger is not None:
+        amount = round_minor(ledger)
+    return MemberFacts(
+        client_id=client_id,
+        name=name,
+        revenue_minor=amount,
+        track=row.track if row else None,
+        ratings=dict(row.ratings) if row else None,
+        effective_tier=row.effective_tier if row else None,
+    )

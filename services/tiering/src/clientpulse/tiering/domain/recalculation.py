@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import calendar
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.shared.contracts import derived_event_id, new_event_id, wrap
+from clientpulse.shared.contracts import Envelope, derived_event_id, new_event_id, wrap
 from clientpulse.shared.contracts.events import (
     RecalculationCompleted,
     ScoreRecorded,
@@ -32,11 +33,12 @@ from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.shared.telemetry import current_trace_headers
 from clientpulse.tiering.db import recalculation as sql
 from clientpulse.tiering.db.models import RecalculationRun
-from clientpulse.tiering.db.repositories import RecalculationRepository, ScoreRepository
+from clientpulse.tiering.db.repositories.recalculation_runs import RecalculationRepository
+from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import REVENUE_BANDS, TIER_FLOORS, TRACKS, revenue_band_score, tier_for_score
 from clientpulse.tiering.domain.ledger import trailing_year_start
+from clientpulse.tiering.domain.outbox import SOURCE
 from clientpulse.tiering.domain.scoring import override_in_force, weights_of
-from clientpulse.tiering.domain.services import SOURCE
 
 
 def recalculation_event_id(period: str) -> str:
@@ -87,38 +89,10 @@ async def run_recalculation(
     """Recalculate a period once; None when it already ran."""
     parse_period(period)
     runs = RecalculationRepository(session)
-    run_id = new_event_id()
-    claimed = await runs.claim_period(
-        {
-            "id": run_id,
-            "period": period,
-            "event_id": event_id,
-            "requested_by": requested_by,
-            "started_at": now,
-            "completed_at": now,
-            "recalculated": 0,
-            "changed": 0,
-            "skipped_never_scored": 0,
-            "failed": 0,
-        }
-    )
-    if not claimed:
+    run_id = await _claim_period(runs, period=period, requested_by=requested_by, event_id=event_id, now=now)
+    if run_id is None:
         return None
-    start, end = revenue_window(period)
-    floors = {tier: floor for tier, floor in TIER_FLOORS}
-    spec = sql.RecalculationInput(
-        run_id=run_id,
-        period=period,
-        window_start=start,
-        window_end=end,
-        now=now,
-        base_currency=rates.base_currency,
-        rates=rates.windows,
-        band_floors_minor=_band_floors_minor(rates.base_currency),
-        tier_floors=(floors[Tier.PLATINUM], floors[Tier.CORE], floors[Tier.STANDARD]),
-        weights_by_track={track.value: weights_of(track) for track in TRACKS},
-        actor=f"recalculation:{period}",
-    )
+    spec = recalculation_input(run_id, period, rates, now)
     stale_before = now - STALE_AFTER
     if session.get_bind().dialect.name == "postgresql":
         counts = await sql.recalculate_in_postgres(session, spec)
@@ -136,23 +110,106 @@ async def run_recalculation(
             "failed": counts.failed,
         },
     )
-    await record_event(
-        session,
-        wrap(
-            RecalculationCompleted(
-                period=period,
-                run_id=run_id,
-                recalculated=counts.recalculated,
-                changed=counts.changed,
-                skipped_never_scored=counts.skipped_never_scored,
-                failed=counts.failed,
-                stale_flagged=stale_flagged,
-            ),
-            source=SOURCE,
-            event_id=derived_event_id(f"recalculation-completed:{period}"),
-        ),
-    )
+    await record_event(session, _completed(period, run_id, counts, stale_flagged))
     return await runs.by_period(period)
+
+
+async def _claim_period(
+    runs: RecalculationRepository, *, period: str, requested_by: str, event_id: str, now: datetime
+) -> str | None:
+    """Claim the period with a new run's row (its counts filled in at the end); None when it already ran."""
+    run_id = new_event_id()
+    claimed = await runs.claim_period(
+        {
+            "id": run_id,
+            "period": period,
+            "event_id": event_id,
+            "requested_by": requested_by,
+            "started_at": now,
+            "completed_at": now,
+            "recalculated": 0,
+            "changed": 0,
+            "skipped_never_scored": 0,
+            "failed": 0,
+        }
+    )
+    return run_id if claimed else None
+
+
+def recalculation_input(run_id: str, period: str, rates: RateTable, now: datetime) -> sql.RecalculationInput:
+    """What a run computes with: the period's revenue window, the rates and the framework's thresholds."""
+    start, end = revenue_window(period)
+    floors = {tier: floor for tier, floor in TIER_FLOORS}
+    return sql.RecalculationInput(
+        run_id=run_id,
+        period=period,
+        window_start=start,
+        window_end=end,
+        now=now,
+        base_currency=rates.base_currency,
+        rates=rates.windows,
+        band_floors_minor=_band_floors_minor(rates.base_currency),
+        tier_floors=(floors[Tier.PLATINUM], floors[Tier.CORE], floors[Tier.STANDARD]),
+        weights_by_track={track.value: weights_of(track) for track in TRACKS},
+        actor=f"recalculation:{period}",
+    )
+
+
+def _completed(period: str, run_id: str, counts: sql.RecalculationCounts, stale_flagged: int) -> Envelope[Any]:
+    """The RecalculationCompleted of a run, one per period whatever redelivers it."""
+    return wrap(
+        RecalculationCompleted(
+            period=period,
+            run_id=run_id,
+            recalculated=counts.recalculated,
+            changed=counts.changed,
+            skipped_never_scored=counts.skipped_never_scored,
+            failed=counts.failed,
+            stale_flagged=stale_flagged,
+        ),
+        source=SOURCE,
+        event_id=derived_event_id(f"recalculation-completed:{period}"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rescored:
+    """A candidate rescored with its fresh revenue (the SQLite path), and what changed."""
+
+    band: int
+    score: Decimal
+    computed_tier: str
+    effective_tier: str
+    override_expired: bool
+    changed: bool
+
+
+def _aware(expires: datetime | str | None, now: datetime) -> datetime | None:
+    """An override expiry as SQLite returns it (text or naive), made comparable with ``now``."""
+    if isinstance(expires, str):
+        expires = datetime.fromisoformat(expires)
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=now.tzinfo)
+    return expires
+
+
+def rescore(c: sql.Candidate, spec: sql.RecalculationInput) -> Rescored:
+    """The band of the fresh revenue, the score and tiers it gives, and whether the row must be rewritten:
+    any of score, tiers, revenue or its source moved, or the override expired."""
+    band = revenue_band_score(major_units(c.new_revenue, spec.base_currency))
+    score = c.human_points + c.money_weight * band
+    computed = tier_for_score(score).value
+    expired = c.override_tier is not None and not override_in_force(_aware(c.override_expires_at, spec.now), spec.now)
+    effective = c.override_tier if c.override_tier is not None and not expired else computed
+    changed = (
+        score != c.old_score
+        or effective != c.old_tier
+        or computed != c.old_computed
+        or c.new_revenue != c.old_revenue
+        or c.new_source != c.old_source
+        or expired
+    )
+    return Rescored(band, score, computed, effective, expired, changed)
 
 
 async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationInput) -> sql.RecalculationCounts:
@@ -167,88 +224,15 @@ async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationI
         if c.failed:
             failed += 1
             continue
-        band = revenue_band_score(major_units(c.new_revenue, spec.base_currency))
-        score = c.human_points + c.money_weight * band
-        computed = tier_for_score(score).value
-        expires = c.override_expires_at
-        if isinstance(expires, str):
-            expires = datetime.fromisoformat(expires)
-        if expires is not None and expires.tzinfo is None:
-            expires = expires.replace(tzinfo=spec.now.tzinfo)
-        expired = c.override_tier is not None and not override_in_force(expires, spec.now)
-        effective = c.override_tier if c.override_tier is not None and not expired else computed
-        if not (
-            score != c.old_score
-            or effective != c.old_tier
-            or computed != c.old_computed
-            or c.new_revenue != c.old_revenue
-            or c.new_source != c.old_source
-            or expired
-        ):
+        new = rescore(c, spec)
+        if not new.changed:
             continue
         receipt_id = derived_event_id(f"{spec.run_id}:{c.client_id}")
-        cause = TierChangeCause.EXPIRY if expired else TierChangeCause.RECALCULATION
-        change: dict[str, Any] = {
-            "b_client_id": c.client_id,
-            "revenue_base_minor": c.new_revenue,
-            "revenue_currency": spec.base_currency,
-            "revenue_source": c.new_source,
-            "money_rating": band,
-            "score": score,
-            "computed_tier": computed,
-            "effective_tier": effective,
-            "receipt_id": receipt_id,
-            "updated_at": spec.now,
-        }
-        if expired:
-            change |= {
-                "override_tier": None,
-                "override_reason": None,
-                "override_expires_at": None,
-                "override_by": None,
-                "override_at": None,
-            }
-        changes.append(change)
-        receipts.append(
-            {
-                "id": receipt_id,
-                "client_id": c.client_id,
-                "kind": cause.value,
-                "track": c.track,
-                "score": score,
-                "computed_tier": computed,
-                "effective_tier": effective,
-                "band": band,
-                "revenue": c.new_revenue,
-                "source": c.new_source,
-            }
-        )
-        if effective != c.old_tier:
-            event = wrap(
-                TierChanged(
-                    client_id=c.client_id,
-                    old_tier=Tier(c.old_tier),
-                    new_tier=Tier(effective),
-                    old_score=c.old_score,
-                    new_score=score,
-                    cause=cause,
-                    receipt_id=receipt_id,
-                    changed_by=spec.actor,
-                ),
-                source=SOURCE,
-                event_id=sql.tier_changed_event_id(spec.run_id, c.client_id),
-                time=spec.now,
-            )
-            events.append(
-                {
-                    "event_id": event.id,
-                    "subject": TierChanged.subject,
-                    "stream": TierChanged.stream.value,
-                    "payload": event.to_json(),
-                    "headers": headers,
-                    "created_at": spec.now,
-                }
-            )
+        cause = TierChangeCause.EXPIRY if new.override_expired else TierChangeCause.RECALCULATION
+        changes.append(_score_change(c, new, receipt_id, spec))
+        receipts.append(_brief_receipt(c, new, receipt_id, cause))
+        if new.effective_tier != c.old_tier:
+            events.append(_tier_changed_outbox_row(c, new, receipt_id, cause, spec, headers))
     # Expired overrides must be split out: executemany needs one statement shape per batch.
     plain = [c for c in changes if "override_tier" not in c]
     cleared = [c for c in changes if "override_tier" in c]
@@ -256,6 +240,81 @@ async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationI
     await sql.write_changes(session, cleared, [], [])
     await sql.write_changes(session, [], await _full_receipts(session, receipts, spec), events)
     return sql.RecalculationCounts(len(candidates) - failed, len(events), skipped, failed)
+
+
+def _score_change(c: sql.Candidate, new: Rescored, receipt_id: str, spec: sql.RecalculationInput) -> dict[str, Any]:
+    """The ``client_scores`` update of a rescored client (its override dropped when it expired)."""
+    change: dict[str, Any] = {
+        "b_client_id": c.client_id,
+        "revenue_base_minor": c.new_revenue,
+        "revenue_currency": spec.base_currency,
+        "revenue_source": c.new_source,
+        "money_rating": new.band,
+        "score": new.score,
+        "computed_tier": new.computed_tier,
+        "effective_tier": new.effective_tier,
+        "receipt_id": receipt_id,
+        "updated_at": spec.now,
+    }
+    if new.override_expired:
+        change |= {
+            "override_tier": None,
+            "override_reason": None,
+            "override_expires_at": None,
+            "override_by": None,
+            "override_at": None,
+        }
+    return change
+
+
+def _brief_receipt(c: sql.Candidate, new: Rescored, receipt_id: str, cause: TierChangeCause) -> dict[str, Any]:
+    """What the run knows of a receipt; ``_full_receipts`` adds the stored ratings and override."""
+    return {
+        "id": receipt_id,
+        "client_id": c.client_id,
+        "kind": cause.value,
+        "track": c.track,
+        "score": new.score,
+        "computed_tier": new.computed_tier,
+        "effective_tier": new.effective_tier,
+        "band": new.band,
+        "revenue": c.new_revenue,
+        "source": c.new_source,
+    }
+
+
+def _tier_changed_outbox_row(
+    c: sql.Candidate,
+    new: Rescored,
+    receipt_id: str,
+    cause: TierChangeCause,
+    spec: sql.RecalculationInput,
+    headers: dict[str, str],
+) -> dict[str, Any]:
+    """The outbox row of a client's TierChanged, with an id stable across redeliveries of the run."""
+    event = wrap(
+        TierChanged(
+            client_id=c.client_id,
+            old_tier=Tier(c.old_tier),
+            new_tier=Tier(new.effective_tier),
+            old_score=c.old_score,
+            new_score=new.score,
+            cause=cause,
+            receipt_id=receipt_id,
+            changed_by=spec.actor,
+        ),
+        source=SOURCE,
+        event_id=sql.tier_changed_event_id(spec.run_id, c.client_id),
+        time=spec.now,
+    )
+    return {
+        "event_id": event.id,
+        "subject": TierChanged.subject,
+        "stream": TierChanged.stream.value,
+        "payload": event.to_json(),
+        "headers": headers,
+        "created_at": spec.now,
+    }
 
 
 async def _full_receipts(

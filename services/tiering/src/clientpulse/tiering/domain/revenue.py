@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.money import MissingRate, RateTable, major_units, round_minor
-from clientpulse.tiering.db.repositories import LedgerRepository
+from clientpulse.tiering.db.repositories.ledger import LedgerRepository
 from clientpulse.tiering.domain.ledger import trailing_year_start
 from clientpulse.tiering.productive import ProductiveClient, ProductiveUnavailable
 

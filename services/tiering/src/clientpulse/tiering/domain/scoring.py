@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from clientpulse.shared.contracts.events import Tier
 from clientpulse.tiering.domain.framework import (
+    HIGHEST_RATING,
+    LOWEST_RATING,
     TRACKS,
     Track,
     human_dimensions,
@@ -49,8 +51,8 @@ def check_ratings(track: Track, ratings: dict[str, int]) -> dict[str, int]:
         problems.append(f"missing ratings: {', '.join(missing)}")
     for key in sorted(expected & set(ratings)):
         value = ratings[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            problems.append(f"{key} must be an integer from 1 to 5, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not LOWEST_RATING <= value <= HIGHEST_RATING:
+            problems.append(f"{key} must be an integer from {LOWEST_RATING} to {HIGHEST_RATING}, got {value!r}")
     if problems:
         raise InvalidRatings("; ".join(problems))
     return {key: ratings[key] for key in sorted(expected)}

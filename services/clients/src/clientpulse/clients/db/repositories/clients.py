@@ -1,0 +1,189 @@
+"""Queries and writes of the ``clients`` table (client profiles), and who may see which."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientpulse.clients.db.models import Client, Company
+from clientpulse.shared.identity import Identity, Role
+
+
+def visible_to(identity: Identity) -> ColumnElement[bool]:
+    """The SQL form of the object-level rule: who sees which client (docs/access.md)."""
+    if identity.sees_all_clients:
+        return true()
+    if identity.role is not Role.MANAGER:
+        return false()
+    mine = [Client.dm_id == identity.sub]
+    if identity.squad:
+        mine.append(Client.squad_id == identity.squad)
+    return or_(*mine)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFilters:
+    """What the client list can be narrowed by (None: no filter)."""
+
+    status: str | None = None
+    tier: str | None = None
+    unscored: bool = False
+    health_band: str | None = None
+    stale_before: datetime | None = None
+    stale: bool | None = None
+    dm_id: str | None = None
+    squad_id: str | None = None
+    group_id: str | None = None
+    text: str | None = None
+
+
+# Sort keys of the client list. Nullable ones sort through a stand-in value (no health: -1, no due
+# date: the far future) so keyset pagination sees a total order.
+SORTS: dict[str, Any] = {
+    "created": Client.id,
+    "name": Company.name_key,
+    "health": func.coalesce(Client.health_score, -1),
+    "next_qbr_due": func.coalesce(Client.qbr_due_on, date(9999, 12, 31)),
+}
+
+
+class ClientRepository:
+    """Client profiles."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, client_id: str) -> Client | None:
+        """One client profile by id (the company's id)."""
+        return await self.session.get(Client, client_id)
+
+    async def get_with_company(self, client_id: str) -> tuple[Client, Company] | None:
+        """A client and its company in one query."""
+        row = (
+            await self.session.execute(
+                select(Client, Company).join(Company, Company.id == Client.id).where(Client.id == client_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def add(self, client: Client) -> None:
+        """Stage a new client profile."""
+        self.session.add(client)
+
+    async def list_visible(
+        self,
+        identity: Identity,
+        filters: ClientFilters,
+        *,
+        sort: str = "created",
+        descending: bool = False,
+        after: tuple[Any, str] | None = None,
+        limit: int,
+    ) -> Sequence[tuple[Client, Company]]:
+        """The clients the caller may see, filtered, in ``sort`` order with the id breaking ties."""
+        key = SORTS[sort]
+        query = select(Client, Company).join(Company, Company.id == Client.id).where(visible_to(identity))
+        query = query.where(*self._conditions(filters))
+        if after is not None:
+            value, last_id = after
+            if sort == "created":
+                query = query.where(Client.id < last_id if descending else Client.id > last_id)
+            elif descending:
+                query = query.where(or_(key < value, and_(key == value, Client.id < last_id)))
+            else:
+                query = query.where(or_(key > value, and_(key == value, Client.id > last_id)))
+        if sort == "created":
+            order = [Client.id.desc() if descending else Client.id]
+        else:
+            order = [key.desc(), Client.id.desc()] if descending else [key, Client.id]
+        query = query.order_by(*order).limit(limit)
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    @staticmethod
+    def _conditions(filters: ClientFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if filters.status:
+            conditions.append(Client.status == filters.status)
+        if filters.unscored:
+            conditions.append(Client.tier.is_(None))
+        elif filters.tier:
+            conditions.append(Client.tier == filters.tier)
+        if filters.health_band:
+            conditions.append(Client.health_band == filters.health_band)
+        if filters.stale is not None and filters.stale_before is not None:
+            old = Client.ratings_recorded_at < filters.stale_before
+            conditions.append(old if filters.stale else or_(Client.ratings_recorded_at.is_(None), ~old))
+        if filters.dm_id:
+            conditions.append(Client.dm_id == filters.dm_id)
+        if filters.squad_id:
+            conditions.append(Client.squad_id == filters.squad_id)
+        if filters.group_id:
+            conditions.append(Client.parent_id == filters.group_id)
+        if filters.text:
+            conditions.append(Company.name_key.contains(filters.text.strip().lower(), autoescape=True))
+        return conditions
+
+    async def parent_of(self, client_id: str) -> str | None:
+        """A client's parent in its group account."""
+        return await self.session.scalar(select(Client.parent_id).where(Client.id == client_id))
+
+    async def members(self, identity: Identity, parent_id: str) -> Sequence[tuple[Client, Company]]:
+        """The direct members of a group account the caller may see, by name."""
+        query = (
+            select(Client, Company)
+            .join(Company, Company.id == Client.id)
+            .where(Client.parent_id == parent_id, visible_to(identity))
+            .order_by(Company.name_key, Client.id)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    async def needing_attention(
+        self, identity: Identity, *, today: date, low_health_below: int, limit: int
+    ) -> tuple[int, int, Sequence[tuple[Client, Company]]]:
+        """Visible Active clients with an overdue QBR, with low health, and the first of either."""
+        base = and_(visible_to(identity), Client.status == "Active")
+        overdue = Client.qbr_due_on < today
+        low = Client.health_score < low_health_below
+        counts = (
+            await self.session.execute(
+                select(
+                    func.count().filter(overdue),
+                    func.count().filter(low),
+                ).where(base)
+            )
+        ).one()
+        rows = (
+            await self.session.execute(
+                select(Client, Company)
+                .join(Company, Company.id == Client.id)
+                .where(base, or_(overdue, low))
+                .order_by(Client.id)
+                .limit(limit)
+            )
+        ).all()
+        return int(counts[0]), int(counts[1]), [(row[0], row[1]) for row in rows]
+
+    async def overdue_unreported(self, *, today: date, limit: int) -> Sequence[Client]:
+        """Active clients past their QBR due date whose current overdue episode was not yet announced."""
+        query = (
+            select(Client)
+            .where(
+                Client.status == "Active",
+                Client.qbr_due_on < today,
+                or_(Client.qbr_overdue_reported_for.is_(None), Client.qbr_overdue_reported_for != Client.qbr_due_on),
+            )
+            .order_by(Client.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return (await self.session.scalars(query)).all()
+
+    async def mark_overdue_reported(self, client_id: str, due_on: date) -> None:
+        """Remember that the overdue episode of ``due_on`` was announced."""
+        await self.session.execute(update(Client).where(Client.id == client_id).values(qbr_overdue_reported_for=due_on))

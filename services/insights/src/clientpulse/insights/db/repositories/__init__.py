@@ -1,0 +1,1 @@
+"""Repositories of the insights service: one module per table, all SQL lives here."""

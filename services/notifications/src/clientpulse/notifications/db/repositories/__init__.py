@@ -1,0 +1,1 @@
+"""Repositories of the notifications service, the only code that speaks SQL: one module per table."""

@@ -1,0 +1,1 @@
+"""Repositories of the tiering service: one module per table, all SQL lives here."""

@@ -1,0 +1,45 @@
+"""Group accounts: their members in the client directory, and the members' ledger revenue."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clientpulse.shared.client_directory import client_directory
+from clientpulse.tiering.db.models import LedgerInvoice
+
+
+class GroupRepository:
+    """Group accounts from the client replica, and their members' ledger revenue."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def members(self, group_id: str) -> list[tuple[str, str | None]]:
+        """(client id, name) of the clients whose parent is ``group_id``."""
+        query = (
+            select(client_directory.c.client_id, client_directory.c.name)
+            .where(client_directory.c.parent_id == group_id)
+            .order_by(client_directory.c.client_id)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    async def daily_totals(self, client_ids: list[str], since: date, until: date) -> list[tuple[str, str, date, int]]:
+        """(client id, currency, day, amount in minor units) per client, currency and issue day in the window."""
+        query = (
+            select(
+                LedgerInvoice.client_id,
+                LedgerInvoice.currency,
+                LedgerInvoice.issued_on,
+                func.sum(LedgerInvoice.amount_minor),
+            )
+            .where(
+                LedgerInvoice.client_id.in_(client_ids),
+                LedgerInvoice.issued_on >= since,
+                LedgerInvoice.issued_on <= until,
+            )
+            .group_by(LedgerInvoice.client_id, LedgerInvoice.currency, LedgerInvoice.issued_on)
+        )
+        return [(r[0], r[1], r[2], int(r[3] or 0)) for r in (await self.session.execute(query)).all()]

@@ -185,3 +185,52 @@ def test_the_committed_document_matches_the_services_as_they_are(tmp_path: Path)
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _committed() -> dict[str, Any]:
+    import json
+
+    from clientpulse.gateway.openapi import load_committed_document
+
+    document: dict[str, Any] = json.loads(load_committed_document())
+    return document
+
+
+def test_every_request_body_refuses_unknown_fields_as_its_service_does() -> None:
+    document = _committed()
+    schemas = document["components"]["schemas"]
+    bodies: set[str] = set()
+    for item in document["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            for content in operation["requestBody"]["content"].values():
+                schema = content["schema"]
+                for option in schema.get("oneOf", [schema]):
+                    if "$ref" in option:
+                        bodies.add(option["$ref"].rsplit("/", 1)[-1])
+    assert "ScoreCreate" in bodies
+    assert {name: schemas[name].get("additionalProperties") for name in bodies} == dict.fromkeys(bodies, False)
+
+
+def test_score_ratings_are_documented_as_a_dimension_to_rating_object() -> None:
+    ratings = _committed()["components"]["schemas"]["ScoreCreate"]["properties"]["ratings"]
+    assert ratings["type"] == "object"
+    assert ratings["additionalProperties"] == {"type": "integer"}
+    assert ratings["maxProperties"] == 10
+    assert "maxLength" not in ratings
+
+
+def test_service_problems_are_documented_as_problem_json() -> None:
+    document = _committed()
+    responses = document["components"]["responses"]
+    for name in ("BadRequest", "NotFound", "Conflict", "Unprocessable"):
+        assert set(responses[name]["content"]) == {"application/problem+json"}
+    score = document["paths"]["/api/v1/clients/{client_id}/tiering/scores"]["post"]["responses"]
+    assert score["400"] == {"$ref": "#/components/responses/BadRequest"}
+    assert score["404"] == {"$ref": "#/components/responses/NotFound"}
+    assert score["422"] == {"$ref": "#/components/responses/Unprocessable"}
+    for item in document["paths"].values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values() if isinstance(operation, dict) else ():
+                assert "application/json" not in response.get("content", {}) or "Problem" not in str(response)

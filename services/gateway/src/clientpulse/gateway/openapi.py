@@ -22,6 +22,7 @@ from typing import Any
 from litestar.serialization import encode_json
 
 from clientpulse.gateway.routes import API_PREFIX, GATEWAY, ROUTING_TABLE, Access, Route, RoutingTable
+from clientpulse.shared.guards import InputModel
 from clientpulse.shared.identity import IDENTITY_HEADER, Role
 
 SERVICE_APP_FACTORIES = {
@@ -115,6 +116,10 @@ def _gateway_problem_responses() -> JsonObject:
             {"WWW-Authenticate": {"schema": {"type": "string"}}},
         ),
         "Forbidden": _problem_response("The caller's role may not use this function."),
+        "BadRequest": _problem_response("The request is malformed or its body does not match the schema."),
+        "NotFound": _problem_response("The client or object the path names does not exist."),
+        "Conflict": _problem_response("The change conflicts with the current state."),
+        "Unprocessable": _problem_response("A parameter or the body is invalid, or the service refuses the change."),
         "PayloadTooLarge": _problem_response("The request body is larger than the gateway accepts."),
         "RateLimited": _problem_response(
             "The caller sent too many requests; retry after the given number of seconds.",
@@ -189,7 +194,10 @@ def _component_renames(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, 
                     renames[service][section, name] = _prefixed(service, name)
 
 
-def _public_operation(operation: JsonObject, route: Route) -> JsonObject:
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
+def _public_operation(operation: JsonObject, route: Route, route_path: str, method: str) -> JsonObject:
     """An operation as the gateway exposes it: gateway security and the gateway's own problem responses."""
     operation = dict(operation)
     operation.pop("security", None)
@@ -209,6 +217,15 @@ def _public_operation(operation: JsonObject, route: Route) -> JsonObject:
         operation["security"] = []
     if route.access in (Access.CLIENTS_MODULE, Access.EXECUTIVE):
         responses.setdefault("403", _ref("responses", "Forbidden"))
+    if route.service != GATEWAY:
+        # A service's validation failures are problems too, not Litestar's default body.
+        responses["400"] = _ref("responses", "BadRequest")
+        if "{" in route_path:
+            responses.setdefault("404", _ref("responses", "NotFound"))
+        if operation.get("parameters") or "requestBody" in operation:
+            responses.setdefault("422", _ref("responses", "Unprocessable"))
+        if method in WRITE_METHODS:
+            responses.setdefault("409", _ref("responses", "Conflict"))
     if "requestBody" in operation:
         responses.setdefault("413", _ref("responses", "PayloadTooLarge"))
     responses.setdefault("429", _ref("responses", "RateLimited"))
@@ -269,7 +286,7 @@ def merge_documents(service_docs: Mapping[str, Mapping[str, Any]], table: Routin
             if route is None or route.service != service:
                 continue
             paths[path] = {
-                key: _public_operation(value, route) if key in HTTP_METHODS else value
+                key: _public_operation(value, route, path, key) if key in HTTP_METHODS else value
                 for key, value in _rewrite_refs(item, renames[service]).items()
             }
         for section, name, definition in _components(document):
@@ -315,8 +332,31 @@ def service_documents(*, allow_missing: bool = False) -> dict[str, JsonObject]:
             continue
         # Through Litestar's encoder, as the service serves its own document: values such as a
         # ``Decimal`` default become the JSON the service itself would answer with.
-        documents[service] = json.loads(encode_json(factory().openapi_schema.to_schema()))
+        document = json.loads(encode_json(factory().openapi_schema.to_schema()))
+        _mark_closed_bodies(document, module_name.rpartition(".")[0])
+        documents[service] = document
     return documents
+
+
+def _input_models(package: str) -> dict[str, type[InputModel]]:
+    """The request-body models defined under ``package``, by class name."""
+    found: dict[str, type[InputModel]] = {}
+    pending: list[type[InputModel]] = [InputModel]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith(package + "."):
+            found[model.__name__] = model
+    return found
+
+
+def _mark_closed_bodies(document: JsonObject, package: str) -> None:
+    """Say in the document what the service refuses: a request body's unknown fields (``extra="forbid"``)."""
+    models = _input_models(package)
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        model = models.get(schema.get("title", name)) if isinstance(schema, dict) else None
+        if model is not None and model.model_config.get("extra") == "forbid":
+            schema["additionalProperties"] = False
 
 
 def build_document(*, allow_missing: bool = False) -> JsonObject:

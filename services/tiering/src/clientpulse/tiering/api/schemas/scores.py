@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from clientpulse.shared.contracts.events import Tier
 from clientpulse.shared.guards import InputModel
 from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.tiering.api.schemas.overrides import OverrideRead
 from clientpulse.tiering.api.schemas.receipts import ReceiptRead
+
+MAX_RATED_DIMENSIONS = 10
 
 
 class RevenueRead(BaseModel):
@@ -56,7 +58,17 @@ class ScoreCreate(InputModel):
     """Score Now: the track and the human ratings (the money dimension is computed)."""
 
     track: str = Field(description="managed_delivery or product_saas", max_length=40)
-    ratings: dict[str, int] = Field(description="each human dimension of the track rated 1–5", max_length=10)
+    ratings: dict[str, int] = Field(
+        description=f"each human dimension of the track rated 1–5 (at most {MAX_RATED_DIMENSIONS})",
+        json_schema_extra={"maxProperties": MAX_RATED_DIMENSIONS},
+    )
+
+    @field_validator("ratings")
+    @classmethod
+    def _bounded(cls, ratings: dict[str, int]) -> dict[str, int]:
+        if len(ratings) > MAX_RATED_DIMENSIONS:
+            raise ValueError(f"at most {MAX_RATED_DIMENSIONS} dimensions may be rated")
+        return ratings
 
 
 class ScoreResult(BaseModel):

@@ -1,0 +1,56 @@
+"""Fault scenarios against real processes: each records its figures, printed as one table at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What one scenario sent and what its consumer ended up with."""
+
+    scenario: str
+    sent: int
+    applied: int
+    lost: int
+    twice: int
+    server_errors: int | None = None
+
+
+FIGURES: list[Figures] = []
+
+
+def record(scenario: str, *, sent: int, applied: int, lost: int, twice: int, server_errors: int | None = None) -> None:
+    """Add one scenario's row to the table."""
+    FIGURES.append(Figures(scenario, sent, applied, lost, twice, server_errors))
+
+
+@pytest.fixture
+def fault_figures() -> Callable[..., None]:
+    """Records a scenario's figures for the table printed at the end of the session."""
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures of every scenario that ran."""
+    if not FIGURES:
+        return
+    header = ("scenario", "sent", "applied", "lost", "twice", "5xx")
+    rows = [
+        (
+            f.scenario,
+            str(f.sent),
+            str(f.applied),
+            str(f.lost),
+            str(f.twice),
+            "-" if f.server_errors is None else str(f.server_errors),
+        )
+        for f in FIGURES
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    terminalreporter.section("fault figures")
+    for row in [header, *rows]:
+        terminalreporter.write_line(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))

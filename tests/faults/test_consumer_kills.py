@@ -1,0 +1,135 @@
+"""The tiering service SIGKILLed three times while it consumes InvoicePosted, some of them published
+twice by a retrying producer: its ledger ends up with every distinct invoice exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from clientpulse.shared.contracts import Envelope, wrap
+from clientpulse.shared.contracts.events import InvoicePosted
+from clientpulse.shared.db import Database
+from clientpulse.shared.devstack import Stack
+from clientpulse.shared.embedded import free_port
+from clientpulse.shared.messaging.direct import publish_envelopes
+from clientpulse.shared.testing.servers import create_database, delete_all_streams, drop_database
+
+pytestmark = pytest.mark.integration
+
+INVOICES = 10_000
+# Every tenth invoice is published a second time, as a producer retrying after a lost ack would.
+RETRIED_EVERY = 10
+KILLS = 3
+
+
+@pytest.fixture
+def tiering(postgres_admin_url: str, nats_url: str, tmp_path: Path) -> Iterator[tuple[Stack, str]]:
+    """Only the tiering service, as a process on its own PostgreSQL database and the session's NATS."""
+    asyncio.run(delete_all_streams(nats_url))
+    database_url = create_database(postgres_admin_url, prefix="faults_tiering")
+    stack = Stack(
+        var_dir=tmp_path / "stack",
+        nats_url=nats_url,
+        database_urls={"tiering": database_url},
+        ports={"tiering": free_port()},
+    )
+    stack.log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        stack.restart_service("tiering", timeout=90)
+        yield stack, database_url
+    finally:
+        stack.stop()
+        drop_database(database_url)
+
+
+def invoice(number: int) -> Envelope[InvoicePosted]:
+    return wrap(
+        InvoicePosted(
+            invoice_id=f"inv-{number:05d}",
+            client_id=f"co-{number % 50}",
+            issued_on=date(2026, 1, 1 + number % 28),
+            amount_minor=1_000 + number,
+            currency="EUR",
+        ),
+        source="billing",
+    )
+
+
+async def ledger(database_url: str) -> dict[str, Any]:
+    database = Database(database_url)
+    try:
+        async with database.transaction(notify=False) as session:
+            rows = (await session.execute(text("SELECT invoice_id, event_id FROM ledger_invoices"))).all()
+            inbox = (
+                await session.execute(text("SELECT count(*) FROM inbox WHERE consumer LIKE '%invoice-posted%'"))
+            ).scalar_one()
+        return {"rows": rows, "inbox": int(inbox)}
+    finally:
+        await database.dispose()
+
+
+async def ledger_count(database_url: str) -> int:
+    database = Database(database_url)
+    try:
+        async with database.transaction(notify=False) as session:
+            return int((await session.execute(text("SELECT count(*) FROM ledger_invoices"))).scalar_one())
+    finally:
+        await database.dispose()
+
+
+def test_sigkilled_consumer_applies_every_invoice_once(
+    tiering: tuple[Stack, str], nats_url: str, fault_figures: Callable[..., None]
+) -> None:
+    stack, database_url = tiering
+    envelopes = [invoice(n) for n in range(INVOICES)]
+    retried = envelopes[::RETRIED_EVERY]
+    sent = len(envelopes) + len(retried)
+
+    duplicates = asyncio.run(publish_envelopes(nats_url, envelopes + retried))
+    # The retried copies carry the same Nats-Msg-Id: the stream keeps one of each.
+    assert sum(duplicates) == len(retried)
+
+    killed_at: list[int] = []
+    for kill in range(1, KILLS + 1):
+        threshold = INVOICES * kill // (KILLS + 1)
+        deadline = time.monotonic() + 60
+        while (applied := asyncio.run(ledger_count(database_url))) < threshold:
+            assert time.monotonic() < deadline, f"only {applied} invoices applied before kill {kill}"
+            time.sleep(0.02)
+        stack.stop_service("tiering", kill=True)
+        killed_at.append(applied)
+        stack.restart_service("tiering", timeout=90)
+
+    deadline = time.monotonic() + 120
+    while asyncio.run(ledger_count(database_url)) < INVOICES and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # anything redelivered after the last row arrived would show up here
+    found = asyncio.run(ledger(database_url))
+
+    expected = {e.data.invoice_id: e.id for e in envelopes}
+    invoice_ids = [row[0] for row in found["rows"]]
+    applied = len(set(invoice_ids) & set(expected))
+    lost = len(set(expected) - set(invoice_ids))
+    # A second application would leave a second row or an inbox entry for another event of the same invoice.
+    twice = (len(invoice_ids) - len(set(invoice_ids))) + max(0, found["inbox"] - len(expected))
+    wrong_event = [row[0] for row in found["rows"] if expected.get(row[0]) != row[1]]
+    fault_figures(
+        f"tiering SIGKILLed x{KILLS} (at {', '.join(map(str, killed_at))} applied)",
+        sent=sent,
+        applied=applied,
+        lost=lost,
+        twice=twice,
+    )
+    assert lost == 0, f"{lost} invoices missing from the ledger"
+    assert twice == 0, f"{twice} invoices applied twice"
+    assert not wrong_event, f"ledger rows from an unexpected event: {wrong_event[:5]}"
+    assert len(invoice_ids) == INVOICES
+    assert found["inbox"] == INVOICES, "the consumer's inbox should hold each event once"

@@ -289,7 +289,7 @@ def scrape(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         nats_url=None,  # a nats-server of its own: no other test's streams or consumers interfere
         nats_port=free_port(),
         database_urls=databases,
-        ports={spec.name: free_port() for spec in (*SERVICES, GATEWAY)},
+        ports={"sandbox": free_port(), **{spec.name: free_port() for spec in (*SERVICES, GATEWAY)}},
         env={
             "CLIENTPULSE_JWT_SECRET": jwt.secret.get_secret_value() if jwt.secret else "",
             "CLIENTPULSE_JWT_ISSUER": "clientpulse-metrics",

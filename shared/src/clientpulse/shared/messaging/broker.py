@@ -43,6 +43,20 @@ from clientpulse.shared.telemetry import DEAD_LETTERS, EVENT_HANDLE_SECONDS, EVE
 _log = logging.getLogger("clientpulse.messaging")
 
 MSG_ID_HEADER = "Nats-Msg-Id"
+# On a deferred event's copy: the epoch seconds before which its handler must not run.
+NOT_BEFORE_HEADER = "Clientpulse-Not-Before"
+
+
+def _not_yet(headers: dict[str, str] | None) -> float | None:
+    """Seconds a deferred copy still waits (``None`` when it may run now)."""
+    raw = (headers or {}).get(NOT_BEFORE_HEADER)
+    if raw is None:
+        return None
+    try:
+        wait = float(raw) - time.time()
+    except ValueError:
+        return None
+    return wait if wait > 0 else None
 
 
 class PermanentFailure(Exception):
@@ -296,6 +310,10 @@ class EventBus:
             await msg.ack()
             return
         event, handler = routed
+        if (wait := _not_yet(raw.headers)) is not None:
+            # A deferred event's copy published before its time: it waits without its handler running.
+            await msg.nack(delay=wait)
+            return
         try:
             envelope = _decode_envelope(event, raw.data)
         except (ValidationError, ValueError) as exc:
@@ -346,13 +364,17 @@ class EventBus:
         raw = msg.raw_message
         delivered = raw.metadata.num_delivered if raw.metadata else 1
         EVENTS_HANDLED.labels(self.service, spec.durable, "deferred").inc()
-        if delivered < self.max_deliver - 1:
+        if delivered < self.max_deliver:
             _log.info("event deferred for %.1fs: %s", exc.delay, exc, extra=log_extra)
             await msg.nack(delay=exc.delay)
             return
-        # The last deliveries are kept for failures: the event continues as a copy with its own count.
+        # The last delivery: the event continues as a copy with its own count, held until its time.
         sequence = raw.metadata.sequence.stream if raw.metadata else delivered
-        headers = {**(raw.headers or {}), MSG_ID_HEADER: f"{event_id}.deferred.{sequence}"}
+        headers = {
+            **(raw.headers or {}),
+            MSG_ID_HEADER: f"{event_id}.deferred.{sequence}",
+            NOT_BEFORE_HEADER: f"{time.time() + exc.delay:.3f}",
+        }
         await self.broker.connection.jetstream().publish(
             raw.subject, raw.data, timeout=5.0, stream=spec.stream.value, headers=headers
         )

@@ -90,16 +90,24 @@ async def ledger_count(database_url: str) -> int:
 STALL_LIMIT = 90.0
 
 
-def wait_for_ledger(database_url: str, target: int, *, poll: float) -> int:
+def wait_for_ledger(stack: Stack, database_url: str, target: int, *, poll: float) -> int:
     """Wait until the ledger holds ``target`` rows, failing only when it stops growing for STALL_LIMIT."""
     applied, last_growth = 0, time.monotonic()
     while (count := asyncio.run(ledger_count(database_url))) < target:
         if count > applied:
             applied, last_growth = count, time.monotonic()
         stalled = time.monotonic() - last_growth
-        assert stalled < STALL_LIMIT, f"the ledger stopped at {applied} of {target} for {stalled:.0f} s"
+        assert stalled < STALL_LIMIT, (
+            f"the ledger stopped at {applied} of {target} for {stalled:.0f} s; the service's log ends with:\n"
+            + log_tail(stack, "tiering")
+        )
         time.sleep(poll)
     return count
+
+
+def log_tail(stack: Stack, service: str, lines: int = 60) -> str:
+    path = stack.log_dir / f"{service}.log"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
 
 
 def test_sigkilled_consumer_applies_every_invoice_once(
@@ -116,12 +124,12 @@ def test_sigkilled_consumer_applies_every_invoice_once(
 
     killed_at: list[int] = []
     for kill in range(1, KILLS + 1):
-        applied = wait_for_ledger(database_url, INVOICES * kill // (KILLS + 1), poll=0.02)
+        applied = wait_for_ledger(stack, database_url, INVOICES * kill // (KILLS + 1), poll=0.02)
         stack.stop_service("tiering", kill=True)
         killed_at.append(applied)
         stack.restart_service("tiering", timeout=90)
 
-    wait_for_ledger(database_url, INVOICES, poll=0.2)
+    wait_for_ledger(stack, database_url, INVOICES, poll=0.2)
     time.sleep(1.0)  # anything redelivered after the last row arrived would show up here
     found = asyncio.run(ledger(database_url))
 

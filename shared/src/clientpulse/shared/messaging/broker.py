@@ -4,7 +4,8 @@ Policies, set deliberately (FastStream's NATS default would terminate a message 
 - ``AckPolicy.NACK_ON_ERROR`` at broker level; the consumer wrapper acks only after the handler's
   unit of work has committed, naks with a growing delay when it fails, and terminates a message
   that can never succeed (schema violation);
-- durable pull consumers with ``max_deliver`` and ``backoff``; when JetStream gives up it publishes
+- durable pull consumers with ``max_deliver``, a failed message NAKed with the delay ``backoff`` names
+  for its delivery, ``ack_wait`` for a consumer that died; when JetStream gives up it publishes
   an advisory, which ``EventBus`` turns into a ``dead_letters`` row and a metric;
 - reconnect forever, drain gracefully on shutdown, broker logging off (per-message INFO lines
   halve throughput).
@@ -219,7 +220,7 @@ class EventBus:
         self.nats_url = nats_url
         self.database = database
         self.backoff = list(backoff if backoff is not None else [0.5, 2.0, 5.0, 15.0, 30.0])
-        # JetStream refuses a consumer whose backoff list is not shorter than max_deliver.
+        # Every step of the backoff list gets a delivery of its own.
         self.max_deliver = max(max_deliver, len(self.backoff) + 1)
         self.ack_wait = ack_wait
         self.stream_settings = stream_settings or StreamSettings()
@@ -277,9 +278,11 @@ class EventBus:
         return spec
 
     def _subscribe(self, spec: ConsumerSpec) -> None:
+        # No ``backoff`` on the consumer: JetStream would use its first value as the ack wait of a
+        # first delivery (0.5 s), redelivering every message of a batch still being worked through.
+        # A failed handler names its delay in the NAK; ``ack_wait`` covers a consumer that died.
         config = ConsumerConfig(
             max_deliver=self.max_deliver,
-            backoff=self.backoff,
             ack_wait=self.ack_wait,
             max_ack_pending=1 if spec.ordered else max(1000, self.pull_batch_size * 4),
         )

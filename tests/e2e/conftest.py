@@ -5,7 +5,6 @@ to the bus, nothing else.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sys
 from collections.abc import Iterator
@@ -20,20 +19,25 @@ from harness import System
 
 from clientpulse.shared.devstack import GATEWAY, SERVICES, Stack
 from clientpulse.shared.embedded import free_port
-from clientpulse.shared.testing.servers import create_database, delete_all_streams, drop_database
+from clientpulse.shared.testing.servers import create_database, drop_database, own_nats_server
 from clientpulse.shared.tokens import JwtSettings
 
 
 @pytest.fixture(scope="session")
-def system(postgres_admin_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """The system, started once for the e2e session."""
-    asyncio.run(delete_all_streams(nats_url))
+def system(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """The system, started once for the e2e session, on a NATS server of its own."""
+    var_dir = tmp_path_factory.mktemp("system")
+    with own_nats_server(var_dir) as nats_url:
+        yield from _system(postgres_admin_url, nats_url, var_dir)
+
+
+def _system(postgres_admin_url: str, nats_url: str, var_dir: Path) -> Iterator[System]:
     databases = {
         spec.name: create_database(postgres_admin_url, prefix=f"e2e_{spec.name.replace('-', '_')}") for spec in SERVICES
     }
     jwt_secret = secrets.token_urlsafe(32)
     stack = Stack(
-        var_dir=tmp_path_factory.mktemp("system"),
+        var_dir=var_dir,
         nats_url=nats_url,
         database_urls=databases,
         ports={"sandbox": free_port(), **{spec.name: free_port() for spec in (*SERVICES, GATEWAY)}},

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+from clientpulse.shared.embedded import NatsServerProcess
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,20 @@ FIGURES: list[Figures] = []
 def record(scenario: str, *, sent: int, applied: int, lost: int, twice: int, server_errors: int | None = None) -> None:
     """Add one scenario's row to the table."""
     FIGURES.append(Figures(scenario, sent, applied, lost, twice, server_errors))
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[NatsServerProcess]:
+    """A NATS server of the scenario's own, which it may stop and start.
+
+    Never the session's shared server: the session's end-to-end system is still running there, and its
+    services (the same durable consumer names) would take a share of the scenario's events.
+    """
+    server = NatsServerProcess(tmp_path / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

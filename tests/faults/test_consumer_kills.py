@@ -11,16 +11,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 from sqlalchemy import text
 
-from clientpulse.shared.contracts import Envelope, wrap
+from clientpulse.shared.contracts import Envelope, Stream, wrap
 from clientpulse.shared.contracts.events import InvoicePosted
 from clientpulse.shared.db import Database
 from clientpulse.shared.devstack import Stack
-from clientpulse.shared.embedded import free_port
+from clientpulse.shared.embedded import NatsServerProcess, free_port
 from clientpulse.shared.messaging.direct import publish_envelopes
-from clientpulse.shared.testing.servers import create_database, delete_all_streams, drop_database
+from clientpulse.shared.testing.servers import create_database, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +32,12 @@ KILLS = 3
 
 
 @pytest.fixture
-def tiering(postgres_admin_url: str, nats_url: str, tmp_path: Path) -> Iterator[tuple[Stack, str]]:
-    """Only the tiering service, as a process on its own PostgreSQL database and the session's NATS."""
-    asyncio.run(delete_all_streams(nats_url))
+def tiering(postgres_admin_url: str, own_nats: NatsServerProcess, tmp_path: Path) -> Iterator[tuple[Stack, str]]:
+    """Only the tiering service, as a process on its own PostgreSQL database and its own NATS."""
     database_url = create_database(postgres_admin_url, prefix="faults_tiering")
     stack = Stack(
         var_dir=tmp_path / "stack",
-        nats_url=nats_url,
+        nats_url=own_nats.url,
         database_urls={"tiering": database_url},
         ports={"tiering": free_port()},
     )
@@ -100,9 +100,25 @@ def wait_for_ledger(stack: Stack, database_url: str, target: int, *, poll: float
         assert stalled < STALL_LIMIT, (
             f"the ledger stopped at {applied} of {target} for {stalled:.0f} s; the service's log ends with:\n"
             + log_tail(stack, "tiering")
+            + "\nconsumers: "
+            + asyncio.run(consumer_states(stack.nats_url))
         )
         time.sleep(poll)
     return count
+
+
+async def consumer_states(nats_url: str) -> str:
+    """What JetStream holds for the invoice consumers: pending, waiting for an ack, redelivered, waiting pulls."""
+    connection = await nats.connect(nats_url)
+    try:
+        infos = await connection.jetstream().consumers_info(Stream.BILLING.value)
+        return "; ".join(
+            f"{i.name}: pending {i.num_pending}, ack pending {i.num_ack_pending}, "
+            f"redelivered {i.num_redelivered}, waiting pulls {i.num_waiting}"
+            for i in infos
+        )
+    finally:
+        await connection.close()
 
 
 def log_tail(stack: Stack, service: str, lines: int = 60) -> str:
@@ -111,14 +127,14 @@ def log_tail(stack: Stack, service: str, lines: int = 60) -> str:
 
 
 def test_sigkilled_consumer_applies_every_invoice_once(
-    tiering: tuple[Stack, str], nats_url: str, fault_figures: Callable[..., None]
+    tiering: tuple[Stack, str], fault_figures: Callable[..., None]
 ) -> None:
     stack, database_url = tiering
     envelopes = [invoice(n) for n in range(INVOICES)]
     retried = envelopes[::RETRIED_EVERY]
     sent = len(envelopes) + len(retried)
 
-    duplicates = asyncio.run(publish_envelopes(nats_url, envelopes + retried))
+    duplicates = asyncio.run(publish_envelopes(stack.nats_url, envelopes + retried))
     # The retried copies carry the same Nats-Msg-Id: the stream keeps one of each.
     assert sum(duplicates) == len(retried)
 

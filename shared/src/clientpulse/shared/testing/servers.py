@@ -52,6 +52,20 @@ def nats_server(workdir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def own_nats_server(workdir: Path) -> Iterator[str]:
+    """A NATS server of one whole-system stack's own, from the wheel, whatever the session's server is.
+
+    Stacks started as processes use the same durable consumer names: two of them on one server would
+    share each other's events (a session-scoped stack outlives its suite), so each runs on its own.
+    """
+    server = NatsServerProcess(workdir / "nats").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
 def postgres_server(workdir: Path) -> Iterator[str]:
     """An asyncpg URL to a PostgreSQL database the tests may create databases from."""
     if url := os.environ.get(DATABASE_ENV):

@@ -6,7 +6,8 @@ Policies, set deliberately (FastStream's NATS default would terminate a message 
   that can never succeed (schema violation);
 - durable pull consumers with ``max_deliver``, a failed message NAKed with the delay ``backoff`` names
   for its delivery, ``ack_wait`` for a consumer that died; when JetStream gives up it publishes
-  an advisory, which ``EventBus`` turns into a ``dead_letters`` row and a metric;
+  an advisory, kept in a durable stream and turned into a ``dead_letters`` row and a metric
+  (``clientpulse.shared.messaging.dead_letters``);
 - reconnect forever, drain gracefully on shutdown, broker logging off (per-message INFO lines
   halve throughput).
 """
@@ -14,7 +15,6 @@ Policies, set deliberately (FastStream's NATS default would terminate a message 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,12 +34,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.contracts import Envelope, EnvelopeHeader, EventData, Stream
-from clientpulse.shared.db import Database, utcnow
+from clientpulse.shared.db import Database
+from clientpulse.shared.messaging.dead_letters import DeadLetterCapture, DeadLetterSettings
 from clientpulse.shared.messaging.inbox import claim
 from clientpulse.shared.messaging.outbox import OutboxRelay, PendingEvent
-from clientpulse.shared.messaging.sql import insert_ignoring_conflicts
-from clientpulse.shared.messaging.tables import dead_letters
-from clientpulse.shared.telemetry import DEAD_LETTERS, EVENT_HANDLE_SECONDS, EVENTS_HANDLED, HANDLING_OUTCOMES
+from clientpulse.shared.telemetry import EVENT_HANDLE_SECONDS, EVENTS_HANDLED, HANDLING_OUTCOMES
 
 _log = logging.getLogger("clientpulse.messaging")
 
@@ -215,6 +214,7 @@ class EventBus:
         outbox_batch_size: int = 200,
         outbox_poll_interval: float = 0.5,
         pull_batch_size: int = 32,
+        dead_letter_settings: DeadLetterSettings | None = None,
     ) -> None:
         self.service = service
         self.nats_url = nats_url
@@ -234,7 +234,12 @@ class EventBus:
             batch_size=outbox_batch_size,
             poll_interval=outbox_poll_interval,
         )
-        self._advisory_subs: list[Any] = []
+        self.dead_letters = DeadLetterCapture(
+            service=service,
+            database=database,
+            consumers=lambda: [(spec.stream.value, spec.durable) for spec in self.consumers],
+            settings=dead_letter_settings or DeadLetterSettings(replicas=self.stream_settings.replicas),
+        )
         self._started = False
 
     async def _on_reconnect(self) -> None:
@@ -427,17 +432,16 @@ class EventBus:
         """Connect (waiting for NATS if needed), declare streams, start consumers, relay and capture."""
         await self.broker.connect()
         await self.declare_streams(publishes)
+        # Before the consumers start, so the advisory of their first dead letter has a stream to land in.
+        await self.dead_letters.declare(self.broker.connection)
         await self.broker.start()
-        await self._capture_dead_letters()
+        await self.dead_letters.start(self.broker.connection)
         self.relay.start()
         self._started = True
 
     async def stop(self) -> None:
         """Drain consumers, flush the outbox once more, close the connection."""
-        for sub in self._advisory_subs:
-            with contextlib.suppress(Exception):  # closing anyway
-                await sub.unsubscribe()
-        self._advisory_subs.clear()
+        await self.dead_letters.stop()
         await self.relay.stop()
         try:
             await self.broker.stop()
@@ -455,62 +459,3 @@ class EventBus:
         """True while connected to NATS."""
         connection = self.broker._connection
         return bool(connection is not None and connection.is_connected)
-
-    # --- dead letters ----------------------------------------------------------------------------
-
-    async def _capture_dead_letters(self) -> None:
-        connection = self.broker.connection
-        for spec in self.consumers:
-            stream = spec.stream.value
-            for reason, kind in (("max_deliveries", "MAX_DELIVERIES"), ("terminated", "MSG_TERMINATED")):
-                subject = f"$JS.EVENT.ADVISORY.CONSUMER.{kind}.{stream}.{spec.durable}"
-                handler = self._advisory_handler(spec, stream, reason)
-                # A queue group: with N replicas, one of them records each dead letter.
-                sub = await connection.subscribe(subject, queue=f"{self.service}-dead-letters", cb=handler)
-                self._advisory_subs.append(sub)
-
-    def _advisory_handler(self, spec: ConsumerSpec, stream: str, reason: str) -> Callable[[Any], Awaitable[None]]:
-        async def on_advisory(advisory: Any) -> None:
-            try:
-                body = json.loads(advisory.data)
-                seq = int(body["stream_seq"])
-                await self._record_dead_letter(spec, stream, seq, reason, body.get("deliveries"))
-            except Exception:
-                _log.exception("could not record a dead letter", extra={"consumer": spec.durable})
-
-        return on_advisory
-
-    async def _record_dead_letter(
-        self, spec: ConsumerSpec, stream: str, seq: int, reason: str, deliveries: int | None
-    ) -> None:
-        payload: bytes | None = None
-        headers: dict[str, str] | None = None
-        subject: str | None = None
-        event_id: str | None = None
-        try:
-            stored = await self.broker.connection.jetstream().get_msg(stream, seq)
-            payload, subject = stored.data, stored.subject
-            headers = dict(stored.headers or {})
-            event_id = headers.get(MSG_ID_HEADER)
-        except Exception as exc:  # the message may have aged out; keep the advisory facts
-            _log.warning("dead letter %s/%d could not be fetched: %s", stream, seq, exc)
-        async with self.database.transaction() as session:
-            await session.execute(
-                insert_ignoring_conflicts(session, dead_letters).values(
-                    consumer=spec.durable,
-                    stream=stream,
-                    stream_seq=seq,
-                    subject=subject,
-                    event_id=event_id,
-                    reason=reason,
-                    deliveries=deliveries,
-                    payload=payload,
-                    headers=headers,
-                    captured_at=utcnow(),
-                )
-            )
-        DEAD_LETTERS.labels(self.service, spec.durable, reason).inc()
-        _log.error(
-            "dead letter captured",
-            extra={"consumer": spec.durable, "stream_seq": seq, "reason": reason, "event_id": event_id},
-        )

@@ -27,7 +27,6 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
@@ -215,9 +214,9 @@ class DeadLetterCapture:
         while True:
             try:
                 messages = await self._subscription.fetch(self.settings.batch_size, timeout=1.0)
-            except NatsTimeoutError:
+            except TimeoutError:  # nothing new (nats-py raises its own or asyncio's)
                 continue
-            except NatsError as exc:
+            except Exception as exc:
                 # NATS is away or reconnecting: what was not acknowledged is delivered again later.
                 _log.debug("dead-letter fetch failed (%s); retrying", exc)
                 await asyncio.sleep(1.0)

@@ -11,7 +11,8 @@ is committed; while the database is away it is negatively acknowledged with a gr
 A dead letter is therefore recorded whenever a replica next runs, once (the row is keyed on
 consumer, stream and sequence, so an advisory delivered twice adds nothing).
 
-Needs nats-server 2.10 or newer (a consumer with several filter subjects).
+nats-server 2.10 or newer filters each service's consumer to its own advisories (several filter
+subjects); on an older server every service reads every advisory and skips the others' itself.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class DeadLetterCapture:
         self._connection: NatsClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._subscription: Any = None
+        self._ours: set[tuple[str, str]] = set()
 
     @property
     def durable(self) -> str:
@@ -178,6 +180,7 @@ class DeadLetterCapture:
         if not consumers:
             return
         self._connection = connection
+        self._ours = {(stream, durable) for stream, durable in consumers}
         js = connection.jetstream()
         filters = [
             advisory_subject(kind, stream, durable) for stream, durable in consumers for kind in ADVISORY_REASONS
@@ -194,7 +197,14 @@ class DeadLetterCapture:
             max_deliver=-1,
             filter_subjects=filters,
         )
-        await js.add_consumer(DEAD_LETTER_STREAM, config)
+        info = await js.add_consumer(DEAD_LETTER_STREAM, config)
+        if sorted(info.config.filter_subjects or []) != sorted(filters):
+            _log.warning(
+                "nats-server %s does not filter a consumer by several subjects (2.10 or newer does); "
+                "%s skips the advisories of other services' consumers itself",
+                connection.connected_server_version,
+                self.durable,
+            )
         self._subscription = await js.pull_subscribe_bind(self.durable, DEAD_LETTER_STREAM)
         self._task = asyncio.create_task(self._run(), name=f"{self.durable}")
 
@@ -232,6 +242,11 @@ class DeadLetterCapture:
             _log.error("dropped an advisory that names no dead letter: %s", exc, extra={"consumer": self.durable})
             with contextlib.suppress(NatsError):
                 await message.term()
+            return
+        if (advisory.stream, advisory.consumer) not in self._ours:
+            # Another service's consumer (only on a server too old to filter): that service records it.
+            with contextlib.suppress(NatsError):
+                await message.ack()
             return
         try:
             await self.record(advisory)

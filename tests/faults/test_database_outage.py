@@ -24,7 +24,7 @@ from clientpulse.shared.testing.servers import StoppablePostgres
 
 pytestmark = pytest.mark.integration
 
-INVOICES = 3_000
+INVOICES = 2_000
 # The database goes away once this many invoices are applied, mid-consumption.
 STOP_AT = 300
 OUTAGE_SECONDS = 5.0
@@ -64,6 +64,16 @@ def wait_for_readiness(stack: Stack, status: int) -> None:
         time.sleep(0.2)
 
 
+def failed_handlings(stack: Stack) -> float:
+    """How many times the service's handlers failed, by its own metrics (a failure spends a delivery)."""
+    metrics = httpx.get(f"{stack.service_url('tiering')}/metrics", timeout=5.0).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("clientpulse_events_handled_total{") and 'outcome="failed"' in line
+    )
+
+
 async def dead_letter_count(database_url: str) -> int:
     database = Database(database_url)
     try:
@@ -94,6 +104,7 @@ def test_database_outage_holds_events_and_applies_each_once(
     time.sleep(1.0)  # anything redelivered after the last row arrived would show up here
     found = tally(database_url, envelopes)
     dead_letters = asyncio.run(dead_letter_count(database_url))
+    failed = failed_handlings(stack)
 
     fault_figures(
         f"PostgreSQL down {OUTAGE_SECONDS:.0f} s (at {stopped_at} applied)",
@@ -107,4 +118,6 @@ def test_database_outage_holds_events_and_applies_each_once(
     assert found.twice == 0, f"{found.twice} invoices applied twice"
     assert not found.wrong_event, f"ledger rows from an unexpected event: {found.wrong_event[:5]}"
     assert found.rows == INVOICES == asyncio.run(ledger_count(database_url))
+    # Held, not NAKed: the outage spent none of the invoices' deliveries.
+    assert failed == 0, f"{failed:.0f} handlings counted as failed deliveries while the database was down"
     assert dead_letters == 0, f"{dead_letters} invoices dead-lettered while the database was down"

@@ -90,7 +90,8 @@ def test_sigterm_under_load_finishes_in_flight_handlers(
     time.sleep(1.0)  # anything redelivered after the last row arrived would show up here
     found = tally(database_url, envelopes)
     fault_figures(
-        f"tiering SIGTERMed under load (at {signalled_at} applied, exited in {exited_after:.1f} s of {budget:.0f})",
+        f"tiering SIGTERMed under load (at {signalled_at} applied; exited in {exited_after:.1f} s of {budget:.0f}, "
+        f"{consumer.num_ack_pending} fetched and left unacknowledged)",
         sent=INVOICES,
         applied=found.applied,
         lost=found.lost,

@@ -3,7 +3,8 @@
 Policies, set deliberately (FastStream's NATS default would terminate a message on any exception):
 - ``AckPolicy.NACK_ON_ERROR`` at broker level; the consumer wrapper acks only after the handler's
   unit of work has committed, naks with a growing delay when it fails, and terminates a message
-  that can never succeed (schema violation);
+  that can never succeed (schema violation); a failure while the database does not answer holds the
+  message (in progress) and applies it again once the database does, so an outage spends no deliveries;
 - durable pull consumers with ``max_deliver``, a failed message NAKed with the delay ``backoff`` names
   for its delivery, ``ack_wait`` for a consumer that died; when JetStream gives up it publishes
   an advisory, which ``EventBus`` turns into a ``dead_letters`` row and a metric;

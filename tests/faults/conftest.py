@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from clientpulse.shared.embedded import NatsServerProcess
+
+# The scenarios share helpers (invoice_ledger.py) beside them; tests import with importlib, off sys.path.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 Policies, set deliberately (FastStream's NATS default would terminate a message on any exception):
 - ``AckPolicy.NACK_ON_ERROR`` at broker level; the consumer wrapper acks only after the handler's
   unit of work has committed, naks with a growing delay when it fails, and terminates a message
-  that can never succeed (schema violation);
+  that can never succeed (schema violation); a failure while the database does not answer holds the
+  message (in progress) and applies it again once the database does, so an outage spends no deliveries;
 - durable pull consumers with ``max_deliver``, a failed message NAKed with the delay ``backoff`` names
   for its delivery, ``ack_wait`` for a consumer that died; when JetStream gives up it publishes
   an advisory, kept in a durable stream and turned into a ``dead_letters`` row and a metric
@@ -14,6 +15,7 @@ Policies, set deliberately (FastStream's NATS default would terminate a message 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -45,6 +47,9 @@ _log = logging.getLogger("clientpulse.messaging")
 MSG_ID_HEADER = "Nats-Msg-Id"
 # On a deferred event's copy: the epoch seconds before which its handler must not run.
 NOT_BEFORE_HEADER = "Clientpulse-Not-Before"
+# While the database is down, a held event is retried this often (and its ack wait renewed).
+DATABASE_RETRY_SECONDS = 1.0
+DATABASE_PING_TIMEOUT = 2.0
 
 
 def _not_yet(headers: dict[str, str] | None) -> float | None:
@@ -57,6 +62,46 @@ def _not_yet(headers: dict[str, str] | None) -> float | None:
     except ValueError:
         return None
     return wait if wait > 0 else None
+
+
+async def _apply(database: Database, spec: ConsumerSpec, handler: Handler, envelope: Envelope[Any]) -> str:
+    """One unit of work: claim the event in the inbox and run its handler; ``applied`` or ``duplicate``."""
+    async with database.transaction() as session:
+        if await claim(session, spec.durable, envelope.id):
+            await handler(envelope, session)
+            return "applied"
+        return "duplicate"
+
+
+async def _database_answers(database: Database) -> bool:
+    try:
+        await asyncio.wait_for(database.ping(), timeout=DATABASE_PING_TIMEOUT)
+    except Exception:
+        return False
+    return True
+
+
+async def _apply_holding_while_database_down(
+    database: Database, msg: RawNatsMessage, apply: Callable[[], Awaitable[str]], log_extra: dict[str, Any]
+) -> str:
+    """``apply()``; when it fails and the database does not answer, hold the message (in progress, so
+    JetStream neither redelivers it nor counts a delivery) and apply again once the database answers.
+
+    A database outage is nobody's event's fault: NAKing would spend the deliveries of every message
+    fetched meanwhile and dead-letter them after a long enough outage. Any other failure is raised.
+    """
+    while True:
+        try:
+            return await apply()
+        except (Deferred, PermanentFailure):
+            raise
+        except Exception as exc:
+            if await _database_answers(database):
+                raise
+            _log.warning("the database does not answer; holding the event until it does: %s", exc, extra=log_extra)
+        while not await _database_answers(database):
+            await msg.in_progress()
+            await asyncio.sleep(DATABASE_RETRY_SECONDS)
 
 
 class PermanentFailure(Exception):
@@ -336,12 +381,9 @@ class EventBus:
             return
         log_extra = {"consumer": spec.durable, "event_id": envelope.id, "event_type": event.event_type}
         try:
-            async with self.database.transaction() as session:
-                if await claim(session, spec.durable, envelope.id):
-                    await handler(envelope, session)
-                    outcome = "applied"
-                else:
-                    outcome = "duplicate"
+            outcome = await _apply_holding_while_database_down(
+                self.database, msg, lambda: _apply(self.database, spec, handler, envelope), log_extra
+            )
         except Deferred as exc:
             await self._defer(spec, msg, envelope.id, exc, log_extra)
             return

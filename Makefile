@@ -58,7 +58,7 @@ asyncapi: install ## Regenerate the committed AsyncAPI document of the events
 	$(BIN)/python -m clientpulse.shared.asyncapi --write
 
 bench: install ## Run the benchmarks (figures beside their baselines)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do echo "== $$b"; CLIENTPULSE_DEV_MODE=true $(BIN)/python $$b || exit 1; done
 
 clean: ## Remove the environments and local data
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache

@@ -113,6 +113,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+# What every install must give the chart-made Secret (the chart generates no encryption key).
+REQUIRED_SECRETS = {
+    "resultsEncryptionKeys": '["cmVzdWx0cy1lbmNyeXB0aW9uLWtleS1mb3ItdGVzdHM="]',
+    "notificationsWebhookSecretsKey": "a-webhook-secrets-key-for-the-chart-tests",
+}
+
+
+def with_required_secrets(values: dict[str, Any] | None) -> dict[str, Any]:
+    """``values`` with the required secrets added where they give none (and no existing Secret)."""
+    values = dict(values or {})
+    given = dict(values.get("secrets") or {})
+    if not given.get("existingSecret"):
+        values["secrets"] = {**REQUIRED_SECRETS, **given}
+    return values
+
+
 @pytest.fixture(scope="module")
 def chart() -> Iterator[helm.Chart]:
     with helm.Chart.load(CHART_DIR) as loaded:
@@ -126,7 +142,7 @@ def render_files(chart: helm.Chart, values: dict[str, Any] | None = None) -> dic
     """``helm template`` output per template file; cached, since many tests share a variant."""
     key = json.dumps(values or {}, sort_keys=True)
     if key not in _rendered:
-        _rendered[key] = chart.render(values or {}, name=RELEASE, namespace=NAMESPACE, is_install=True)
+        _rendered[key] = chart.render(with_required_secrets(values), name=RELEASE, namespace=NAMESPACE, is_install=True)
     return _rendered[key]
 
 
@@ -178,7 +194,9 @@ def secret_refs(workload: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_chart_lints_clean_in_strict_mode(variant: str) -> None:
-    report = helm.lint(CHART_DIR, VARIANTS[variant], strict=True, kube_version="v1.30.0", namespace=NAMESPACE)
+    report = helm.lint(
+        CHART_DIR, with_required_secrets(VARIANTS[variant]), strict=True, kube_version="v1.30.0", namespace=NAMESPACE
+    )
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
 
@@ -383,6 +401,7 @@ def test_chart_made_secret_holds_generated_secrets_and_clear_urls(chart: helm.Ch
         "insights-database-url",
         "results-encryption-keys",
         "llm-api-key",
+        "notifications-webhook-secrets-key",
     }
     deployments = of_kind(manifests, "Deployment")
     clients = env_of(containers(deployments[f"{FULLNAME}-clients"])[0])
@@ -392,7 +411,7 @@ def test_chart_made_secret_holds_generated_secrets_and_clear_urls(chart: helm.Ch
     }
     results = env_of(containers(deployments[f"{FULLNAME}-results-ingest"])[0])
     encryption_keys = results["CLIENTPULSE_RESULTS_ENCRYPTION_KEYS"]["valueFrom"]["secretKeyRef"]
-    assert encryption_keys == {"name": f"{FULLNAME}-secrets", "key": "results-encryption-keys", "optional": True}
+    assert encryption_keys == {"name": f"{FULLNAME}-secrets", "key": "results-encryption-keys"}
     insights = env_of(containers(deployments[f"{FULLNAME}-insights"])[0])
     assert insights["CLIENTPULSE_INSIGHTS_LLM_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "llm-api-key"
     config = of_kind(manifests, "ConfigMap")[f"{FULLNAME}-config"]["data"]
@@ -716,7 +735,6 @@ def test_notifications_settings_reach_the_service(chart: helm.Chart, monkeypatch
         assert key["valueFrom"]["secretKeyRef"] == {
             "name": f"{FULLNAME}-secrets",
             "key": "notifications-webhook-secrets-key",
-            "optional": True,
         }
     others = [d for name, d in of_kind(manifests, "Deployment").items() if name != f"{FULLNAME}-notifications"]
     assert all("CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY" not in env_of(containers(d)[0]) for d in others)
@@ -727,7 +745,21 @@ def test_notifications_webhook_key_comes_from_an_existing_secret(chart: helm.Cha
     key = env_of(containers(deployment)[0])["CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY"]
     assert key["valueFrom"]["secretKeyRef"]["name"] == "clientpulse-prod"
     assert key["valueFrom"]["secretKeyRef"]["key"] == "notifications-webhook-secrets-key"
-    assert "notifications-webhook-secrets-key" not in of_kind(render(chart), "Secret")[f"{FULLNAME}-secrets"]["data"]
+
+
+@pytest.mark.parametrize("value", sorted(REQUIRED_SECRETS))
+def test_a_missing_encryption_key_fails_the_render_naming_it(chart: helm.Chart, value: str) -> None:
+    """The chart generates no encryption key (a new one makes stored secrets unreadable): it requires them."""
+    secrets = {name: given for name, given in REQUIRED_SECRETS.items() if name != value}
+    with pytest.raises(helm.HelmRenderError, match=f"secrets.{value} is required"):
+        chart.render({"secrets": {**secrets, value: ""}}, name=RELEASE, namespace=NAMESPACE, is_install=True)
+
+
+def test_production_runs_outside_the_development_mode(chart: helm.Chart) -> None:
+    """The chart turns the development mode off: a service refuses its built-in development secrets."""
+    for variant in VARIANTS.values():
+        config = of_kind(render(chart, variant), "ConfigMap")[f"{FULLNAME}-config"]["data"]
+        assert config["CLIENTPULSE_DEV_MODE"] == "false"
 
 
 # --------------------------------------------------------------------------------------------
@@ -755,7 +787,8 @@ def test_compose_runs_the_same_services_ports_and_environment_as_the_chart(chart
     # What the service itself reads must be set by both (the chart's extra keys are shared config).
     own = {name for name in chart_env if name.startswith(f"CLIENTPULSE_{service.prefix}_")}
     own -= {f"CLIENTPULSE_{service.prefix}_STREAM_REPLICAS"}  # single-node NATS in compose: the default 1
-    own -= {"CLIENTPULSE_RESULTS_ENCRYPTION_KEYS", "CLIENTPULSE_INSIGHTS_LLM_API_KEY"}  # coming; optional
+    # compose runs the development encryption keys (CLIENTPULSE_DEV_MODE); the LLM is optional.
+    own -= {"CLIENTPULSE_RESULTS_ENCRYPTION_KEYS", "CLIENTPULSE_INSIGHTS_LLM_API_KEY"}
     own -= {"CLIENTPULSE_INSIGHTS_LLM_BASE_URL", "CLIENTPULSE_INSIGHTS_LLM_MODEL"}
     # notifications' own settings: compose runs the service's defaults, which are the chart's too
     # (test_notifications_settings_default_to_the_services_own).
@@ -769,6 +802,8 @@ def test_compose_runs_the_same_services_ports_and_environment_as_the_chart(chart
     assert compose_env[f"CLIENTPULSE_{service.prefix}_PORT"] == str(service.port)
     assert container["ports"][0]["containerPort"] == service.port
     assert compose_env["CLIENTPULSE_MIGRATE_ON_START"] == config["CLIENTPULSE_MIGRATE_ON_START"] == "false"
+    # compose is a development system; the chart is production.
+    assert (compose_env["CLIENTPULSE_DEV_MODE"], config["CLIENTPULSE_DEV_MODE"]) == ("true", "false")
     assert json.loads(compose_env["CLIENTPULSE_JWT_ALGORITHMS"] if service.name == "gateway" else '["HS256"]') == (
         json.loads(config["CLIENTPULSE_JWT_ALGORITHMS"])
     )

@@ -39,6 +39,7 @@ def test_a_service_waits_for_nats_without_blocking_health_or_shutdown(tmp_path: 
         "CLIENTPULSE_CLIENTS_DATABASE_URL": postgres_url,
         "CLIENTPULSE_CLIENTS_PORT": str(port),
         "CLIENTPULSE_VAR_DIR": str(tmp_path),
+        "CLIENTPULSE_DEV_MODE": "true",
     }
     log = tmp_path / "clients.log"
     with log.open("wb") as sink:

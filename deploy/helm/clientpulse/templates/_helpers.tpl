@@ -183,7 +183,6 @@ ConfigMap. Argument: dict root service.
     secretKeyRef:
       name: {{ include "clientpulse.secretName" $root }}
       key: results-encryption-keys
-      optional: true
 {{- end }}
 {{- if eq $service "insights" }}
 - name: CLIENTPULSE_INSIGHTS_LLM_API_KEY
@@ -199,7 +198,6 @@ ConfigMap. Argument: dict root service.
     secretKeyRef:
       name: {{ include "clientpulse.secretName" $root }}
       key: notifications-webhook-secrets-key
-      optional: true
 {{- end }}
 {{- with $values.extraEnv }}
 {{ toYaml . }}

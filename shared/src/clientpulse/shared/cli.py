@@ -119,7 +119,8 @@ def _run(args: argparse.Namespace) -> int:
     from clientpulse.shared.devstack import Stack, StackError
 
     folder = var_dir()
-    stack = Stack(var_dir=folder, env={**DEMO_SETTINGS, **_explicit(DEMO_SETTINGS)})
+    # The embedded development mode: the built-in development secrets are allowed (docs/security.md).
+    stack = Stack(var_dir=folder, env={"CLIENTPULSE_DEV_MODE": "true", **DEMO_SETTINGS, **_explicit(DEMO_SETTINGS)})
     print(f"starting clientpulse (data in {folder}, logs in {stack.log_dir}) ...", flush=True)
     try:
         stack.start()

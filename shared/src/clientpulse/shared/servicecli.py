@@ -13,7 +13,7 @@ from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.db import upgrade_to_head
 from clientpulse.shared.messaging.broker import StreamSettings
 from clientpulse.shared.messaging.direct import publish_envelopes
-from clientpulse.shared.settings import ServiceSettings
+from clientpulse.shared.settings import ServiceSettings, refuse_development_defaults
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -59,6 +59,8 @@ def _serve(app_factory: str, settings: Callable[[], ServiceSettings]) -> Command
         import uvicorn
 
         current = settings()
+        if (refused := refuse_development_defaults(current)) is not None:
+            return refused
         uvicorn.run(
             app_factory,
             factory=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -31,7 +31,11 @@ def var_dir() -> Path:
 
 # Settings every service shares, so one variable (``CLIENTPULSE_NATS_URL``) configures them all; the
 # service's own prefix (``CLIENTPULSE_TIERING_NATS_URL``) still wins.
-COMMON_FIELDS = frozenset({"nats_url", "identity_secret", "log_level", "log_json", "otlp_endpoint", "migrate_on_start"})
+COMMON_FIELDS = frozenset(
+    {"nats_url", "identity_secret", "log_level", "log_json", "otlp_endpoint", "migrate_on_start", "dev_mode"}
+)
+# Exit code of a service that refuses to start on development defaults (a configuration error).
+EXIT_DEVELOPMENT_DEFAULTS = 2
 
 
 class _CommonEnvSource(EnvSettingsSource):
@@ -52,6 +56,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLIENTPULSE_", extra="ignore")
 
     service_name: str = "clientpulse"
+    # The embedded development mode (``CLIENTPULSE_DEV_MODE``): only there may a secret keep the
+    # development value built into the code; anywhere else the service refuses to start.
+    dev_mode: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = ""
@@ -89,3 +96,53 @@ class ServiceSettings(BaseSettings):
         path = var_dir() / f"{self.service_name}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{path}"
+
+    def development_defaults(self) -> list[str]:
+        """The environment variables of secrets still holding the development value built into the code.
+
+        A subclass with secrets outside its own fields (nested settings, a development sandbox)
+        extends the list.
+        """
+        return secrets_at_default(self, str(self.model_config.get("env_prefix", "")), common=COMMON_FIELDS)
+
+
+def secrets_at_default(model: BaseModel, prefix: str, *, common: frozenset[str] = frozenset()) -> list[str]:
+    """The variables (``prefix`` + field name) of ``model``'s secrets equal to a non-empty built-in default.
+
+    Fields named in ``common`` are read from ``CLIENTPULSE_<FIELD>`` and are named so.
+    """
+    found = []
+    for name, field in type(model).model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        value = getattr(model, name)
+        if not isinstance(default, SecretStr) or not default.get_secret_value():
+            continue
+        if isinstance(value, SecretStr) and value.get_secret_value() == default.get_secret_value():
+            found.append(f"{'CLIENTPULSE_' if name in common else prefix}{name}".upper())
+    return found
+
+
+def development_defaults_message(settings: ServiceSettings) -> str | None:
+    """Why ``settings`` may not run a service (development secrets outside dev mode), or None when it may."""
+    if settings.dev_mode:
+        return None
+    names = settings.development_defaults()
+    if not names:
+        return None
+    return (
+        f"{settings.service_name} refuses to start: {', '.join(names)} "
+        f"{'holds its' if len(names) == 1 else 'hold their'} built-in development value, which anyone "
+        "reading the code knows; set real values (docs/security.md), or set CLIENTPULSE_DEV_MODE=true on a "
+        "development machine"
+    )
+
+
+def refuse_development_defaults(settings: ServiceSettings) -> int | None:
+    """Print why the service may not start and return its exit code (2), or None when it may start."""
+    import sys
+
+    message = development_defaults_message(settings)
+    if message is None:
+        return None
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_DEVELOPMENT_DEFAULTS

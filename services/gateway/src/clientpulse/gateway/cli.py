@@ -13,6 +13,7 @@ from clientpulse.gateway.openapi import (
     render_document,
 )
 from clientpulse.gateway.settings import GatewaySettings
+from clientpulse.shared.settings import refuse_development_defaults
 
 
 def serve(host: str | None, port: int | None) -> int:
@@ -20,6 +21,8 @@ def serve(host: str | None, port: int | None) -> int:
     import uvicorn
 
     settings = GatewaySettings()
+    if (refused := refuse_development_defaults(settings)) is not None:
+        return refused
     # loop="auto" and http="auto" (the defaults) pick uvloop and httptools when they are installed.
     uvicorn.run(
         "clientpulse.gateway.app:app_from_environment",

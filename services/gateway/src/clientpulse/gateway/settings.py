@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from clientpulse.shared.settings import ServiceSettings
+from clientpulse.shared.settings import ServiceSettings, secrets_at_default
 from clientpulse.shared.tokens import JwtSettings
 
 MEBIBYTE = 1024 * 1024
@@ -48,6 +48,13 @@ class GatewaySettings(ServiceSettings):
     @classmethod
     def _without_trailing_slash(cls, url: str) -> str:
         return url.rstrip("/")
+
+    def development_defaults(self) -> list[str]:
+        """The identity secret, and the JWT secret while tokens are checked with HS256."""
+        found = super().development_defaults()
+        if "HS256" in self.jwt.algorithms:
+            found += secrets_at_default(self.jwt, "CLIENTPULSE_JWT_")
+        return found
 
     def upstream_urls(self) -> dict[str, str]:
         """Base URL of each service, keyed by the service names the routing table uses."""

@@ -11,6 +11,7 @@ from typing import Any
 from clientpulse.results_ingest.app import MIGRATIONS
 from clientpulse.results_ingest.settings import ResultsSettings
 from clientpulse.shared.servicecli import Command, service_cli
+from clientpulse.shared.settings import refuse_development_defaults
 
 
 def _sync(args: argparse.Namespace) -> int:
@@ -22,6 +23,8 @@ def _sync(args: argparse.Namespace) -> int:
     from clientpulse.shared.db import Database, upgrade_to_head
 
     settings = ResultsSettings()
+    if (refused := refuse_development_defaults(settings)) is not None:
+        return refused
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     quiet_http_logs()
     url = settings.resolved_database_url()
@@ -79,6 +82,8 @@ def _rotate_secrets(args: argparse.Namespace) -> int:
     from clientpulse.shared.db import Database
 
     settings = ResultsSettings()
+    if (refused := refuse_development_defaults(settings)) is not None:
+        return refused
     box = SecretBox.from_json(settings.encryption_keys.get_secret_value())
     print("re-encrypting every stored connection secret with the first configured key ...", file=sys.stderr)
 

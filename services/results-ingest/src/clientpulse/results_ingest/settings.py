@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from clientpulse.shared.settings import ServiceSettings
+from clientpulse.shared.settings import ServiceSettings, secrets_at_default
 
 if TYPE_CHECKING:
     from clientpulse.results_ingest.platforms.spec import PlatformSettings, PlatformSpec
@@ -65,6 +65,19 @@ class ResultsSettings(ServiceSettings):
         for spec in REGISTRY:
             self.platform_settings(spec)
         return self
+
+    def development_defaults(self) -> list[str]:
+        """The encryption keys, the built-in sandbox address, and each platform's sandbox credentials."""
+        found = super().development_defaults()
+        if self.sandbox_url == SANDBOX:
+            # Its default points every platform at the development sandbox (production sets it empty).
+            found.append("CLIENTPULSE_RESULTS_SANDBOX_URL")
+        from clientpulse.results_ingest.platforms import REGISTRY
+
+        for spec in REGISTRY:
+            prefix = f"CLIENTPULSE_RESULTS_PLATFORMS__{spec.key.upper()}__"
+            found += secrets_at_default(self.platform_settings(spec), prefix)
+        return found
 
     @cached_property
     def _platform_cache(self) -> dict[str, Any]:

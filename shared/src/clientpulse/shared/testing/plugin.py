@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ from clientpulse.shared.testing.servers import (
     nats_server,
     postgres_server,
 )
+
+# Test processes, and the services they start, run in the development mode: the built-in development
+# secrets are allowed (tests/security starts services outside it on purpose).
+os.environ.setdefault("CLIENTPULSE_DEV_MODE", "true")
 
 
 @contextlib.contextmanager

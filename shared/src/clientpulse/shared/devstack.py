@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from clientpulse.shared.embedded import NatsServerProcess, port_open
+from clientpulse.shared.embedded import NatsServerProcess, free_port, port_open
 from clientpulse.shared.restarts import RestartPolicy, ServiceRestarts
 
 
@@ -57,6 +57,11 @@ UPSTREAM_SETTING = {
 EMBEDDED_NATS_PORT = 4250
 # The platform sandbox stands in for Meta, Google Ads, TikTok… in the embedded mode and the tests.
 SANDBOX_PORT = 4260
+
+
+def free_ports(host: str = "127.0.0.1") -> dict[str, int]:
+    """A free port for the sandbox, every service and the gateway: a stack that runs beside ``make run``."""
+    return {name: free_port(host) for name in ("sandbox", *(spec.name for spec in (*SERVICES, GATEWAY)))}
 
 
 class StackError(RuntimeError):

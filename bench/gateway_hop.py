@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 
 from clientpulse.shared.demo import dev_tokens
-from clientpulse.shared.devstack import Stack
+from clientpulse.shared.devstack import Stack, free_ports
+from clientpulse.shared.embedded import free_port
 from clientpulse.shared.identity import IDENTITY_HEADER, Identity, Role, sign_identity
 from clientpulse.shared.settings import DEV_IDENTITY_SECRET
 
@@ -53,7 +54,8 @@ def main() -> int:
         databases = {"clients": args.clients_database_url} if args.clients_database_url else {}
         stack = Stack(
             var_dir=Path(folder),
-            nats_port=4251,
+            nats_port=free_port(),
+            ports=free_ports(),  # beside a running `make run`
             database_urls=databases,
             env={
                 "CLIENTPULSE_GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",

@@ -3,6 +3,7 @@ receiver on loopback, signed, and its attempt is logged."""
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from clientpulse.notifications.db.models import Webhook
 from clientpulse.notifications.db.repositories.webhooks import WebhookRepository
 from clientpulse.notifications.delivery import DeliveryWorker
 from clientpulse.notifications.domain.inbox import enqueue_webhooks
-from clientpulse.notifications.domain.webhooks import SIGNATURE_HEADER, seal_secret, verify_signature
+from clientpulse.notifications.domain.webhooks import SIGNATURE_HEADER, IPAddress, seal_secret, verify_signature
 from clientpulse.notifications.settings import NotificationsSettings
 from clientpulse.shared.contracts import wrap
 from clientpulse.shared.contracts.events import BackfillCompleted
@@ -78,3 +79,45 @@ async def test_a_queued_delivery_is_sent_signed_and_logged_on_sqlite(database: D
 
 async def _received(receiver: Receiver, count: int) -> bool:
     return len(receiver.received("sqlite")) >= count
+
+
+async def test_the_worker_calls_a_named_target_at_the_address_it_checked(database: Database) -> None:
+    settings = NotificationsSettings(
+        database_url=database.url, webhook_allowed_networks=["127.0.0.0/8"], webhook_require_https=False
+    )
+    resolutions: list[str] = []
+
+    async def rebinding(host: str, _port: int) -> list[IPAddress]:
+        # Checked once per attempt: the first answer is the receiver, any later one a forbidden address.
+        resolutions.append(host)
+        return [ipaddress.ip_address("127.0.0.1" if len(resolutions) == 1 else "169.254.169.254")]
+
+    async with Receiver.running() as receiver:
+        async with database.transaction() as session:
+            await WebhookRepository(session).add(
+                Webhook(
+                    id="w-named",
+                    url=f"http://hooks.rebind.test:{receiver.port}/hook/named",
+                    event_types=["BackfillCompleted"],
+                    secret=seal_secret(settings.webhook_secrets_key.get_secret_value(), "whsec_named"),
+                    created_by="u-exec",
+                    created_at=utcnow(),
+                    active=True,
+                    consecutive_failures=0,
+                )
+            )
+            event = BackfillCompleted(backfill_id="b-2", client_id="c-1", days=30, rows_written=9, requested_by="u-5")
+            assert await enqueue_webhooks(session, wrap(event, source="results")) == 1
+        worker = DeliveryWorker(database, settings, resolver=rebinding)
+        worker.start()
+        try:
+            assert await wait_until(lambda: _received_named(receiver), within=10)
+        finally:
+            await worker.stop()
+    [received] = receiver.received("named")
+    assert received.headers["Host"] == f"hooks.rebind.test:{receiver.port}"
+    assert resolutions == ["hooks.rebind.test"]
+
+
+async def _received_named(receiver: Receiver) -> bool:
+    return len(receiver.received("named")) == 1

@@ -128,6 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"clientpulse could not start: {exc}", file=sys.stderr)
         return 1
     stopped = threading.Event()
+    code = 1
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     try:
@@ -143,21 +144,13 @@ def _run(args: argparse.Namespace) -> int:
                     flush=True,
                 )
         _print_banner(stack.gateway_url, str(stack.nats_url), stack.sandbox_url, dev_tokens())
-        while not stopped.is_set():
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(
-                        f"{name} stopped (exit {process.returncode}); see {stack.log_dir / (name + '.log')}",
-                        file=sys.stderr,
-                    )
-                    stopped.set()
-                    break
-            stopped.wait(1.0)
+        # A crashed service is restarted with backoff; one that keeps crashing stops everything.
+        code = stack.supervise(stopped)
     finally:
         print("\nstopping clientpulse ...", flush=True)
         stack.stop()
         print("stopped.", flush=True)
-    return 0
+    return code
 
 
 def _explicit(defaults: dict[str, str]) -> dict[str, str]:

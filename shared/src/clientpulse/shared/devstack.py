@@ -12,13 +12,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from clientpulse.shared.embedded import NatsServerProcess, port_open
+from clientpulse.shared.embedded import NatsServerProcess, free_port, port_open
+from clientpulse.shared.restarts import RestartPolicy, ServiceRestarts
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,11 @@ UPSTREAM_SETTING = {
 EMBEDDED_NATS_PORT = 4250
 # The platform sandbox stands in for Meta, Google Ads, TikTok… in the embedded mode and the tests.
 SANDBOX_PORT = 4260
+
+
+def free_ports(host: str = "127.0.0.1") -> dict[str, int]:
+    """A free port for the sandbox, every service and the gateway: a stack that runs beside ``make run``."""
+    return {name: free_port(host) for name in ("sandbox", *(spec.name for spec in (*SERVICES, GATEWAY)))}
 
 
 class StackError(RuntimeError):
@@ -156,20 +164,27 @@ class Stack:
         return env
 
     def _spawn(self, spec: ServiceSpec) -> None:
-        log = open(self.log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 - owned by the child
         executable = Path(sys.executable).parent / spec.command
         command = [str(executable) if executable.exists() else spec.command, "serve"]
-        self.processes[spec.name] = subprocess.Popen(  # noqa: S603 - our own console scripts
-            command, env=self._environment(spec), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # The child holds its own copy of the log's descriptor; ours is closed once it is started.
+        with open(self.log_dir / f"{spec.name}.log", "ab") as log:
+            self.processes[spec.name] = subprocess.Popen(  # noqa: S603 - our own console scripts
+                command, env=self._environment(spec), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def _spawn_sandbox(self) -> None:
-        log = open(self.log_dir / "sandbox.log", "ab")  # noqa: SIM115 - owned by the child
         executable = Path(sys.executable).parent / "clientpulse-platform-sandbox"
         command = [str(executable), "--host", self.host, "--port", str(self.port("sandbox"))]
-        self.processes["sandbox"] = subprocess.Popen(  # noqa: S603 - our own console script
-            command, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with open(self.log_dir / "sandbox.log", "ab") as log:
+            self.processes["sandbox"] = subprocess.Popen(  # noqa: S603 - our own console script
+                command, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def _spawn_named(self, name: str) -> None:
+        if name == "sandbox":
+            self._spawn_sandbox()
+        else:
+            self._spawn(GATEWAY if name == "gateway" else next(s for s in SERVICES if s.name == name))
 
     def _wait_ready(self, names: list[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -209,9 +224,60 @@ class Stack:
 
     def restart_service(self, name: str, *, timeout: float = 60.0) -> None:
         """Start a stopped service again and wait until it is ready."""
-        spec = GATEWAY if name == "gateway" else next(s for s in SERVICES if s.name == name)
-        self._spawn(spec)
+        self._spawn_named(name)
         self._wait_ready([name], timeout)
+
+    def supervise(
+        self,
+        stopped: threading.Event,
+        *,
+        policy: RestartPolicy | None = None,
+        report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+        poll_interval: float = 0.2,
+    ) -> int:
+        """Keep the running processes up until ``stopped`` is set; 0 then, 1 when one kept crashing.
+
+        A process that exits unasked is started again after the policy's delay (other processes are
+        watched meanwhile), and ``report`` says so. One that crashes ``max_crashes`` times within the
+        policy's window stops the whole system. A process removed by ``stop_service`` is not watched.
+        """
+        policy = policy or RestartPolicy()
+        restarts: dict[str, ServiceRestarts] = {}
+        for name in self.processes:
+            restarts[name] = ServiceRestarts(policy)
+            restarts[name].started()
+        due: dict[str, float] = {}
+        while not stopped.is_set():
+            for name, process in list(self.processes.items()):
+                if name in due or process.poll() is None:
+                    continue
+                code = process.returncode
+                exited = f"{name} exited with code {code}"
+                if code < 0:
+                    exited += f" ({signal.Signals(-code).name})"
+                decision = restarts.setdefault(name, ServiceRestarts(policy)).crashed()
+                log = self.log_dir / f"{name}.log"
+                if not decision.restart:
+                    report(
+                        f"{exited}; it crashed {decision.crash} times within {policy.window:g} s, "
+                        f"stopping everything; see {log}"
+                    )
+                    self.stop()
+                    return 1
+                report(
+                    f"{exited}; restarting in {decision.delay:g} s "
+                    f"(crash {decision.crash} of {decision.max_crashes}); see {log}"
+                )
+                due[name] = time.monotonic() + decision.delay
+            for name, at in list(due.items()):
+                if time.monotonic() >= at:
+                    del due[name]
+                    self._spawn_named(name)
+                    restarts[name].started()
+                    report(f"{name} restarted (pid {self.processes[name].pid})")
+                    self._write_state()
+            stopped.wait(poll_interval)
+        return 0
 
     def stop(self) -> None:
         """Stop the gateway, then the services, then NATS."""

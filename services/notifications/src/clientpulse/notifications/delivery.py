@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import smtplib
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,6 +31,7 @@ from clientpulse.notifications.db.repositories.emails import EmailRepository
 from clientpulse.notifications.db.repositories.webhooks import WebhookRepository
 from clientpulse.notifications.domain import webhooks as rules
 from clientpulse.notifications.settings import NotificationsSettings
+from clientpulse.notifications.webhook_target import Resolver, check_target, pinned_client, post_pinned, system_resolver
 from clientpulse.shared.db import Database, utcnow
 
 _log = logging.getLogger("clientpulse.notifications.delivery")
@@ -73,30 +73,15 @@ class Outgoing:
     active: bool
 
 
-async def resolve_addresses(host: str, port: int) -> list[rules.IPAddress]:
-    """Every address the host resolves to (an IP literal resolves to itself)."""
-    import ipaddress
-
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-
-
-async def check_target(url: str, settings: NotificationsSettings) -> None:
-    """Refuse a URL that is malformed, not HTTPS (unless allowed) or resolves to a forbidden address."""
-    host, port = rules.check_url(url, require_https=settings.webhook_require_https)
-    try:
-        addresses = await resolve_addresses(host, port)
-    except (OSError, ValueError) as exc:  # UnicodeError (a bad IDNA name) is a ValueError
-        raise rules.TargetRefused(f"{host} could not be resolved: {exc}") from exc
-    rules.check_addresses(host, addresses, rules.parse_networks(settings.webhook_allowed_networks))
-
-
 class DeliveryWorker:
     """Sends due webhook deliveries (and emails, when SMTP is configured) until stopped."""
 
-    def __init__(self, database: Database, settings: NotificationsSettings) -> None:
+    def __init__(
+        self, database: Database, settings: NotificationsSettings, resolver: Resolver = system_resolver
+    ) -> None:
         self.database = database
         self.settings = settings
+        self.resolver = resolver
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -110,10 +95,7 @@ class DeliveryWorker:
     def start(self) -> None:
         """Run in the background."""
         if self._task is None:
-            # Redirects are not followed: a receiver could otherwise bounce a delivery to an internal address.
-            self._http = httpx.AsyncClient(
-                timeout=self.settings.webhook_timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
-            )
+            self._http = pinned_client(self.settings.webhook_timeout, headers={"User-Agent": USER_AGENT})
             self._task = asyncio.create_task(self._run(), name="notifications-delivery-worker")
 
     async def stop(self) -> None:
@@ -198,12 +180,14 @@ class DeliveryWorker:
         status_code: int | None = None
         error: str | None = None
         try:
-            # Resolved again at each attempt: a name that pointed outside may point inside by now.
-            await check_target(item.url, self.settings)
+            # Resolved again at each attempt (a name that pointed outside may point inside by now), and
+            # sent to the address just checked, never to a fresh resolution of the name.
+            target = await check_target(item.url, self.settings, self.resolver)
             timestamp = int(time.time())
             assert self._http is not None
-            response = await self._http.post(
-                item.url,
+            response = await post_pinned(
+                self._http,
+                target,
                 content=item.payload,
                 headers={
                     "Content-Type": "application/cloudevents+json",

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from clientpulse.notifications.db.models import Webhook, WebhookAttempt, WebhookDelivery
 from clientpulse.notifications.db.repositories.webhooks import WebhookRepository
-from clientpulse.notifications.delivery import check_target
 from clientpulse.notifications.domain.webhooks import WEBHOOK_EVENT_TYPES, TargetRefused, new_secret, seal_secret
 from clientpulse.notifications.settings import NotificationsSettings
+from clientpulse.notifications.webhook_target import check_target
 from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import NotFound, Unprocessable

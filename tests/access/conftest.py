@@ -51,7 +51,7 @@ def access_system(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFact
                 "CLIENTPULSE_GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
                 "CLIENTPULSE_GATEWAY_RATE_LIMIT_BURST": "10000",
                 # Webhook targets in the world are on loopback, which is refused unless allowed.
-                "CLIENTPULSE_NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS": "[\"127.0.0.0/8\"]",
+                "CLIENTPULSE_NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
             },
         )
         try:

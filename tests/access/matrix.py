@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the matrix is a table: one operation a line)
 """The access matrix of docs/access.md as data: for every operation of the published OpenAPI document,
 who may call it, which client (if any) it is about, and what an allowed caller gets.
 
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from world import UNKNOWN_ID, Caller, World
-
 
 # The callers who may act on the target client; everyone else is refused before a target is touched.
 ACTORS = ("executive", "head", "own_manager", "dm_manager")
@@ -124,13 +124,15 @@ class Operation:
 
     access: Access
     ok: frozenset[int]  # what an allowed caller gets; a 4xx here is about the input, never about access
-    prepare: Prepare = _shared()
+    prepare: Prepare
     scope: Scope = Scope.NONE
     # Per caller, where the answer differs for a documented reason other than access.
     per_caller: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
-def op(access: Access, *ok: int, prepare: Prepare | None = None, scope: Scope = Scope.NONE, **per_caller: int) -> Operation:
+def op(
+    access: Access, *ok: int, prepare: Prepare | None = None, scope: Scope = Scope.NONE, **per_caller: int
+) -> Operation:
     return Operation(
         access, frozenset(ok), prepare or _shared(), scope, {k: frozenset([v]) for k, v in per_caller.items()}
     )
@@ -187,7 +189,8 @@ MATRIX: dict[str, Operation] = {
     "POST /api/v1/conversion-prompts/{prompt_id}/accept": op(CM, 201, prepare=_prompt, scope=PROMPT),
     "POST /api/v1/conversion-prompts/{prompt_id}/dismiss": op(CM, 201, prepare=_prompt, scope=PROMPT),
     "GET /api/v1/groups/{client_id}/members": op(CM, 200, scope=CLIENT),
-    "GET /api/v1/groups/{client_id}/portfolio": op(CM, 200, scope=CLIENT),
+    # The target's DM sees none of its members: to them it is a client without members, as any other is.
+    "GET /api/v1/groups/{client_id}/portfolio": op(CM, 200, scope=CLIENT, dm_manager=404),
     "GET /api/v1/me": op(ANY, 200),
     "GET /api/v1/me/attention": op(CM, 200),
     "GET /api/v1/me/notifications": op(ANY, 200),

@@ -47,7 +47,9 @@ def send(world: World, caller: Caller, key: str, path: dict[str, str], params: d
 
 def unknown_variant(scope: Scope, path: dict[str, str]) -> tuple[dict[str, str], str]:
     """The same request about a target that does not exist, and the id it replaced."""
-    name = {"client_id": "client_id", "company_id": "company_id"} if scope is Scope.CLIENT else {"prompt_id": "prompt_id"}
+    name = (
+        {"client_id": "client_id", "company_id": "company_id"} if scope is Scope.CLIENT else {"prompt_id": "prompt_id"}
+    )
     key = next(k for k in name if k in path)
     return {**path, key: UNKNOWN_ID}, path[key]
 

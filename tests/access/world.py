@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import secrets
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -134,7 +137,9 @@ class World:
 
     def fresh_webhook(self) -> str:
         with self.http(EXECUTIVE) as api:
-            response = api.post("/api/v1/webhooks", json={"url": "https://127.0.0.1:9/acc", "event_types": ["TierChanged"]})
+            response = api.post(
+                "/api/v1/webhooks", json={"url": "https://127.0.0.1:9/acc", "event_types": ["TierChanged"]}
+            )
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
@@ -152,7 +157,9 @@ class World:
 def connect_account(world: World, client_id: str, account_id: str) -> str:
     """A sandbox ad account connected to the client with a token grant; the connection's id."""
     sandbox = world.system.stack.sandbox_url
-    account = httpx.post(f"{sandbox}/_sandbox/accounts", json={"platform": "tiktok_ads", "account_id": account_id, "campaigns": 2})
+    account = httpx.post(
+        f"{sandbox}/_sandbox/accounts", json={"platform": "tiktok_ads", "account_id": account_id, "campaigns": 2}
+    )
     assert account.status_code < 300, account.text
     grant = httpx.post(f"{sandbox}/_sandbox/grants/tiktok_ads").json()
     with world.http(EXECUTIVE) as api:
@@ -219,10 +226,12 @@ def build_world(system: System) -> World:
         ratings = {"profitability": 4, "strategic_value": 4, "relationship_quality": 4}
         for client in (target, child, stranger):
             scored = eventually(
-                lambda c=client: executive.post(
-                    f"/api/v1/clients/{c.id}/tiering/scores", json={"track": "managed_delivery", "ratings": ratings}
-                ).status_code
-                == 201
+                lambda c=client: (
+                    executive.post(
+                        f"/api/v1/clients/{c.id}/tiering/scores", json={"track": "managed_delivery", "ratings": ratings}
+                    ).status_code
+                    == 201
+                )
             )
             assert scored, "tiering never learned of the world's clients\n" + logs(system)
         assert eventually(lambda: executive.get(f"{base}/connections").status_code == 200), logs(system)
@@ -239,6 +248,13 @@ def build_world(system: System) -> World:
         backfill = executive.post(f"{base}/results/backfills", json={"days": 30})
         assert backfill.status_code == 202, backfill.text
         world.ids["backfill_id"] = backfill.headers["Location"].rsplit("/", 1)[-1]
+        finished = eventually(
+            lambda: executive.get(backfill.headers["Location"]).json()["status"] in ("completed", "failed"), timeout=60
+        )
+        assert finished, "the target's backfill did not finish\n" + logs(system)
+        _analyse_last_week(system)
+        analysed = eventually(lambda: executive.get(f"{base}/insights/analysis").status_code == 200, timeout=60)
+        assert analysed, "the target was not analysed\n" + logs(system)
         world.ids["webhook_id"] = world.fresh_webhook()
     with world.http(BY_NAME["dm_manager"]) as dm:
 
@@ -261,3 +277,16 @@ def _client(executive: httpx.Client, name: str, *, dm_id: str, squad_id: str) ->
     )
     assert converted.status_code == 201, converted.text
     return Named(company.json()["id"], name)
+
+
+def _analyse_last_week(system: System) -> None:
+    """What the weekly CronJob runs: the analysis of last week's results for every Active client."""
+    done = subprocess.run(
+        [sys.executable, "-m", "clientpulse.insights.cli", "analyze-week", "--requested-by", "access"],
+        env={**os.environ, "CLIENTPULSE_NATS_URL": system.nats_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

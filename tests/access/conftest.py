@@ -69,6 +69,8 @@ def access_system(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="session")
-def world(access_system: System) -> World:
+def world(access_system: System) -> Iterator[World]:
     """Two squads' clients, a cross-squad group and something of every kind for each route to act on."""
-    return build_world(access_system)
+    built = build_world(access_system)
+    yield built
+    built.close()

@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -70,6 +71,7 @@ class Named:
 
     id: str
     name: str
+    domain: str | None = None
 
 
 @dataclass
@@ -85,6 +87,7 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
     pending_prompts: list[str] = field(default_factory=list)
     _counter: itertools.count = field(default_factory=itertools.count)
+    _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     def headers(self, caller: Caller) -> dict[str, str]:
         """The Authorization header ``caller`` sends, if any."""
@@ -99,9 +102,17 @@ class World:
             token = self.system.token(caller.role, caller.sub, caller.squad)
         return {"Authorization": f"Bearer {token}"}
 
-    def http(self, caller: Caller) -> httpx.Client:
-        """An HTTP client of the gateway as ``caller``."""
-        return httpx.Client(base_url=self.system.gateway_url, headers=self.headers(caller), timeout=15.0)
+    def http(self, caller: Caller) -> AbstractContextManager[httpx.Client]:
+        """The HTTP client of the gateway as ``caller``, kept open for the session (one connection each)."""
+        if caller.name not in self._clients:
+            self._clients[caller.name] = httpx.Client(
+                base_url=self.system.gateway_url, headers=self.headers(caller), timeout=15.0
+            )
+        return nullcontext(self._clients[caller.name])
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
 
     def hidden_from(self, caller: Caller) -> list[Named]:
         """The clients a Manager may not see; nothing they receive may name them."""
@@ -269,14 +280,15 @@ def build_world(system: System) -> World:
 
 
 def _client(executive: httpx.Client, name: str, *, dm_id: str, squad_id: str) -> Named:
-    company = executive.post("/api/v1/companies", json={"name": name})
+    domain = f"{name.lower().replace(' ', '-')}.example"
+    company = executive.post("/api/v1/companies", json={"name": name, "domain": domain})
     assert company.status_code == 201, company.text
     converted = executive.post(
         f"/api/v1/companies/{company.json()['id']}/convert",
         json={"status": "Active", "dm_id": dm_id, "squad_id": squad_id},
     )
     assert converted.status_code == 201, converted.text
-    return Named(company.json()["id"], name)
+    return Named(company.json()["id"], name, domain)
 
 
 def _analyse_last_week(system: System) -> None:

@@ -66,13 +66,15 @@ def _body(json: Any, **params: Any) -> Prepare:
 
 def _fresh_note(json: Any = None) -> Prepare:
     def prepare(world: World, caller: Caller) -> Request:
-        return Request(path={"client_id": world.target.id, "note_id": world.fresh_note(caller)}, json=json)
+        note = world.fresh_note(caller) if caller.name in ACTORS else world.ids["note_id"]
+        return Request(path={"client_id": world.target.id, "note_id": note}, json=json)
 
     return prepare
 
 
-def _fresh_connection(world: World, _caller: Caller) -> Request:
-    return Request(path={"client_id": world.target.id, "connection_id": world.fresh_connection()})
+def _fresh_connection(world: World, caller: Caller) -> Request:
+    connection = world.fresh_connection() if caller.name in ACTORS else world.ids["connection_id"]
+    return Request(path={"client_id": world.target.id, "connection_id": connection})
 
 
 def _fresh_company(world: World, caller: Caller) -> Request:
@@ -94,12 +96,14 @@ def _prompt(world: World, caller: Caller) -> Request:
     return Request(path={"prompt_id": prompt}, json={})
 
 
-def _fresh_webhook(world: World, _caller: Caller) -> Request:
-    return Request(path={"webhook_id": world.fresh_webhook()})
+def _fresh_webhook(world: World, caller: Caller) -> Request:
+    webhook = world.fresh_webhook() if caller.name == "executive" else world.ids["webhook_id"]
+    return Request(path={"webhook_id": webhook})
 
 
-def _overridden(world: World, _caller: Caller) -> Request:
-    world.override_target()
+def _overridden(world: World, caller: Caller) -> Request:
+    if caller.name in ACTORS:
+        world.override_target()
     return Request(path={"client_id": world.target.id})
 
 

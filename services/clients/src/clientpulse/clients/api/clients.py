@@ -199,7 +199,9 @@ class ClientController(ClientsModuleController):
             rows = await HistoryRepository(session).list(
                 client_id, kinds=entry_type, since=since, until=until, before=before, limit=size + 1
             )
-            mentioned = set().union(*(referenced_clients(entry.details) for entry in rows[:size]))
+            mentioned = set().union(
+                *(referenced_clients(entry.kind, entry.line, entry.details) for entry in rows[:size])
+            )
             hidden = await ClientRepository(session).hidden_from(identity, mentioned)
         items = [HistoryRead.of(entry, hidden) for entry in rows[:size]]
         next_cursor = None

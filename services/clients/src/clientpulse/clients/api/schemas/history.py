@@ -25,7 +25,7 @@ class HistoryRead(BaseModel):
     @classmethod
     def of(cls, entry: HistoryEntry, hidden: set[str] | None = None) -> HistoryRead:
         """Map a stored entry, without naming the ``hidden`` clients it mentions."""
-        line, details = redacted(entry.line, entry.details, hidden or set())
+        line, details = redacted(entry.kind, entry.line, entry.details, hidden or set())
         return cls(
             id=entry.id,
             occurred_at=entry.occurred_at,

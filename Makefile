@@ -37,8 +37,8 @@ test-unit: install ## Only the fast tests (no servers)
 test-integration: install ## Only tests against real NATS and PostgreSQL
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
-test-e2e: install ## Only the black-box tests through the gateway
-	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+test-e2e: install ## Only the black-box tests through the gateway (the access matrix included)
+	$(BIN)/pytest -m e2e tests/e2e tests/access $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check), mypy, and the committed API documents are current
 	$(BIN)/ruff check .

@@ -7,20 +7,24 @@ from typing import Annotated, Any
 
 from litestar import get, patch
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.clients.api.pagination import Cursor
 from clientpulse.clients.api.schemas.clients import ClientRead, ClientUpdate
 from clientpulse.clients.api.schemas.history import HistoryRead
+from clientpulse.clients.db.models import Client
 from clientpulse.clients.db.repositories.clients import SORTS, ClientFilters, ClientRepository
 from clientpulse.clients.db.repositories.history import HistoryRepository
 from clientpulse.clients.domain.assignment import assign
 from clientpulse.clients.domain.clients import visible_client
 from clientpulse.clients.domain.groups import set_parent
+from clientpulse.clients.domain.history import referenced_clients
 from clientpulse.clients.domain.status import change_status
 from clientpulse.shared.contracts.events import ClientStatus, HealthBand, Tier
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.guards import ClientsModuleController
+from clientpulse.shared.identity import Identity
 from clientpulse.shared.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.shared.service import Caller, Db
@@ -116,7 +120,9 @@ class ClientController(ClientsModuleController):
             rows = await ClientRepository(session).list_visible(
                 identity, filters, sort=sort_key, descending=descending, after=after, limit=size + 1
             )
-        items = [ClientRead.of(client, company, now=now) for client, company in rows[:size]]
+            parents = {client.parent_id for client, _ in rows[:size] if client.parent_id}
+            hidden = frozenset(await ClientRepository(session).hidden_from(identity, parents))
+        items = [ClientRead.of(client, company, now=now, hidden=hidden) for client, company in rows[:size]]
         next_cursor = None
         if len(rows) > size:
             last_client, last_company = rows[size - 1]
@@ -129,7 +135,8 @@ class ClientController(ClientsModuleController):
     async def get_client(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ClientRead:
         async with db.transaction() as session:
             client, company = await visible_client(session, identity, client_id)
-        return ClientRead.of(client, company)
+            hidden = await _hidden_parent(session, identity, client)
+        return ClientRead.of(client, company, hidden=hidden)
 
     @patch(
         "/{client_id:str}",
@@ -156,7 +163,8 @@ class ClientController(ClientsModuleController):
                 await set_parent(session, identity, client, data.parent_id)
             if data.status is not None:
                 await change_status(session, identity, client, data.status, data.status_reason)
-        return ClientRead.of(client, company)
+            hidden = await _hidden_parent(session, identity, client)
+        return ClientRead.of(client, company, hidden=hidden)
 
     @get(
         "/{client_id:str}/history",
@@ -191,9 +199,18 @@ class ClientController(ClientsModuleController):
             rows = await HistoryRepository(session).list(
                 client_id, kinds=entry_type, since=since, until=until, before=before, limit=size + 1
             )
-        items = [HistoryRead.of(entry) for entry in rows[:size]]
+            mentioned = set().union(
+                *(referenced_clients(entry.kind, entry.line, entry.details) for entry in rows[:size])
+            )
+            hidden = await ClientRepository(session).hidden_from(identity, mentioned)
+        items = [HistoryRead.of(entry, hidden) for entry in rows[:size]]
         next_cursor = None
         if len(rows) > size:
             last = rows[size - 1]
             next_cursor = encode_cursor({"at": last.occurred_at.isoformat(), "id": last.id})
         return Page[HistoryRead](items=items, next_cursor=next_cursor)
+
+
+async def _hidden_parent(session: AsyncSession, identity: Identity, client: Client) -> frozenset[str]:
+    parents = {client.parent_id} if client.parent_id else set()
+    return frozenset(await ClientRepository(session).hidden_from(identity, parents))

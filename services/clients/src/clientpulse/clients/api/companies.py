@@ -31,6 +31,7 @@ class CompanyController(ClientsModuleController):
     @get("/", summary="List companies", description="Companies in creation order, with an optional name search.")
     async def list_companies(
         self,
+        identity: Caller,
         db: Db,
         search: Annotated[str | None, QueryParameter(max_length=200)] = None,
         cursor: Cursor = None,
@@ -39,7 +40,7 @@ class CompanyController(ClientsModuleController):
         request = PageRequest.of(cursor, limit)
         async with db.transaction() as session:
             repository = CompanyRepository(session)
-            rows = await repository.list(search=search, after_id=request.after_id, limit=request.fetch_limit)
+            rows = await repository.list(identity, search=search, after_id=request.after_id, limit=request.fetch_limit)
             clients = await repository.client_ids([company.id for company in request.shown(rows)])
         return request.page(CompanyRead, rows, lambda company: CompanyRead.of(company, is_client=company.id in clients))
 
@@ -79,9 +80,9 @@ class CompanyController(ClientsModuleController):
         return result
 
     @get("/{company_id:str}", summary="Read a company")
-    async def get_company(self, db: Db, company_id: FromPath[str]) -> CompanyRead:
+    async def get_company(self, identity: Caller, db: Db, company_id: FromPath[str]) -> CompanyRead:
         async with db.transaction() as session:
-            company = await companies.get_company(session, company_id)
+            company = await companies.get_company(session, identity, company_id)
             is_client = await ClientRepository(session).get(company_id) is not None
         return CompanyRead.of(company, is_client=is_client)
 

@@ -29,6 +29,7 @@ class ConversionPromptController(ClientsModuleController):
     @get("/", summary="List conversion prompts", description="Pending ones by default.")
     async def list_prompts(
         self,
+        identity: Caller,
         db: Db,
         state_filter: Annotated[
             str | None, QueryParameter(name="state", description="pending, accepted, dismissed or all")
@@ -41,6 +42,7 @@ class ConversionPromptController(ClientsModuleController):
         request = PageRequest.of(cursor, limit)
         async with db.transaction() as session:
             rows = await ConversionPromptRepository(session).list(
+                identity,
                 state=None if state_filter == "all" else state_filter,
                 after_id=request.after_id,
                 limit=request.fetch_limit,

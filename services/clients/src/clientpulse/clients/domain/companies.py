@@ -46,9 +46,9 @@ async def create_company(session: AsyncSession, fields: CompanyInput, *, company
     return company
 
 
-async def get_company(session: AsyncSession, company_id: str) -> Company:
-    """A company, or 404."""
-    company = await CompanyRepository(session).get(company_id)
+async def get_company(session: AsyncSession, identity: Identity, company_id: str) -> Company:
+    """A company the caller may know of, or 404: another squad's client answers as an unknown company."""
+    company = await CompanyRepository(session).get_visible(identity, company_id)
     if company is None:
         raise NotFound(f"company {company_id} was not found")
     return company
@@ -58,7 +58,7 @@ async def update_company(
     session: AsyncSession, identity: Identity, company_id: str, changes: dict[str, Any]
 ) -> Company:
     """Change a company's fields; a client's consumers hear of a new name through ClientUpdated."""
-    company = await get_company(session, company_id)
+    company = await get_company(session, identity, company_id)
     changed = [key for key, value in changes.items() if getattr(company, key) != value]
     for key in changed:
         setattr(company, key, changes[key])

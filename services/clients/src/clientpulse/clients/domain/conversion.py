@@ -40,7 +40,7 @@ async def convert_company(
     from_prompt: ConversionPrompt | None = None,
 ) -> tuple[Client, Company]:
     """Make a company a client; converting twice is a 409."""
-    company = await get_company(session, company_id)
+    company = await get_company(session, identity, company_id)
     clients = ClientRepository(session)
     if await clients.get(company_id) is not None:
         raise Conflict(f"company {company_id} is already a client", extra={"client_id": company_id})

@@ -56,10 +56,10 @@ async def set_parent(session: AsyncSession, identity: Identity, client: Client, 
     # The group accounts see their membership change in their own history too.
     if previous is not None:
         add_entry(session, client_id=previous, kind="GroupMemberRemoved", line=f"{client.id} left the group",
-                  actor=identity.sub)  # fmt: skip
+                  actor=identity.sub, details={"member_id": client.id})  # fmt: skip
     if parent_id is not None:
         add_entry(session, client_id=parent_id, kind="GroupMemberAdded", line=f"{client.id} joined the group",
-                  actor=identity.sub)  # fmt: skip
+                  actor=identity.sub, details={"member_id": client.id})  # fmt: skip
     await emit(
         session,
         ClientGroupChanged(

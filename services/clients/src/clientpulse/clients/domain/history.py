@@ -19,6 +19,9 @@ from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import record_event
 
 SOURCE = "clients"
+# Details that name another client (a group's member or parent): who may read them depends on the caller.
+CLIENT_REFERENCES = ("member_id", "parent_id", "previous_parent_id")
+GROUP_MEMBER_KINDS = ("GroupMemberAdded", "GroupMemberRemoved")
 
 
 def add_entry(
@@ -71,3 +74,26 @@ async def emit(
             entry_id=envelope.id,
             details=data.model_dump(mode="json"),
         )
+
+
+def referenced_clients(kind: str, line: str, details: dict[str, Any]) -> set[str]:
+    """The other clients an entry names."""
+    named = {str(details[key]) for key in CLIENT_REFERENCES if details.get(key)}
+    if kind in GROUP_MEMBER_KINDS and "member_id" not in details:
+        # Written before the member was kept in the details: the line starts with its id.
+        named.add(line.split(" ", 1)[0])
+    return named
+
+
+def redacted(kind: str, line: str, details: dict[str, Any], hidden: set[str]) -> tuple[str, dict[str, Any]]:
+    """An entry as a caller who may not see ``hidden`` clients reads it: they are "another client", unnamed.
+
+    A group may span squads; its history must not tell a Manager that another squad's client exists
+    (docs/access.md).
+    """
+    named = referenced_clients(kind, line, details) & hidden
+    if not named:
+        return line, details
+    for client_id in named:
+        line = line.replace(client_id, "another client")
+    return line, {key: None if str(value) in named else value for key, value in details.items()}

@@ -133,12 +133,16 @@ async def import_companies(session: AsyncSession, identity: Identity, raw_rows: 
             report.rows.append(RowResult(number, ImportOutcome.REJECTED, reason=_reason(exc)))
             continue
         existing: Company | None
+        # Another squad's client is, to a Manager, no company at all: never matched, updated or reported.
         if row.id:
-            existing = await companies.get(row.id)
+            existing = await companies.get_visible(identity, row.id)
+            if existing is None and await companies.get(row.id) is not None:
+                report.rows.append(RowResult(number, ImportOutcome.REJECTED, reason=f"the id {row.id} cannot be used"))
+                continue
         elif row.domain:
-            existing = await companies.find_by_domain(row.domain)
+            existing = await companies.find_by_domain(row.domain, identity)
         else:
-            existing = await companies.find_by_name(row.name)
+            existing = await companies.find_by_name(row.name, identity)
         key = existing.id if existing else (row.id or f"domain:{(row.domain or '').lower()}|name:{row.name.lower()}")
         if key in claimed:
             reason = f"the same company as row {claimed[key]}"

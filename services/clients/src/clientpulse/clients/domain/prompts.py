@@ -67,8 +67,9 @@ async def record_deal_won(session: AsyncSession, deal: DealWon) -> ConversionPro
     return prompt
 
 
-async def _pending_prompt(session: AsyncSession, prompt_id: str) -> ConversionPrompt:
-    prompt = await ConversionPromptRepository(session).get(prompt_id)
+async def _pending_prompt(session: AsyncSession, identity: Identity, prompt_id: str) -> ConversionPrompt:
+    # The prompt of another squad's client answers as an unknown prompt, whatever its state.
+    prompt = await ConversionPromptRepository(session).get_visible(identity, prompt_id)
     if prompt is None:
         raise NotFound(f"conversion prompt {prompt_id} was not found")
     if prompt.state != PromptState.PENDING:
@@ -80,7 +81,7 @@ async def accept_prompt(
     session: AsyncSession, identity: Identity, prompt_id: str, *, dm_id: str | None, squad_id: str | None
 ) -> tuple[Client, Company, ConversionPrompt]:
     """Accept a prompt: the company becomes an Active client."""
-    prompt = await _pending_prompt(session, prompt_id)
+    prompt = await _pending_prompt(session, identity, prompt_id)
     client, company = await convert_company(
         session, identity, prompt.company_id, dm_id=dm_id, squad_id=squad_id, from_prompt=prompt
     )
@@ -94,7 +95,7 @@ async def dismiss_prompt(
     session: AsyncSession, identity: Identity, prompt_id: str, note: str | None
 ) -> ConversionPrompt:
     """Dismiss a prompt; the company stays a plain company record."""
-    prompt = await _pending_prompt(session, prompt_id)
+    prompt = await _pending_prompt(session, identity, prompt_id)
     prompt.state = PromptState.DISMISSED
     prompt.resolved_at = utcnow()
     prompt.resolved_by = identity.sub

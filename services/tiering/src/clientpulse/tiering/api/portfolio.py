@@ -54,5 +54,5 @@ class PortfolioController(ClientsModuleController):
     async def portfolio(self, identity: Caller, db: Db, desk: Desk, client_id: FromPath[str]) -> PortfolioRead:
         async with db.transaction() as session:
             group = await visible_client(session, identity, client_id)
-            rolled, members = await group_portfolio(session, group, desk=desk, today=utcnow().date())
+            rolled, members = await group_portfolio(session, identity, group, desk=desk, today=utcnow().date())
         return portfolio_read(client_id, rolled, members, desk.rates.base_currency)

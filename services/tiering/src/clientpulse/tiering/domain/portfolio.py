@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientpulse.shared.client_directory import ClientEntry
 from clientpulse.shared.contracts.events import Tier
 from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.identity import Identity
 from clientpulse.shared.money import MissingRate, major_units, round_minor
 from clientpulse.tiering.db.models import ClientScore
 from clientpulse.tiering.db.repositories.groups import GroupRepository
@@ -102,11 +103,15 @@ def rollup(members: list[MemberFacts], parent_track: str | None, base_currency: 
 
 
 async def group_portfolio(
-    session: AsyncSession, group: ClientEntry, *, desk: RevenueDesk, today: date
+    session: AsyncSession, identity: Identity, group: ClientEntry, *, desk: RevenueDesk, today: date
 ) -> tuple[Portfolio, list[MemberFacts]]:
-    """Gather a group's members (the parent included) and roll them up; 404 when it has no members."""
+    """Gather a group's members (the parent included) and roll them up; 404 when it has no members.
+
+    Only the members the caller may see count: a group spanning squads never names, to a Manager,
+    another squad's client, nor lets its revenue or tier show through the rollup (docs/access.md).
+    """
     groups = GroupRepository(session)
-    members = await groups.members(group.client_id)
+    members = await groups.members(identity, group.client_id)
     if not members:
         raise NotFound(f"client {group.client_id} is not a group account (it has no members)")
     everyone = [(group.client_id, group.name), *members]

@@ -44,7 +44,9 @@ class ClientRead(BaseModel):
     qbr_overdue: bool
 
     @classmethod
-    def of(cls, client: Client, company: Company, *, now: datetime | None = None) -> ClientRead:
+    def of(
+        cls, client: Client, company: Company, *, now: datetime | None = None, hidden: frozenset[str] = frozenset()
+    ) -> ClientRead:
         """Map a stored client and its company; staleness and overdue are judged at ``now``."""
         moment = now or utcnow()
         status = ClientStatus(client.status)
@@ -58,7 +60,8 @@ class ClientRead(BaseModel):
             status_changed_by=client.status_changed_by,
             dm_id=client.dm_id,
             squad_id=client.squad_id,
-            parent_id=client.parent_id,
+            # A parent in another squad is not named to a Manager who may not see it (docs/access.md).
+            parent_id=None if client.parent_id in hidden else client.parent_id,
             created_at=client.created_at,
             created_by=client.created_by,
             status_changed_at=client.status_changed_at,

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from clientpulse.clients.db.models import HistoryEntry
+from clientpulse.clients.domain.history import redacted
 
 
 class HistoryRead(BaseModel):
@@ -22,14 +23,15 @@ class HistoryRead(BaseModel):
     details: dict[str, Any]
 
     @classmethod
-    def of(cls, entry: HistoryEntry) -> HistoryRead:
-        """Map a stored entry."""
+    def of(cls, entry: HistoryEntry, hidden: set[str] | None = None) -> HistoryRead:
+        """Map a stored entry, without naming the ``hidden`` clients it mentions."""
+        line, details = redacted(entry.kind, entry.line, entry.details, hidden or set())
         return cls(
             id=entry.id,
             occurred_at=entry.occurred_at,
             type=entry.kind,
             actor=entry.actor,
             source=entry.source,
-            line=entry.line,
-            details=entry.details,
+            line=line,
+            details=details,
         )

@@ -128,6 +128,13 @@ class ClientRepository:
             conditions.append(Company.name_key.contains(filters.text.strip().lower(), autoescape=True))
         return conditions
 
+    async def hidden_from(self, identity: Identity, client_ids: set[str]) -> set[str]:
+        """Which of these ids name no client the caller may see."""
+        if identity.sees_all_clients or not client_ids:
+            return set()
+        query = select(Client.id).where(Client.id.in_(client_ids), visible_to(identity))
+        return client_ids - set((await self.session.scalars(query)).all())
+
     async def parent_of(self, client_id: str) -> str | None:
         """A client's parent in its group account."""
         return await self.session.scalar(select(Client.parent_id).where(Client.id == client_id))

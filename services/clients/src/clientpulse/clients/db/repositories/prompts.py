@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.clients.db.models import ConversionPrompt
+from clientpulse.clients.db.models import Client, ConversionPrompt
+from clientpulse.clients.db.repositories.clients import visible_to
+from clientpulse.shared.identity import Identity
+
+
+def prompt_visible_to(identity: Identity) -> ColumnElement[bool]:
+    """A prompt the caller may know of: its company is no client yet, or a client they may see."""
+    is_client = exists().where(Client.id == ConversionPrompt.company_id)
+    visible_client = exists().where(Client.id == ConversionPrompt.company_id, visible_to(identity))
+    return or_(~is_client, visible_client)
 
 
 class ConversionPromptRepository:
@@ -20,6 +29,11 @@ class ConversionPromptRepository:
         """One prompt by id."""
         return await self.session.get(ConversionPrompt, prompt_id)
 
+    async def get_visible(self, identity: Identity, prompt_id: str) -> ConversionPrompt | None:
+        """One prompt by id, if the caller may know of it."""
+        query = select(ConversionPrompt).where(ConversionPrompt.id == prompt_id, prompt_visible_to(identity))
+        return await self.session.scalar(query)
+
     async def get_by_deal(self, deal_id: str) -> ConversionPrompt | None:
         """The prompt a deal produced, if any."""
         return await self.session.scalar(select(ConversionPrompt).where(ConversionPrompt.deal_id == deal_id))
@@ -28,9 +42,11 @@ class ConversionPromptRepository:
         """Stage a new prompt."""
         self.session.add(prompt)
 
-    async def list(self, *, state: str | None, after_id: str | None, limit: int) -> Sequence[ConversionPrompt]:
-        """Prompts in creation order, optionally in one state."""
-        query = select(ConversionPrompt).order_by(ConversionPrompt.id).limit(limit)
+    async def list(
+        self, identity: Identity, *, state: str | None, after_id: str | None, limit: int
+    ) -> Sequence[ConversionPrompt]:
+        """Prompts the caller may know of in creation order, optionally in one state."""
+        query = select(ConversionPrompt).where(prompt_visible_to(identity)).order_by(ConversionPrompt.id).limit(limit)
         if state:
             query = query.where(ConversionPrompt.state == state)
         if after_id:

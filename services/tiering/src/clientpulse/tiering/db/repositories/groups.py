@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.client_directory import client_directory
+from clientpulse.shared.identity import Identity
 from clientpulse.tiering.db.models import LedgerInvoice
 
 
@@ -17,14 +18,16 @@ class GroupRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def members(self, group_id: str) -> list[tuple[str, str | None]]:
-        """(client id, name) of the clients whose parent is ``group_id``."""
+    async def members(self, identity: Identity, group_id: str) -> list[tuple[str, str | None]]:
+        """(client id, name) of the clients whose parent is ``group_id`` and whom the caller may see."""
+        directory = client_directory.c
         query = (
-            select(client_directory.c.client_id, client_directory.c.name)
-            .where(client_directory.c.parent_id == group_id)
-            .order_by(client_directory.c.client_id)
+            select(directory.client_id, directory.name, directory.dm_id, directory.squad_id)
+            .where(directory.parent_id == group_id)
+            .order_by(directory.client_id)
         )
-        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+        rows = (await self.session.execute(query)).all()
+        return [(row[0], row[1]) for row in rows if identity.can_access_client(dm_id=row[2], squad_id=row[3])]
 
     async def daily_totals(self, client_ids: list[str], since: date, until: date) -> list[tuple[str, str, date, int]]:
         """(client id, currency, day, amount in minor units) per client, currency and issue day in the window."""

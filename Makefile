@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e lint format openapi asyncapi contracts bench clean
+.PHONY: help install run test test-unit test-integration test-e2e test-contract lint format openapi asyncapi contracts bench clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +39,9 @@ test-integration: install ## Only tests against real NATS and PostgreSQL
 
 test-e2e: install ## Only the black-box tests through the gateway (the access matrix included)
 	$(BIN)/pytest -m e2e tests/e2e tests/access $(PYTEST_ARGS)
+
+test-contract: install ## Only the schemathesis run of the OpenAPI document against the gateway (every role, all checks)
+	$(BIN)/pytest tests/contract $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check), mypy, and the committed API documents are current
 	$(BIN)/ruff check .

@@ -195,7 +195,7 @@ def test_errors_made_by_the_gateway_carry_the_request_id(gateway: httpx.Client) 
 
 
 def test_the_services_answer_headers_are_returned_and_others_dropped(gateway: httpx.Client, auth: Auth) -> None:
-    response = gateway.post("/api/v1/companies/created", headers=auth("manager"), json={"name": "Acme"})
+    response = gateway.post("/api/v1/companies/c-1/created", headers=auth("manager"), json={"name": "Acme"})
     assert response.status_code == 201
     assert response.json() == {"id": "c-9"}
     assert response.headers["location"] == "/api/v1/companies/c-9"

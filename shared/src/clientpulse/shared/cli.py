@@ -110,7 +110,7 @@ def _seed(args: argparse.Namespace) -> int:
     from clientpulse.shared.demo import run_seed
 
     summary = run_seed(args.gateway_url, _nats_url(args.nats_url), var_dir() / "seeded.json", args.sandbox_url)
-    print(json.dumps({k: v for k, v in summary.items() if k != "company_ids"}))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("company_ids", "backfill_ids")}))
     return 0
 
 

@@ -75,21 +75,29 @@ DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
 )
 
 
-async def _connect_demo_accounts(api: httpx.AsyncClient, sandbox_url: str, created: dict[str, str]) -> int:
-    """Connect the demo ad accounts (tokens granted by the sandbox) and backfill 30 days for each client."""
+async def _connect_demo_accounts(api: httpx.AsyncClient, sandbox_url: str, created: dict[str, str]) -> dict[str, str]:
+    """Connect the demo ad accounts (tokens granted by the sandbox) and backfill 30 days for each client.
+
+    Returns each backfilled company's backfill id.
+    """
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=10) as sandbox:
         for company, platform, account_id, options in DEMO_CONNECTIONS:
             grant = (await sandbox.post(f"/_sandbox/grants/{platform}")).raise_for_status().json()
             body = {"platform": platform, "account_id": account_id, "method": "token", "options": options, **grant}
             (await api.post(f"/api/v1/clients/{created[company]}/connections", json=body)).raise_for_status()
+    backfills: dict[str, str] = {}
     for company in dict.fromkeys(company for company, *_ in DEMO_CONNECTIONS):
-        (await api.post(f"/api/v1/clients/{created[company]}/results/backfills", json={"days": 30})).raise_for_status()
-    return len(DEMO_CONNECTIONS)
+        response = await api.post(f"/api/v1/clients/{created[company]}/results/backfills", json={"days": 30})
+        backfills[company] = response.raise_for_status().json()["id"]
+    return backfills
 
 
-async def seed(gateway_url: str, nats_url: str, sandbox_url: str | None = None) -> dict[str, Any]:
-    """Create the demo data through the gateway and NATS; returns what was made."""
-    token = dev_tokens()[Role.EXECUTIVE]
+async def seed(
+    gateway_url: str, nats_url: str, sandbox_url: str | None = None, *, token: str | None = None
+) -> dict[str, Any]:
+    """Create the demo data through the gateway and NATS, as ``token``'s Executive (the development
+    token by default); returns what was made."""
+    token = token or dev_tokens()[Role.EXECUTIVE]
     created: dict[str, str] = {}
     events: list[Envelope[Any]] = []
     today = datetime.now(UTC).date()
@@ -118,7 +126,7 @@ async def seed(gateway_url: str, nats_url: str, sandbox_url: str | None = None) 
                         event_id=derived_event_id(f"invoice:{invoice_id}"),
                     )
                 )
-        connections = await _connect_demo_accounts(api, sandbox_url, created) if sandbox_url else 0
+        backfills = await _connect_demo_accounts(api, sandbox_url, created) if sandbox_url else {}
     harbor = created["Harbor Light Candles"]
     events.append(
         wrap(
@@ -140,8 +148,9 @@ async def seed(gateway_url: str, nats_url: str, sandbox_url: str | None = None) 
         "companies": len(created),
         "invoices": len(events) - 1,
         "deals": 1,
-        "connections": connections,
+        "connections": len(DEMO_CONNECTIONS) if sandbox_url else 0,
         "company_ids": created,
+        "backfill_ids": backfills,
     }
 
 

@@ -12,9 +12,11 @@ from litestar import Litestar, MediaType, Request, Response, get, route
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.enums import HttpMethod
+from litestar.exceptions import MethodNotAllowedException
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from clientpulse.gateway.methods import DeclaredMethods
 from clientpulse.gateway.openapi import load_committed_document, render_schema_page
 from clientpulse.gateway.request_ids import RequestIdMiddleware, current_request_id, log_request_ids
 from clientpulse.gateway.routes import API_PREFIX, GATEWAY, ME_ROUTE, ROUTING_TABLE
@@ -25,6 +27,8 @@ from clientpulse.shared.identity import REQUEST_ID_HEADER
 from clientpulse.shared.telemetry import configure_logging, configure_tracing
 
 PROXIED_METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
+# Every method reaches a handler, so that one the document does not declare gets 405 with Allow.
+ANSWERED_METHODS = [*PROXIED_METHODS, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.TRACE]
 _OPS_PATHS = ["^/healthz$", "^/readyz$", "^/metrics$"]
 
 _log = logging.getLogger(__name__)
@@ -35,11 +39,31 @@ def _gateway(request: Request[Any, Any, Any]) -> Gateway:
     return gateway
 
 
-@route(f"{API_PREFIX}/{{path:path}}", http_method=PROXIED_METHODS, name="forward")
+def _undeclared_method_answer(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """OPTIONS, or 405 with ``Allow``, for a documented path, before any token is looked at."""
+    declared: DeclaredMethods = request.app.state.declared_methods
+    path = declared.for_path(request.scope["path"])
+    if path is None:
+        return None
+    if request.method == HttpMethod.OPTIONS:
+        return Response(None, status_code=204, headers={"Allow": path.allow})
+    if request.method not in path.methods:
+        raise MethodNotAllowedException(
+            detail=f"{request.method} is not a method of {path.template}; it allows {path.allow}",
+            headers={"Allow": path.allow},
+        )
+    return None
+
+
+@route(f"{API_PREFIX}/{{path:path}}", http_method=ANSWERED_METHODS, name="forward")
 async def forward_to_service(request: Request[Any, Any, Any]) -> Response[Any]:
     """Send an API request to the service the routing table names, as the authenticated caller."""
+    if (answer := _undeclared_method_answer(request)) is not None:
+        return answer
     gateway = _gateway(request)
     path = request.scope["path"]
+    if request.method not in PROXIED_METHODS:
+        raise NotFound(f"no API route matches {request.method} {path}")
     target = gateway.routes.match(path)
     if target is None or target.service == GATEWAY:
         raise NotFound(f"no API route matches {path}")
@@ -48,11 +72,14 @@ async def forward_to_service(request: Request[Any, Any, Any]) -> Response[Any]:
     return await gateway.proxy.forward(request, target, identity, body, current_request_id())
 
 
-@get(f"{API_PREFIX}/me", name="me")
-async def who_am_i(request: Request[Any, Any, Any]) -> dict[str, str | None]:
+@route(f"{API_PREFIX}/me", http_method=ANSWERED_METHODS, name="me")
+async def who_am_i(request: Request[Any, Any, Any]) -> Response[Any]:
     """The caller as the gateway sees them."""
+    if (answer := _undeclared_method_answer(request)) is not None:
+        return answer
     identity = await _gateway(request).authorize(request, ME_ROUTE)
-    return {"sub": identity.sub, "role": identity.role.value, "squad": identity.squad, "name": identity.name}
+    caller = {"sub": identity.sub, "role": identity.role.value, "squad": identity.squad, "name": identity.name}
+    return Response(caller, status_code=200)
 
 
 @get("/healthz", name="liveness")
@@ -142,7 +169,13 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         openapi_config=None,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[upstream_pool],
-        state=State({"openapi_document": document, "schema_page": render_schema_page(json.loads(document))}),
+        state=State(
+            {
+                "openapi_document": document,
+                "schema_page": render_schema_page(json.loads(document)),
+                "declared_methods": DeclaredMethods(json.loads(document)),
+            }
+        ),
         logging_config=None,  # telemetry.configure_logging owns the log format
         debug=False,
     )

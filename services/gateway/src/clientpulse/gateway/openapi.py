@@ -300,7 +300,11 @@ def merge_documents(service_docs: Mapping[str, Mapping[str, Any]], table: Routin
         "info": {
             "title": "clientpulse API",
             "version": "1.0.0",
-            "description": "The clientpulse HTTP API, served by the gateway. Errors are RFC 9457 problems.",
+            "description": (
+                "The clientpulse HTTP API, served by the gateway. Errors are RFC 9457 problems. A method a "
+                "path does not declare here is answered with 405 and an Allow header, before the bearer "
+                "token is checked; OPTIONS on a path lists its methods."
+            ),
         },
         "paths": dict(sorted(paths.items())),
         "components": {

@@ -43,8 +43,10 @@ async def notification_events(
         if resume_after is None:
             newest = await repository.list_for(recipient_id, unread_only=False, before_id=None, limit=1)
             resume_after = newest[0].id if newest else ""
-    # Tell the browser how soon to reconnect; it then sends Last-Event-ID and misses nothing.
-    yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
+    # Tell the browser how soon to reconnect; it then sends Last-Event-ID and misses nothing. The empty
+    # data line makes the opening a whole message for a client that reads until its first one; a
+    # browser dispatches no event for empty data.
+    yield ServerSentEventMessage(data="", comment="connected", retry=2000)
     sent: set[str] = set()
     newest_sent: str | None = None
     last_output = time.monotonic()

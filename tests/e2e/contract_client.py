@@ -20,14 +20,15 @@ from urllib.parse import urljoin
 import httpx
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_core.deserializing.media_types.util import json_loads, plain_loads
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.paths.finders import APICallPathFinder
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from clientpulse.gateway.openapi import load_committed_document
 
-# Problem details are JSON (RFC 9457): read them as JSON so their body is checked against ``Problem``.
-_CONFIG = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+# Problem details are JSON (RFC 9457) and a CSV upload is text: read them so, for their schemas to apply.
+_CONFIG = Config(extra_media_type_deserializers={"application/problem+json": json_loads, "text/csv": plain_loads})
 
 
 class ContractViolation(AssertionError):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, patch, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -29,7 +29,9 @@ class _ImportOperation(Operation):
     """The import reads its body itself (CSV or JSON), so the document is told here what it takes."""
 
     def __post_init__(self) -> None:
-        columns = {name: Schema(type=OpenAPIType.STRING) for name in importing.IMPORT_COLUMNS}
+        columns: dict[str, Schema | Reference] = {
+            name: Schema(type=OpenAPIType.STRING) for name in importing.IMPORT_COLUMNS
+        }
         self.request_body = RequestBody(
             required=True,
             content={

@@ -10,10 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
-
+from pydantic.json_schema import JsonDict
 
 # A Decimal leaves as a JSON string ("4.0"); without this a constrained one is documented as a number.
-_JSON_STRING = {"type": "string"}
+_JSON_STRING: JsonDict = {"type": "string"}
 
 
 class AnalysisThresholds(BaseModel):

@@ -1,4 +1,5 @@
-"""What the e2e tests hold on to: the running system, tokens, authenticated clients."""
+"""What the e2e tests hold on to: the running system, tokens, and clients of the gateway that check every
+request and response against the published OpenAPI document (``contract_client``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
+from contract_client import ContractClient
 
 from clientpulse.shared.devstack import Stack
 from clientpulse.shared.identity import Role
@@ -37,13 +38,17 @@ class System:
     ) -> str:
         return mint_token(self.jwt, sub=sub, role=role, squad=squad, ttl_seconds=ttl, now=now)
 
-    def api(self, role: Role, sub: str, squad: str | None = None) -> httpx.Client:
-        """An HTTP client of the gateway, authenticated as this user."""
-        return httpx.Client(
+    def api(self, role: Role, sub: str, squad: str | None = None, *, timeout: float = 10.0) -> ContractClient:
+        """An HTTP client of the gateway, authenticated as this user, held to the published document."""
+        return ContractClient(
             base_url=self.gateway_url,
             headers={"Authorization": f"Bearer {self.token(role, sub, squad)}"},
-            timeout=10.0,
+            timeout=timeout,
         )
+
+    def anonymous(self) -> ContractClient:
+        """An HTTP client of the gateway without a token, held to the published document."""
+        return ContractClient(base_url=self.gateway_url, timeout=10.0)
 
 
 def eventually(check: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.2) -> T:

@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from contract_client import published_contract
 from harness import System, eventually
 
 from clientpulse.shared.identity import Role
@@ -91,16 +92,19 @@ def test_lead_and_employee_get_403_on_the_clients_module(system: System, convert
 
 
 def test_missing_or_expired_tokens_get_401(system: System, converted: dict) -> None:
-    url = f"{system.gateway_url}/api/v1/clients/{converted['id']}"
+    url = f"/api/v1/clients/{converted['id']}"
     expired = system.token(Role.EXECUTIVE, "u-exec", ttl=60, now=time.time() - 3600)
-    for headers in ({}, {"Authorization": f"Bearer {expired}"}, {"Authorization": "Bearer not-a-jwt"}):
-        response = httpx.get(url, headers=headers)
+    with system.anonymous() as anonymous:
+        with anonymous.invalid_request():  # the document asks every call here for a bearer token
+            missing = anonymous.get(url)
+        wrong = [anonymous.get(url, headers={"Authorization": f"Bearer {token}"}) for token in (expired, "not-a-jwt")]
+    for response in (missing, *wrong):
         assert response.status_code == 401, response.text
         assert response.headers["content-type"].startswith(PROBLEM)
 
 
 def test_a_malformed_body_is_a_422_problem(system: System) -> None:
-    with system.api(Role.EXECUTIVE, "u-exec") as executive:
+    with system.api(Role.EXECUTIVE, "u-exec") as executive, executive.invalid_request():
         missing_name = executive.post("/api/v1/companies", json={"industry": "Apparel"})
         not_json = executive.post(
             "/api/v1/companies", content=b"{not json", headers={"Content-Type": "application/json"}
@@ -114,7 +118,9 @@ def test_a_malformed_body_is_a_422_problem(system: System) -> None:
 
 
 def test_the_gateway_serves_one_openapi_document_for_every_service(system: System) -> None:
+    # The document itself is no operation of the API: it is what every other request here is checked against.
     document = httpx.get(f"{system.gateway_url}/schema/openapi.json").json()
+    assert document == published_contract().document
     assert document["openapi"].startswith("3.1")
     for path in ("/api/v1/companies", "/api/v1/clients/{client_id}", "/api/v1/tiering/framework",
                  "/api/v1/me/notifications", "/api/v1/clients/{client_id}/connections", "/api/v1/me"):  # fmt: skip

@@ -102,10 +102,8 @@ def tier_notification_ids(system: System) -> list[str]:
 
 def test_the_live_stream_through_the_gateway_delivers_and_resumes(system: System, client_of_u51: str) -> None:
     before = len(tier_notification_ids(system))
-    headers = {"Authorization": f"Bearer {system.token(Role.MANAGER, 'u-51', 's-5')}"}
-    timeout = httpx.Timeout(15.0, read=15.0)
     with (
-        httpx.Client(base_url=system.gateway_url, headers=headers, timeout=timeout) as http,
+        system.api(Role.MANAGER, "u-51", "s-5", timeout=15.0) as http,
         http.stream("GET", "/api/v1/me/notifications/stream") as response,
     ):
         assert response.status_code == 200, response.read()
@@ -120,7 +118,7 @@ def test_the_live_stream_through_the_gateway_delivers_and_resumes(system: System
     assert eventually(lambda: len(tier_notification_ids(system)) >= before + 2), logs(system)
     newest = tier_notification_ids(system)[0]
     with (
-        httpx.Client(base_url=system.gateway_url, headers=headers, timeout=timeout) as http,
+        system.api(Role.MANAGER, "u-51", "s-5", timeout=15.0) as http,
         http.stream("GET", "/api/v1/me/notifications/stream", headers={"Last-Event-ID": event["id"]}) as response,
     ):
         (replayed,) = read_events(response, 1)

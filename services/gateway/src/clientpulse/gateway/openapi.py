@@ -116,6 +116,9 @@ def _gateway_problem_responses() -> JsonObject:
             {"WWW-Authenticate": {"schema": {"type": "string"}}},
         ),
         "Forbidden": _problem_response("The caller's role may not use this function."),
+        "AuthorityRefused": _problem_response(
+            "The authority the request carries (such as an OAuth state) is unknown, already used or expired."
+        ),
         "BadRequest": _problem_response("The request is malformed or its body does not match the schema."),
         "NotFound": _problem_response("The client or object the path names does not exist."),
         "Conflict": _problem_response("The change conflicts with the current state."),
@@ -217,6 +220,9 @@ def _public_operation(operation: JsonObject, route: Route, route_path: str, meth
         operation["security"] = []
     if route.access in (Access.CLIENTS_MODULE, Access.EXECUTIVE):
         responses.setdefault("403", _ref("responses", "Forbidden"))
+    elif route.access is Access.PUBLIC and route.service != GATEWAY:
+        # Without a token the request carries its own authority (an OAuth state), which the service may refuse.
+        responses.setdefault("403", _ref("responses", "AuthorityRefused"))
     if route.service != GATEWAY:
         # A service's validation failures are problems too, not Litestar's default body.
         responses["400"] = _ref("responses", "BadRequest")

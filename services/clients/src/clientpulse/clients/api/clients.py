@@ -177,7 +177,13 @@ class ClientController(ClientsModuleController):
         identity: Caller,
         db: Db,
         client_id: FromPath[str],
-        entry_type: Annotated[list[str] | None, QueryParameter(name="type", max_items=20)] = None,
+        # A query string has no null: documented as the array it is, which clients send as repeated ``type``.
+        entry_type: Annotated[
+            list[str] | None,
+            QueryParameter(
+                name="type", max_items=20, schema_extra={"one_of": None, "type": "array", "items": {"type": "string"}}
+            ),
+        ] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         cursor: Cursor = None,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, patch, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -20,6 +22,29 @@ from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.guards import ClientsModuleController
 from clientpulse.shared.pagination import Page
 from clientpulse.shared.service import Caller, Db
+
+
+@dataclass
+class _ImportOperation(Operation):
+    """The import reads its body itself (CSV or JSON), so the document is told here what it takes."""
+
+    def __post_init__(self) -> None:
+        columns: dict[str, Schema | Reference] = {
+            name: Schema(type=OpenAPIType.STRING) for name in importing.IMPORT_COLUMNS
+        }
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                "application/json": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.ARRAY,
+                        max_items=importing.MAX_IMPORT_ROWS,
+                        items=Schema(type=OpenAPIType.OBJECT, properties=columns),
+                    )
+                ),
+            },
+        )
 
 
 class CompanyController(ClientsModuleController):
@@ -65,6 +90,7 @@ class CompanyController(ClientsModuleController):
         "Accepted rows are written in one transaction. With `all_or_nothing=true` a single rejected row "
         f"writes nothing and answers 422 with the report. At most {importing.MAX_IMPORT_ROWS} rows.",
         status_code=200,
+        operation_class=_ImportOperation,
     )
     async def import_companies(
         self, identity: Caller, db: Db, request: Request[Any, Any, Any], all_or_nothing: FromQuery[bool] = False

@@ -10,6 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
+
+# A Decimal leaves as a JSON string ("4.0"); without this a constrained one is documented as a number.
+_JSON_STRING: JsonDict = {"type": "string"}
 
 
 class AnalysisThresholds(BaseModel):
@@ -18,52 +22,101 @@ class AnalysisThresholds(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     target_roas: Decimal = Field(
-        default=Decimal("4.0"), gt=0, description="ROAS that earns full ROAS points and a 'strong' finding"
+        default=Decimal("4.0"),
+        json_schema_extra=_JSON_STRING,
+        gt=0,
+        description="ROAS that earns full ROAS points and a 'strong' finding",
     )
     roas_break_even: Decimal = Field(
-        default=Decimal("1.0"), ge=0, description="ROAS below this lost money; a campaign to scale needs at least this"
+        default=Decimal("1.0"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        description="ROAS below this lost money; a campaign to scale needs at least this",
     )
-    roas_low: Decimal = Field(default=Decimal("2.0"), ge=0, description="blended ROAS below this is low")
+    roas_low: Decimal = Field(
+        default=Decimal("2.0"), json_schema_extra=_JSON_STRING, ge=0, description="blended ROAS below this is low"
+    )
     fatigue_frequency: Decimal = Field(
-        default=Decimal("3.0"), gt=0, description="a 7-day frequency above this is fatigue (3.0 itself is not)"
+        default=Decimal("3.0"),
+        json_schema_extra=_JSON_STRING,
+        gt=0,
+        description="a 7-day frequency above this is fatigue (3.0 itself is not)",
     )
     meaningful_spend_share: Decimal = Field(
-        default=Decimal("0.05"), ge=0, le=1, description="share of its currency's weekly spend a campaign needs"
+        default=Decimal("0.05"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        le=1,
+        description="share of its currency's weekly spend a campaign needs",
     )
     roas_increase_factor: Decimal = Field(
-        default=Decimal("1.25"), gt=0, description="ROAS at or above this × the currency's blended ROAS: scale it"
+        default=Decimal("1.25"),
+        json_schema_extra=_JSON_STRING,
+        gt=0,
+        description="ROAS at or above this × the currency's blended ROAS: scale it",
     )
     roas_decrease_factor: Decimal = Field(
-        default=Decimal("0.75"), gt=0, description="ROAS below this × the currency's blended ROAS: cut it"
+        default=Decimal("0.75"),
+        json_schema_extra=_JSON_STRING,
+        gt=0,
+        description="ROAS below this × the currency's blended ROAS: cut it",
     )
     cpa_increase_factor: Decimal = Field(
-        default=Decimal("0.8"), gt=0, description="CPA at or below this × the currency's CPA: scale it"
+        default=Decimal("0.8"),
+        json_schema_extra=_JSON_STRING,
+        gt=0,
+        description="CPA at or below this × the currency's CPA: scale it",
     )
     cpa_decrease_factor: Decimal = Field(
-        default=Decimal("1.25"), gt=0, description="CPA at or above this × the currency's CPA: cut it"
+        default=Decimal("1.25"),
+        json_schema_extra=_JSON_STRING,
+        gt=0,
+        description="CPA at or above this × the currency's CPA: cut it",
     )
     cpa_rise: Decimal = Field(
-        default=Decimal("0.2"), ge=0, description="CPA rise week over week above which CPA is reported rising"
+        default=Decimal("0.2"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        description="CPA rise week over week above which CPA is reported rising",
     )
     cpa_fall: Decimal = Field(
-        default=Decimal("0.1"), ge=0, description="CPA fall week over week at or beyond which CPA is reported falling"
+        default=Decimal("0.1"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        description="CPA fall week over week at or beyond which CPA is reported falling",
     )
     cpa_rise_for_zero_points: Decimal = Field(
         default=Decimal("0.5"),
+        json_schema_extra=_JSON_STRING,
         gt=0,
         description="CPA rise week over week that earns no CPA-trend points and makes a rising CPA critical",
     )
     fatigued_spend_critical_share: Decimal = Field(
-        default=Decimal("0.5"), ge=0, le=1, description="share of spend in fatigued campaigns that is critical"
+        default=Decimal("0.5"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        le=1,
+        description="share of spend in fatigued campaigns that is critical",
     )
     no_conversion_spend_share: Decimal = Field(
-        default=Decimal("0.1"), ge=0, le=1, description="share of spend without conversions that is reported"
+        default=Decimal("0.1"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        le=1,
+        description="share of spend without conversions that is reported",
     )
     no_conversion_spend_critical_share: Decimal = Field(
-        default=Decimal("0.3"), ge=0, le=1, description="share of spend without conversions that is critical"
+        default=Decimal("0.3"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        le=1,
+        description="share of spend without conversions that is critical",
     )
     spend_shift_share: Decimal = Field(
-        default=Decimal("0.3"), ge=0, description="change of spend week over week (either way) that is reported"
+        default=Decimal("0.3"),
+        json_schema_extra=_JSON_STRING,
+        ge=0,
+        description="change of spend week over week (either way) that is reported",
     )
 
     def of(self, names: tuple[str, ...]) -> dict[str, Decimal]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field, SecretStr
@@ -152,7 +153,14 @@ class ConnectionController(ClientsModuleController):
         return ConnectionList(items=[read(c, runtime.box) for c in rows])
 
     @post(
-        "/", summary="Connect a platform account (token, or start OAuth)", status_code=HTTP_201_CREATED, responses=None
+        "/",
+        summary="Connect a platform account (token, or start OAuth)",
+        status_code=HTTP_201_CREATED,
+        responses={
+            HTTP_202_ACCEPTED: ResponseSpec(
+                data_container=AuthorizationStarted, description="OAuth started: send the person to authorization_url"
+            )
+        },
     )
     async def create_connection(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -60,6 +61,22 @@ def test_two_replicas_sharing_the_count_allow_a_caller_the_limit_once(
     another = auth("manager", sub=f"u-{uuid.uuid4().hex[:8]}")
     assert replicas[1].get("/api/v1/clients", headers=another).status_code == 200
     assert fallbacks(replicas[0]) == before
+
+
+def test_concurrent_requests_through_both_replicas_are_counted_once_each(
+    start_gateway: StartGateway, auth: Auth, nats_url: str
+) -> None:
+    shared = LIMIT | {"rate_limit_shared": True, "nats_url": nats_url, "rate_limit_shared_lease": 1}
+    replicas = [start_gateway(**shared), start_gateway(**shared)]
+    away_from_a_window_edge()
+    caller = auth("manager", sub=f"u-{uuid.uuid4().hex[:8]}")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(
+            pool.map(lambda i: statuses_split_across(replicas[i % 2 :] + replicas[: i % 2], caller, 4), range(8))
+        )
+    flat = [status for per_thread in statuses for status in per_thread]
+    assert flat.count(200) == 10
+    assert flat.count(429) == 22
 
 
 def test_leased_requests_never_let_a_caller_past_the_limit(

@@ -161,6 +161,7 @@ class SharedWindowLimiter:
         self._clock = clock
         self._window = -1
         self._leases: dict[str, _Lease] = {}
+        self._claims: dict[str, asyncio.Lock] = {}
         self._shared_again_at = 0.0
 
     async def wait_seconds(self, caller: str) -> float:
@@ -170,18 +171,15 @@ class SharedWindowLimiter:
             # Windows are the same for every caller, so every lease of an older one is void.
             self._window = window
             self._leases.clear()
+            self._claims.clear()
         window_left = (window + 1) * self.window_seconds - now
-        lease = self._leases.get(caller)
-        if lease is not None:
-            if lease.remaining > 0:
-                lease.remaining -= 1
-                return 0.0
-            if lease.exhausted:
-                return window_left
+        spent = self._spend_lease(caller, window, window_left)
+        if spent is not None:
+            return spent
         if now < self._shared_again_at:
             return self._limit_locally(caller)
         try:
-            granted = await asyncio.wait_for(self._take(caller, window), self.timeout)
+            return await asyncio.wait_for(self._claim(caller, window, window_left), self.timeout)
         except Exception as exc:  # any NATS failure means: limit in this replica
             self._shared_again_at = now + self.retry_seconds
             _log.warning(
@@ -190,11 +188,31 @@ class SharedWindowLimiter:
                 self.retry_seconds,
             )
             return self._limit_locally(caller)
-        if granted == 0:
-            self._leases[caller] = _Lease(window, 0, exhausted=True)
-            return window_left
-        self._leases[caller] = _Lease(window, granted - 1)
-        return 0.0
+
+    def _spend_lease(self, caller: str, window: int, window_left: float) -> float | None:
+        """The answer from this replica's lease, or None when NATS must be asked."""
+        lease = self._leases.get(caller)
+        if lease is None or lease.window != window:
+            return None
+        if lease.remaining > 0:
+            lease.remaining -= 1
+            return 0.0
+        return window_left if lease.exhausted else None
+
+    async def _claim(self, caller: str, window: int, window_left: float) -> float:
+        # One claim per caller at a time in this replica: concurrent requests of one caller wait for
+        # it and spend its lease, instead of racing each other's compare-and-set.
+        claiming = self._claims.setdefault(caller, asyncio.Lock())
+        async with claiming:
+            spent = self._spend_lease(caller, window, window_left)
+            if spent is not None:
+                return spent
+            granted = await self._take(caller, window)
+            if granted == 0:
+                self._leases[caller] = _Lease(window, 0, exhausted=True)
+                return window_left
+            self._leases[caller] = _Lease(window, granted - 1)
+            return 0.0
 
     def _limit_locally(self, caller: str) -> float:
         FALLBACKS.inc()

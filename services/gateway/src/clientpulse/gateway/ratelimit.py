@@ -116,6 +116,9 @@ class _Lease:
 
     window: int
     remaining: int
+    # The shared count and its revision as this replica last saw them (0: not known).
+    count: int = 0
+    revision: int = 0
     # The shared count reached the limit: refuse until the window ends without asking NATS again.
     exhausted: bool = False
 
@@ -125,7 +128,7 @@ class SharedWindowLimiter:
 
     Windows are aligned to the Unix epoch, so every replica names the same window with the same key
     (``<caller, base64url>.<window number>``). A replica takes requests from the shared count with a
-    compare-and-set (create, or update at the revision it read), reserving up to ``lease`` at once
+    compare-and-set (create, or update at the revision it last read or wrote), reserving up to ``lease`` at once
     and spending them locally: the shared count is never exceeded (over-admission is impossible),
     and a caller may be refused early by at most ``(lease - 1)`` requests per replica per window,
     the reserved requests other replicas have not spent. ``lease=1`` is exact, one round trip per
@@ -207,42 +210,52 @@ class SharedWindowLimiter:
             spent = self._spend_lease(caller, window, window_left)
             if spent is not None:
                 return spent
-            granted = await self._take(caller, window)
+            granted, count, revision = await self._take(caller, self._leases.get(caller), window)
             if granted == 0:
-                self._leases[caller] = _Lease(window, 0, exhausted=True)
+                self._leases[caller] = _Lease(window, 0, count, revision, exhausted=True)
                 return window_left
-            self._leases[caller] = _Lease(window, granted - 1)
+            self._leases[caller] = _Lease(window, granted - 1, count, revision)
             return 0.0
 
     def _limit_locally(self, caller: str) -> float:
         FALLBACKS.inc()
         return self.fallback.wait_seconds(caller)
 
-    async def _take(self, caller: str, window: int) -> int:
-        """Reserve up to ``lease`` requests of ``caller`` in ``window``; how many (0 at the limit)."""
+    async def _take(self, caller: str, lease: _Lease | None, window: int) -> tuple[int, int, int]:
+        """Reserve up to ``lease`` requests of ``caller`` in ``window``: (granted, count, revision).
+
+        The count and revision this replica wrote last are tried first, so a replica whose caller
+        nobody else served since needs one round trip; a conflict reads the key and tries again.
+        """
         from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
         kv = await self._bucket()
         key = f"{base64.urlsafe_b64encode(caller.encode()).decode().rstrip('=')}.{window}"
+        known: tuple[int, int | None] | None = None
+        if lease is not None and lease.window == window and lease.revision:
+            known = (lease.count, lease.revision)
         while True:
-            try:
-                entry = await kv.get(key)
-            except KeyNotFoundError:
-                count, revision = 0, None
-            else:
-                count, revision = int(entry.value or b"0"), entry.revision
+            if known is None:
+                try:
+                    entry = await kv.get(key)
+                except KeyNotFoundError:
+                    known = (0, None)
+                else:
+                    known = (int(entry.value or b"0"), entry.revision)
+            count, revision = known
             if count >= self.limit:
-                return 0
+                return 0, count, revision or 0
             take = min(self.lease, self.limit - count)
             value = str(count + take).encode()
             try:
                 if revision is None:
-                    await kv.create(key, value)
+                    written = await kv.create(key, value)
                 else:
-                    await kv.update(key, value, last=revision)
+                    written = await kv.update(key, value, last=revision)
             except KeyWrongLastSequenceError:
-                continue  # another replica counted in between: read again
-            return take
+                known = None  # another replica counted in between: read again
+                continue
+            return take, count + take, written
 
 
 class NatsRateLimitBucket:

@@ -9,7 +9,7 @@ the load (nothing is refused); the callers are ``--users`` distinct tokens sprea
 connections. Rounds alternate between the gateways so drift on a shared machine hits all; figures
 are medians over the rounds, with the ratio to the in-memory limiter.
 
-usage: python bench/gateway_rate_limit.py [--seconds 5] [--rounds 3] [--connections 32] [--users 32]
+usage: python bench/gateway_rate_limit.py [--seconds 3] [--rounds 7] [--connections 32] [--users 32]
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def start_gateway(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[byte
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--users", type=int, default=32, help="distinct callers spread over the connections")
     args = parser.parse_args()

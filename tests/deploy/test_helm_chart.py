@@ -353,6 +353,21 @@ def test_config_points_the_gateway_at_every_service_and_disables_migrate_on_star
     assert config["CLIENTPULSE_JWT_JWKS_URL"].startswith("https://")
 
 
+def test_gateway_replicas_share_the_rate_limit_as_the_chart_configures_it(
+    chart: helm.Chart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clientpulse.gateway.settings import GatewaySettings
+
+    config = of_kind(render(chart), "ConfigMap")[f"{FULLNAME}-config"]["data"]
+    for name, value in config.items():
+        if name.startswith("CLIENTPULSE_GATEWAY_RATE_LIMIT"):
+            monkeypatch.setenv(name, value)
+    settings = GatewaySettings()
+    assert settings.rate_limit_shared is True
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (600, 120)
+    assert (settings.rate_limit_shared_lease, settings.rate_limit_shared_timeout) == (4, 0.1)
+
+
 def test_hpa_on_takes_over_the_replica_count(chart: helm.Chart) -> None:
     manifests = render(chart, VARIANTS["hpa-on"])
     hpas = of_kind(manifests, "HorizontalPodAutoscaler")

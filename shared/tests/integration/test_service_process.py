@@ -59,8 +59,8 @@ def test_a_service_waits_for_nats_without_blocking_health_or_shutdown(tmp_path: 
 
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        # uvicorn re-raises the signal once its graceful shutdown is done: exit status -SIGTERM.
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        # A clean drain is a success: the orchestrator must not see the process die of its SIGTERM.
+        assert process.wait(timeout=30) == 0
         assert time.monotonic() - started < 25
     finally:
         if process.poll() is None:

@@ -56,22 +56,13 @@ def service_cli(
 
 def _serve(app_factory: str, settings: Callable[[], ServiceSettings]) -> Command:
     def run(args: argparse.Namespace) -> int:
-        import uvicorn
+        from clientpulse.shared.shutdown import serve
 
         current = settings()
         if (refused := refuse_development_defaults(current)) is not None:
             return refused
-        uvicorn.run(
-            app_factory,
-            factory=True,
-            host=args.host or current.host,
-            port=args.port or current.port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=20,
-            lifespan="on",
-        )
-        return 0
+        # On SIGTERM: live streams end at once with a reconnect hint, the rest drains, exit 0.
+        return serve(app_factory, host=args.host or current.host, port=args.port or current.port)
 
     return run
 

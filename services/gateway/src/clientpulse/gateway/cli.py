@@ -17,27 +17,20 @@ from clientpulse.shared.settings import refuse_development_defaults
 
 
 def serve(host: str | None, port: int | None) -> int:
-    """Run the gateway under uvicorn until interrupted."""
-    import uvicorn
+    """Run the gateway until SIGTERM or SIGINT; relayed event streams end at once with a reconnect hint."""
+    from clientpulse.shared.shutdown import serve as serve_until_stopped
 
     settings = GatewaySettings()
     if (refused := refuse_development_defaults(settings)) is not None:
         return refused
-    # loop="auto" and http="auto" (the defaults) pick uvloop and httptools when they are installed.
-    uvicorn.run(
+    # uvicorn picks uvloop and httptools when they are installed. The gateway extends
+    # X-Forwarded-For itself, from the peer it really talks to, so uvicorn must not rewrite it.
+    return serve_until_stopped(
         "clientpulse.gateway.app:app_from_environment",
-        factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        log_config=None,
-        access_log=False,
-        # The gateway extends X-Forwarded-For itself, from the peer it really talks to.
         proxy_headers=False,
-        lifespan="on",
-        # Open event streams never end by themselves; give them this long, then close them.
-        timeout_graceful_shutdown=20,
     )
-    return 0
 
 
 def openapi(*, write: bool, allow_missing: bool) -> int:

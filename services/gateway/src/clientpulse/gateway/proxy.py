@@ -25,6 +25,7 @@ from clientpulse.gateway.errors import UpstreamBroken, UpstreamTimeout, Upstream
 from clientpulse.gateway.routes import Route
 from clientpulse.shared.errors import ProblemError
 from clientpulse.shared.identity import IDENTITY_HEADER, REQUEST_ID_HEADER, Identity, sign_identity
+from clientpulse.shared.shutdown import PROCESS_SHUTDOWN, SSE_FAREWELL, until_shutdown
 
 FORWARDED_REQUEST_HEADERS = (
     "content-type",
@@ -155,12 +156,22 @@ def _client_headers(upstream_headers: Mapping[str, str]) -> dict[str, str]:
 
 
 async def _relay(upstream: aiohttp.ClientResponse, service: str) -> AsyncIterator[bytes]:
-    """Pass an event stream through chunk by chunk; closes the upstream side when the caller leaves."""
+    """Pass an event stream through chunk by chunk; closes the upstream side when the caller leaves.
+
+    When the gateway is stopping, the stream ends at once with a reconnect hint (written only between
+    two events: a hint inside a half-relayed event would corrupt it; the browser reconnects anyway).
+    """
     finished = False
+    between_events = True
+
+    def farewell() -> bytes | None:
+        return SSE_FAREWELL if between_events else None
+
     try:
-        async for chunk in upstream.content.iter_any():
+        async for chunk in until_shutdown(upstream.content.iter_any(), farewell):
+            between_events = chunk.endswith((b"\n\n", b"\r\n\r\n", b"\r\r"))
             yield chunk
-        finished = True
+        finished = not PROCESS_SHUTDOWN.requested
     except (aiohttp.ClientError, TimeoutError) as exc:
         _log.warning("the %s service's event stream broke off: %s", service, describe(exc))
     finally:

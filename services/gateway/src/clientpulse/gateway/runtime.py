@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,11 +16,20 @@ from litestar.exceptions import TooManyRequestsException
 from clientpulse.gateway.auth import JwksKeySet, TokenVerifier
 from clientpulse.gateway.errors import IdentityProviderUnavailable, describe
 from clientpulse.gateway.proxy import UpstreamProxy
-from clientpulse.gateway.ratelimit import TokenBucketLimiter, retry_after_header
+from clientpulse.gateway.ratelimit import (
+    Limiter,
+    LocalLimiter,
+    NatsRateLimitBucket,
+    SharedWindowLimiter,
+    TokenBucketLimiter,
+    retry_after_header,
+)
 from clientpulse.gateway.routes import Route, RoutingTable
 from clientpulse.gateway.settings import GatewaySettings
 from clientpulse.shared.errors import Forbidden
 from clientpulse.shared.identity import Identity
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +39,7 @@ class Gateway:
     settings: GatewaySettings
     routes: RoutingTable
     verifier: TokenVerifier
-    limiter: TokenBucketLimiter
+    limiter: Limiter
     proxy: UpstreamProxy
 
     async def admit(self, request: Request[Any, Any, Any], route: Route) -> Identity | None:
@@ -41,7 +51,7 @@ class Gateway:
     async def authorize(self, request: Request[Any, Any, Any], route: Route) -> Identity:
         """The caller: 401 without a valid token, 429 over the rate limit, 403 when the role may not."""
         identity = await self.verifier.identify(request.headers.get("authorization"))
-        wait = self.limiter.wait_seconds(identity.sub)
+        wait = await self.limiter.wait_seconds(identity.sub)
         if wait:
             retry_after = retry_after_header(wait)
             raise TooManyRequestsException(
@@ -87,7 +97,7 @@ async def open_gateway(settings: GatewaySettings, routes: RoutingTable) -> Async
         # Services answer uncompressed on the internal network; decompressing would only cost CPU.
         skip_auto_headers=("Accept-Encoding",),
     )
-    async with session:
+    async with session, _rate_limiter(settings) as limiter:
         jwt_settings = settings.jwt
         key_set = None
         if jwt_settings.algorithms != ["HS256"] and jwt_settings.jwks_url:
@@ -96,7 +106,7 @@ async def open_gateway(settings: GatewaySettings, routes: RoutingTable) -> Async
             settings=settings,
             routes=routes,
             verifier=TokenVerifier(jwt_settings, key_set),
-            limiter=TokenBucketLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+            limiter=limiter,
             proxy=UpstreamProxy(
                 session,
                 base_urls={service: settings.upstream_urls()[service] for service in sorted(routes.services())},
@@ -105,3 +115,36 @@ async def open_gateway(settings: GatewaySettings, routes: RoutingTable) -> Async
                 total_timeout=settings.upstream_timeout,
             ),
         )
+
+
+@asynccontextmanager
+async def _rate_limiter(settings: GatewaySettings) -> AsyncIterator[Limiter]:
+    """The per-caller limiter: shared through NATS when configured, else this replica's token bucket."""
+    local = TokenBucketLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    if not settings.rate_limit_shared:
+        yield LocalLimiter(local)
+        return
+    window = settings.rate_limit_window_seconds()
+    # Two windows: the current one and the one just ended, which a replica with a late clock may still name.
+    bucket = NatsRateLimitBucket(settings.nats_url, ttl_seconds=2 * window, connect_timeout=2.0)
+    try:
+        await asyncio.wait_for(bucket(), timeout=3.0)
+    except Exception as exc:  # start anyway; requests fall back until NATS answers
+        _log.warning(
+            "NATS at %s did not open the rate limit bucket (%s); limiting per replica until it does; "
+            "start it or set CLIENTPULSE_NATS_URL",
+            settings.nats_url,
+            describe(exc),
+        )
+    try:
+        yield SharedWindowLimiter(
+            bucket,
+            limit=settings.rate_limit_burst,
+            window_seconds=window,
+            lease=settings.rate_limit_shared_lease,
+            timeout=settings.rate_limit_shared_timeout,
+            retry_seconds=settings.rate_limit_shared_retry_seconds,
+            fallback=local,
+        )
+    finally:
+        await bucket.close()

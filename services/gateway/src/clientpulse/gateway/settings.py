@@ -32,6 +32,17 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = Field(default=MEBIBYTE, gt=0)
     rate_limit_per_minute: int = Field(default=600, gt=0)
     rate_limit_burst: int = Field(default=120, gt=0)
+    # Count each caller's requests across every replica in a NATS key-value bucket: `burst` requests
+    # per window of burst / per_minute minutes (12 s by default). Off in the embedded mode's single
+    # gateway; the chart turns it on. See docs/architecture.md, "Rate limits across gateway replicas".
+    rate_limit_shared: bool = False
+    # Requests a replica reserves from the shared count at once: it may refuse a caller up to
+    # (lease - 1) requests per replica early, never late; 1 makes the count exact (a round trip each).
+    rate_limit_shared_lease: int = Field(default=4, ge=1)
+    # How long a request waits for NATS before it is limited by this replica alone.
+    rate_limit_shared_timeout: float = Field(default=0.1, gt=0)
+    # After NATS failed to answer, how long this replica limits alone before it asks NATS again.
+    rate_limit_shared_retry_seconds: float = Field(default=2.0, gt=0)
 
     upstream_connect_timeout: float = Field(default=2.0, gt=0)
     # Applies to whole exchanges except the live notification stream, which has no total timeout.
@@ -55,6 +66,10 @@ class GatewaySettings(ServiceSettings):
         if "HS256" in self.jwt.algorithms:
             found += secrets_at_default(self.jwt, "CLIENTPULSE_JWT_")
         return found
+
+    def rate_limit_window_seconds(self) -> float:
+        """The shared limit's window: the time the token bucket takes to refill a whole burst."""
+        return self.rate_limit_burst * 60.0 / self.rate_limit_per_minute
 
     def upstream_urls(self) -> dict[str, str]:
         """Base URL of each service, keyed by the service names the routing table uses."""

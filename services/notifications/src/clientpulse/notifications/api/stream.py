@@ -18,6 +18,7 @@ from clientpulse.notifications.settings import NotificationsSettings
 from clientpulse.shared.db import Database
 from clientpulse.shared.guards import ServiceController
 from clientpulse.shared.service import Caller, Db
+from clientpulse.shared.shutdown import RECONNECT_MILLISECONDS, until_shutdown
 
 Feed = NamedDependency[NotificationFeed]
 Settings = NamedDependency[NotificationsSettings]
@@ -109,4 +110,9 @@ class StreamController(ServiceController):
             poll_interval=settings.stream_poll_interval,
             heartbeat_interval=settings.stream_heartbeat_interval,
         )
-        return ServerSentEvent(events, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        # A stopping replica ends the stream at once and tells the browser to reconnect (elsewhere) soon.
+        farewell = ServerSentEventMessage(data=None, comment="shutting down", retry=RECONNECT_MILLISECONDS)
+        return ServerSentEvent(
+            until_shutdown(events, lambda: farewell),
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )

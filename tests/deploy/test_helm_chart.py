@@ -277,9 +277,9 @@ def test_every_service_has_probes_limits_and_a_locked_down_pod(chart: helm.Chart
     assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
     assert pod["automountServiceAccountToken"] is False
 
-    # Drain: the preStop pause plus uvicorn's 20 s graceful shutdown (broker drain 15 s within it).
+    # Drain, one step after another: the preStop pause, uvicorn's 20 s for requests, the broker's 15 s.
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    assert pod["terminationGracePeriodSeconds"] > pre_stop + 20
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + 20 + 15
 
     env = env_of(container)
     assert env[f"CLIENTPULSE_{service.prefix}_PORT"]["value"] == str(service.port)
@@ -325,8 +325,8 @@ def test_each_service_selects_only_its_own_deployments_pods(chart: helm.Chart) -
 
 def test_grace_period_shorter_than_the_drain_is_refused(chart: helm.Chart) -> None:
     with pytest.raises(helm.HelmRenderError, match="must exceed preStopSleepSeconds"):
-        render(chart, {"terminationGracePeriodSeconds": 24, "preStopSleepSeconds": 5})
-    render(chart, {"terminationGracePeriodSeconds": 26, "preStopSleepSeconds": 5})
+        render(chart, {"terminationGracePeriodSeconds": 40, "preStopSleepSeconds": 5})
+    render(chart, {"terminationGracePeriodSeconds": 41, "preStopSleepSeconds": 5})
 
 
 def test_only_the_gateway_is_routed_from_outside(chart: helm.Chart) -> None:

@@ -118,6 +118,26 @@ async def schema_page(state: State) -> str:
     return page
 
 
+def cors_config(settings: GatewaySettings) -> CORSConfig:
+    """Browsers of the configured origins may call every proxied method and read the headers a client needs."""
+    return CORSConfig(
+        allow_origins=settings.cors_origins,
+        allow_methods=[*PROXIED_METHODS, HttpMethod.OPTIONS],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Accept",
+            "Accept-Language",
+            "If-None-Match",
+            "Last-Event-ID",
+            REQUEST_ID_HEADER,
+            "traceparent",
+            "tracestate",
+        ],
+        expose_headers=[REQUEST_ID_HEADER, "Location", "ETag", "Retry-After"],
+    )
+
+
 def create_app(settings: GatewaySettings | None = None) -> Litestar:
     """The gateway app; its upstream pool opens at startup and closes at shutdown."""
     settings = settings or GatewaySettings()
@@ -149,22 +169,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         ],
         middleware=[RequestIdMiddleware, prometheus.middleware],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=_OPS_PATHS, exclude_spans=["receive", "send"]))],
-        cors_config=CORSConfig(
-            allow_origins=settings.cors_origins,
-            allow_methods=[*PROXIED_METHODS, HttpMethod.OPTIONS],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "Accept",
-                "Accept-Language",
-                "If-None-Match",
-                "Last-Event-ID",
-                REQUEST_ID_HEADER,
-                "traceparent",
-                "tracestate",
-            ],
-            expose_headers=[REQUEST_ID_HEADER, "Location", "ETag", "Retry-After"],
-        ),
+        cors_config=cors_config(settings),
         exception_handlers=exception_handlers(),
         openapi_config=None,
         request_max_body_size=settings.max_body_bytes,

@@ -29,7 +29,13 @@ from clientpulse.shared.testing.servers import create_database, drop_database
 pytestmark = pytest.mark.integration
 
 SECRET = "faults-identity-secret-of-enough-length-01"
-EXECUTIVE = {IDENTITY_HEADER: sign_identity(Identity("u-exec", Role.EXECUTIVE), SECRET)}
+
+
+def executive() -> dict[str, str]:
+    """A freshly signed Executive identity (a forwarded identity lives only briefly)."""
+    return {IDENTITY_HEADER: sign_identity(Identity("u-exec", Role.EXECUTIVE), SECRET)}
+
+
 CLIENT = "c-backfill"
 ACCOUNTS = (("meta_ads", "9910"), ("google_ads", "9911"), ("tiktok_ads", "9912"))
 CAMPAIGNS = 5
@@ -101,7 +107,7 @@ def results_ingest(postgres_admin_url: str, sandbox_url: str, tmp_path: Path) ->
             created = httpx.post(
                 f"{stack.service_url(SERVICE)}/api/v1/clients/{CLIENT}/connections",
                 json={"platform": platform, "account_id": account, "method": "token", **grant},
-                headers=EXECUTIVE,
+                headers=executive(),
                 timeout=30,
             )
             assert created.status_code == 201, created.text
@@ -138,7 +144,7 @@ def start_backfill(stack: Stack) -> str:
     started = httpx.post(
         f"{stack.service_url(SERVICE)}/api/v1/clients/{CLIENT}/results/backfills",
         json={"days": 90},
-        headers=EXECUTIVE,
+        headers=executive(),
         timeout=30,
     )
     assert started.status_code == 202, started.text
@@ -146,7 +152,7 @@ def start_backfill(stack: Stack) -> str:
 
 
 def backfill(location: str) -> dict[str, Any]:
-    return dict(httpx.get(location, headers=EXECUTIVE, timeout=30).json())
+    return dict(httpx.get(location, headers=executive(), timeout=30).json())
 
 
 def wait_for_backfill(stack: Stack, location: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import nats
@@ -16,8 +17,10 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from clients_testkit import EXECUTIVE, as_user, running_clients_service
 
+from clientpulse.clients.db.models import Client
+from clientpulse.clients.events.handlers import on_score_recorded, on_tier_changed
 from clientpulse.shared.contracts import wrap
-from clientpulse.shared.contracts.events import DealWon
+from clientpulse.shared.contracts.events import DealWon, ScoreRecorded, Tier, TierChangeCause, TierChanged
 from clientpulse.shared.db import Database
 from clientpulse.shared.embedded import NatsServerProcess
 from clientpulse.shared.messaging import outbox
@@ -136,3 +139,53 @@ async def test_a_won_deal_raises_one_conversion_prompt_however_often_it_arrives(
 
 async def _has(items) -> bool:
     return bool(await items())
+
+
+async def test_an_older_fact_handled_beside_a_newer_one_never_overwrites_it(postgres_url: str, clean_nats: str) -> None:
+    """Two events of one client in flight at once: the older one waits for the newer's row and keeps out.
+
+    The newer TierChanged is applied first and held uncommitted; the older ScoreRecorded is handled
+    meanwhile in its own unit of work. Without the row lock it reads the row as it was and its later
+    commit wins.
+    """
+    async with running_clients_service(postgres_url, clean_nats) as api:
+        client = await create_client(api, "Concurrent Co")
+    now = datetime.now(UTC)
+    older = wrap(
+        ScoreRecorded(client_id=client, receipt_id="r-1", track="managed", score=Decimal("3.10"),
+                      computed_tier=Tier.CORE, effective_tier=Tier.CORE, framework_version=1,
+                      ratings_recorded_at=now - timedelta(days=1), recorded_by="u-exec"),
+        source="tiering", time=now - timedelta(minutes=5),
+    )  # fmt: skip
+    newer = wrap(
+        TierChanged(client_id=client, old_tier=Tier.CORE, new_tier=Tier.PLATINUM, old_score=Decimal("3.10"),
+                    new_score=Decimal("4.05"), cause=TierChangeCause.RECALCULATION, receipt_id="r-2"),
+        source="tiering", time=now,
+    )  # fmt: skip
+    database = Database(postgres_url)
+    try:
+        newer_applied, release = asyncio.Event(), asyncio.Event()
+
+        async def apply_newer_and_hold() -> None:
+            async with database.transaction(notify=False) as session:
+                await on_tier_changed(newer, session)
+                await session.flush()
+                newer_applied.set()
+                await release.wait()
+
+        async def apply_older() -> None:
+            await newer_applied.wait()
+            async with database.transaction(notify=False) as session:
+                await on_score_recorded(older, session)
+
+        holding = asyncio.create_task(apply_newer_and_hold())
+        applying = asyncio.create_task(apply_older())
+        await asyncio.sleep(0.5)  # the older event is now either blocked on the row or done reading it
+        release.set()
+        await asyncio.gather(holding, applying)
+
+        async with database.transaction(notify=False) as session:
+            row = (await session.execute(select(Client.tier, Client.tier_score).where(Client.id == client))).one()
+        assert (row.tier, row.tier_score) == ("Platinum", Decimal("4.05"))
+    finally:
+        await database.dispose()

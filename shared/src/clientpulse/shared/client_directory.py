@@ -70,11 +70,10 @@ class ClientEntry:
 async def _apply(session: AsyncSession, client_id: str, at: datetime, facts: dict[str, dict[str, Any]]) -> None:
     """Set each fact group unless a newer event already set it."""
     await session.execute(insert_ignoring_conflicts(session, client_directory).values(client_id=client_id))
-    row = (
-        (await session.execute(select(client_directory).where(client_directory.c.client_id == client_id)))
-        .mappings()
-        .one()
-    )
+    # Locked until commit: two events of one client handled at once must not both compare against
+    # the old row (the later commit would win even with the older fact).
+    locked = select(client_directory).where(client_directory.c.client_id == client_id).with_for_update()
+    row = (await session.execute(locked)).mappings().one()
     changes: dict[str, Any] = {}
     for stamp, values in facts.items():
         current = row[stamp]

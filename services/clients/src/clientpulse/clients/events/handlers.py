@@ -49,7 +49,7 @@ def _history(envelope: Envelope[Any], session: AsyncSession, line: str, actor: s
 async def on_score_recorded(envelope: Envelope[ScoreRecorded], session: AsyncSession) -> None:
     """Replicate the client's score, tier and ratings age; note the score in its history."""
     data = envelope.data
-    client = await ClientRepository(session).get(data.client_id)
+    client = await ClientRepository(session).get_for_update(data.client_id)
     if client is None:  # tiering only scores clients it heard of from us; a stray id has nothing to update
         return
     apply_score(client, data.score, data.ratings_recorded_at, envelope.time)
@@ -61,7 +61,7 @@ async def on_score_recorded(envelope: Envelope[ScoreRecorded], session: AsyncSes
 async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession) -> None:
     """Replicate the client's new tier (and score); note the change in its history."""
     data = envelope.data
-    client = await ClientRepository(session).get(data.client_id)
+    client = await ClientRepository(session).get_for_update(data.client_id)
     if client is None:
         return
     apply_tier(client, data.new_tier, envelope.time)

@@ -62,6 +62,15 @@ class ClientRepository:
         """One client profile by id (the company's id)."""
         return await self.session.get(Client, client_id)
 
+    async def get_for_update(self, client_id: str) -> Client | None:
+        """One client profile, its row locked until the unit of work ends.
+
+        For replicating facts from events: two events of one client handled at once (a fetched batch
+        runs concurrently) would otherwise both read the old row, and the later commit would win even
+        when it carries the older fact.
+        """
+        return await self.session.get(Client, client_id, with_for_update=True, populate_existing=True)
+
     async def get_with_company(self, client_id: str) -> tuple[Client, Company] | None:
         """A client and its company in one query."""
         row = (

@@ -3,16 +3,22 @@ request and response against the published OpenAPI document (``contract_client``
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from contract_client import ContractClient
+from pydantic import SecretStr
 
-from clientpulse.shared.devstack import Stack
+from clientpulse.shared.devstack import GATEWAY, SERVICES, Stack
+from clientpulse.shared.embedded import free_port
 from clientpulse.shared.identity import Role
+from clientpulse.shared.testing.servers import create_database, drop_database, own_nats_server
 from clientpulse.shared.tokens import JwtSettings, mint_token
 
 T = TypeVar("T")
@@ -66,3 +72,45 @@ def logs(system: System) -> str:
     return "\n".join(
         f"==== {p.name}\n{p.read_text()[-2000:]}" for p in sorted(Path(system.stack.log_dir).glob("*.log"))
     )
+
+
+@contextlib.contextmanager
+def running_system(
+    postgres_admin_url: str, var_dir: Path, *, name: str, env: dict[str, str] | None = None
+) -> Iterator[System]:
+    """Every service, the sandbox and the gateway as processes, on databases and a NATS server of their own.
+
+    ``name`` prefixes the databases and is the tokens' issuer; ``env`` adds settings to every process.
+    """
+    with own_nats_server(var_dir) as nats_url:
+        databases = {
+            spec.name: create_database(postgres_admin_url, prefix=f"{name}_{spec.name.replace('-', '_')}")
+            for spec in SERVICES
+        }
+        jwt_secret = secrets.token_urlsafe(32)
+        jwt = JwtSettings(secret=SecretStr(jwt_secret), issuer=f"clientpulse-{name}")
+        stack = Stack(
+            var_dir=var_dir,
+            nats_url=nats_url,
+            database_urls=databases,
+            ports={"sandbox": free_port(), **{spec.name: free_port() for spec in (*SERVICES, GATEWAY)}},
+            env={
+                "CLIENTPULSE_JWT_SECRET": jwt_secret,
+                "CLIENTPULSE_JWT_ISSUER": jwt.issuer,
+                "CLIENTPULSE_IDENTITY_SECRET": secrets.token_urlsafe(32),
+                "CLIENTPULSE_OUTBOX_POLL_INTERVAL": "0.2",
+                **(env or {}),
+            },
+        )
+        try:
+            stack.start(timeout=120)
+        except Exception:
+            for log in sorted(stack.log_dir.glob("*.log")):
+                sys.stderr.write(f"\n==== {log.name}\n{log.read_text()[-3000:]}")
+            raise
+        try:
+            yield System(stack, jwt)
+        finally:
+            stack.stop()
+            for url in databases.values():
+                drop_database(url)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar
 
-from clientpulse.results_ingest.connectors.base import ConnectorContext, call_with_retries, json_body
+from clientpulse.results_ingest.connectors.base import ConnectorContext, ConnectorDefaults, call_with_retries, json_body
 from clientpulse.results_ingest.domain.catalogue import ADVERTISING_METRICS
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, CampaignStatus
@@ -22,7 +22,7 @@ class FakeAdsSettings(PlatformSettings):
     base_url: str = "https://fake-ads.invalid"
 
 
-class FakeAdsConnector:
+class FakeAdsConnector(ConnectorDefaults):
     def __init__(self, ctx: ConnectorContext, settings: FakeAdsSettings, account_id: str) -> None:
         self.ctx, self.settings, self.account_id = ctx, settings, account_id
 

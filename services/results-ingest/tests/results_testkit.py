@@ -15,7 +15,13 @@ from litestar.testing import AsyncTestClient
 
 from clientpulse.platform_sandbox.process import start_sandbox_process
 from clientpulse.results_ingest.app import create_app
-from clientpulse.results_ingest.connectors.base import AdConnector, Clock, ConnectorContext, Credentials, RetryPolicy
+from clientpulse.results_ingest.connectors.base import (
+    Clock,
+    ConnectorContext,
+    Credentials,
+    PlatformConnector,
+    RetryPolicy,
+)
 from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
 from clientpulse.results_ingest.platforms import REGISTRY, ConnectionTarget
 from clientpulse.results_ingest.settings import ResultsSettings
@@ -123,7 +129,7 @@ def platform_connector(
     attempts: int = 10,
     max_wait: float = 30.0,
     refreshed: list[Credentials] | None = None,
-) -> tuple[AdConnector, ConnectorContext]:
+) -> tuple[PlatformConnector, ConnectorContext]:
     """A platform's connector built through the registry, as sync and backfill build it."""
 
     async def keep(renewed: Credentials) -> None:

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from results_testkit import SandboxControl, VirtualClock, platform_connector, settings_for
 
-from clientpulse.results_ingest.connectors.base import AdConnector, Credentials, GaveUp, ReconnectRequired
+from clientpulse.results_ingest.connectors.base import Credentials, GaveUp, PlatformConnector, ReconnectRequired
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import CampaignDay, CampaignStatus
 from clientpulse.results_ingest.platforms.google_ads.connector import CAMPAIGN_QUERY, GoogleAdsConnector
@@ -30,7 +30,7 @@ def build(
     clock: VirtualClock | None = None,
     refreshed: list[Credentials] | None = None,
     attempts: int = 10,
-) -> AdConnector:
+) -> PlatformConnector:
     connector, _ = platform_connector(
         platform, settings_for(url), http, credentials, account, clock=clock, refreshed=refreshed, attempts=attempts
     )
@@ -43,7 +43,7 @@ def by_key(days: list[CampaignDay]) -> dict[tuple[str, date], CampaignDay]:
     return keyed
 
 
-async def fetch(connector: AdConnector) -> list[CampaignDay]:
+async def fetch(connector: PlatformConnector) -> list[CampaignDay]:
     account = await connector.account_info()
     return await connector.campaign_days(WINDOW, account)
 

@@ -7,7 +7,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay
+from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, MetricDay, WindowFigure
 from clientpulse.results_ingest.metrics import observe_connector_request
 from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
 
@@ -318,8 +318,14 @@ def json_body(response: httpx.Response, what: str) -> Any:
         raise Transient(f"{what}: the platform sent a body that is not JSON ({len(response.content)} bytes)") from exc
 
 
-class AdConnector(Protocol):
-    """What sync and backfill need from an ad platform."""
+class PlatformConnector(Protocol):
+    """What sync and backfill need from a platform's connector (one account).
+
+    An advertising platform gives campaign rows (the account metrics are derived from them) and
+    reach; a store, email, analytics, helpdesk, loyalty or subscription platform gives account
+    metrics directly (``metric_days``) and, for people counted per window, ``window_figures``.
+    ``ConnectorDefaults`` answers "nothing" for what a platform does not have.
+    """
 
     async def account_info(self) -> AccountInfo:
         """The account's name, currency and time zone (also what "test connection" calls)."""
@@ -333,6 +339,38 @@ class AdConnector(Protocol):
         """Each campaign's (reach, impressions) over the whole window, where the platform reports reach."""
         ...
 
+    async def metric_days(self, window: DateRange, account: AccountInfo) -> list[MetricDay]:
+        """The account's metrics for each day in the window (account-local days), zeros included."""
+        ...
+
+    async def window_figures(self, windows: Sequence[DateRange], account: AccountInfo) -> list[WindowFigure]:
+        """The platform's own counts of people over each of these whole windows (the standard windows)."""
+        ...
+
     async def accessible_accounts(self) -> list[AccountChoice]:
         """The accounts these credentials reach (what a person picks from); empty if the platform cannot list."""
         ...
+
+
+class ConnectorDefaults:
+    """What a connector answers for what its platform does not have: nothing, without a request."""
+
+    async def campaign_days(self, window: DateRange, account: AccountInfo) -> list[CampaignDay]:
+        """No campaigns."""
+        return []
+
+    async def period_reach(self, window: DateRange) -> dict[str, tuple[int, int]]:
+        """No reach."""
+        return {}
+
+    async def metric_days(self, window: DateRange, account: AccountInfo) -> list[MetricDay]:
+        """No account metrics of its own (an ad platform's come from its campaign rows)."""
+        return []
+
+    async def window_figures(self, windows: Sequence[DateRange], account: AccountInfo) -> list[WindowFigure]:
+        """No people counted per window."""
+        return []
+
+    async def accessible_accounts(self) -> list[AccountChoice]:
+        """The platform cannot list accounts."""
+        return []

@@ -24,6 +24,7 @@ class Category(enum.StrEnum):
     SUPPORT = "support"
     LOYALTY = "loyalty"
     SUBSCRIPTIONS = "subscriptions"
+    BLENDED = "blended"  # across platforms: store revenue against the spend of every ad platform
 
 
 class Unit(enum.StrEnum):
@@ -79,6 +80,120 @@ REACH = MetricSpec(
 
 # What an advertising platform's campaign rows carry; the account metrics are their daily sums.
 ADVERTISING_METRICS: tuple[MetricSpec, ...] = (SPEND, IMPRESSIONS, CLICKS, CONVERSIONS, CONVERSION_VALUE, REACH)
+
+
+def _sum(key: str, category: Category, unit: Unit, description: str) -> MetricSpec:
+    return MetricSpec(key, category, unit, Aggregation.SUM, description)
+
+
+_M, _N = Unit.MONEY_MINOR, Unit.COUNT
+
+# The store (Shopify): days in the shop's time zone, money in the shop's currency. Sales follow
+# Shopify's sales reports: returns count on the day they are refunded, not the day of the order.
+GROSS_SALES = _sum("gross_sales_minor", Category.REVENUE, _M, "line items at their price before discounts")
+DISCOUNTS = _sum("discounts_minor", Category.REVENUE, _M, "discounts given on the day's orders")
+RETURNS = _sum("returns_minor", Category.REVENUE, _M, "value of goods refunded on the day")
+NET_SALES = _sum("net_sales_minor", Category.REVENUE, _M, "gross sales minus discounts and returns")
+ORDERS = _sum("orders", Category.ORDERS, _N, "orders placed (test and cancelled orders excluded)")
+NEW_CUSTOMER_ORDERS = _sum("new_customer_orders", Category.ORDERS, _N, "orders that were the customer's first")
+RETURNING_CUSTOMER_ORDERS = _sum(
+    "returning_customer_orders", Category.ORDERS, _N, "orders of customers who had ordered before"
+)
+STORE_METRICS = (GROSS_SALES, DISCOUNTS, RETURNS, NET_SALES, ORDERS, NEW_CUSTOMER_ORDERS, RETURNING_CUSTOMER_ORDERS)
+
+# Email (Klaviyo): campaigns count on their send day, flows on the day of each message.
+EMAIL_RECIPIENTS = _sum("email_recipients", Category.EMAIL, _N, "messages sent")
+EMAIL_DELIVERED = _sum("email_delivered", Category.EMAIL, _N, "messages delivered")
+EMAIL_OPENS = _sum("email_opens", Category.EMAIL, _N, "unique opens")
+EMAIL_CLICKS = _sum("email_clicks", Category.EMAIL, _N, "unique clicks")
+EMAIL_CONVERSIONS = _sum("email_conversions", Category.EMAIL, _N, "conversions of the account's conversion metric")
+EMAIL_REVENUE = _sum("email_revenue_minor", Category.EMAIL, _M, "value of the attributed conversions")
+EMAIL_UNSUBSCRIBES = _sum("email_unsubscribes", Category.EMAIL, _N, "unique unsubscribes")
+EMAIL_METRICS = (
+    EMAIL_RECIPIENTS,
+    EMAIL_DELIVERED,
+    EMAIL_OPENS,
+    EMAIL_CLICKS,
+    EMAIL_CONVERSIONS,
+    EMAIL_REVENUE,
+    EMAIL_UNSUBSCRIBES,
+)
+
+# Traffic (GA4): days in the property's time zone. Users count people: only a window's own figure.
+SESSIONS = _sum("sessions", Category.TRAFFIC, _N, "sessions")
+ENGAGED_SESSIONS = _sum("engaged_sessions", Category.TRAFFIC, _N, "engaged sessions")
+NEW_USERS = _sum("new_users", Category.TRAFFIC, _N, "users on their first visit (each counted once, on that day)")
+KEY_EVENTS = _sum("key_events_e4", Category.TRAFFIC, Unit.COUNT_E4, "key events (GA4's keyEvents)")
+TRANSACTIONS = _sum("transactions", Category.TRAFFIC, _N, "purchase transactions")
+PURCHASE_REVENUE = _sum("purchase_revenue_minor", Category.TRAFFIC, _M, "purchase revenue")
+TOTAL_USERS = MetricSpec(
+    "total_users", Category.TRAFFIC, _N, Aggregation.WINDOW_UNIQUE, "people who visited, GA4's count for a window"
+)
+TRAFFIC_METRICS = (SESSIONS, ENGAGED_SESSIONS, NEW_USERS, KEY_EVENTS, TRANSACTIONS, PURCHASE_REVENUE, TOTAL_USERS)
+
+# Support (Gorgias): durations kept as totals with their counts, so averages come from sums.
+TICKETS_CREATED = _sum("tickets_created", Category.SUPPORT, _N, "tickets opened")
+TICKETS_CLOSED = _sum("tickets_closed", Category.SUPPORT, _N, "tickets closed")
+FIRST_RESPONSE_TOTAL = _sum(
+    "first_response_seconds_total", Category.SUPPORT, Unit.DURATION_SECONDS, "time to first agent reply, summed"
+)
+FIRST_RESPONSES = _sum("first_responses", Category.SUPPORT, _N, "tickets that got a first agent reply")
+RESOLUTION_TOTAL = _sum(
+    "resolution_seconds_total", Category.SUPPORT, Unit.DURATION_SECONDS, "time from opening to closing, summed"
+)
+RESOLUTIONS = _sum("resolutions", Category.SUPPORT, _N, "closed tickets whose resolution time is known")
+CSAT_SCORE_TOTAL = _sum("csat_score_total", Category.SUPPORT, _N, "satisfaction scores (1 to 5), summed")
+CSAT_RESPONSES = _sum("csat_responses", Category.SUPPORT, _N, "satisfaction surveys answered")
+SUPPORT_METRICS = (
+    TICKETS_CREATED,
+    TICKETS_CLOSED,
+    FIRST_RESPONSE_TOTAL,
+    FIRST_RESPONSES,
+    RESOLUTION_TOTAL,
+    RESOLUTIONS,
+    CSAT_SCORE_TOTAL,
+    CSAT_RESPONSES,
+)
+
+# Loyalty (Yotpo Loyalty): members is a level, the value at the end of a day.
+LOYALTY_MEMBERS = MetricSpec(
+    "loyalty_members", Category.LOYALTY, _N, Aggregation.LEVEL, "members enrolled, at the end of the day"
+)
+LOYALTY_NEW_MEMBERS = _sum("loyalty_new_members", Category.LOYALTY, _N, "members who joined")
+POINTS_EARNED = _sum("points_earned", Category.LOYALTY, _N, "points members earned")
+POINTS_REDEEMED = _sum("points_redeemed", Category.LOYALTY, _N, "points members spent on rewards")
+REDEMPTIONS = _sum("redemptions", Category.LOYALTY, _N, "rewards redeemed")
+LOYALTY_REVENUE = _sum("loyalty_revenue_minor", Category.LOYALTY, _M, "order value of members' purchases")
+LOYALTY_METRICS = (LOYALTY_MEMBERS, LOYALTY_NEW_MEMBERS, POINTS_EARNED, POINTS_REDEEMED, REDEMPTIONS, LOYALTY_REVENUE)
+
+# Subscriptions (Recharge): active subscriptions is a level, the value at the end of a day.
+ACTIVE_SUBSCRIPTIONS = MetricSpec(
+    "active_subscriptions", Category.SUBSCRIPTIONS, _N, Aggregation.LEVEL, "active subscriptions at the end of the day"
+)
+SUBSCRIPTIONS_CREATED = _sum("subscriptions_created", Category.SUBSCRIPTIONS, _N, "subscriptions started")
+SUBSCRIPTIONS_CANCELLED = _sum("subscriptions_cancelled", Category.SUBSCRIPTIONS, _N, "subscriptions cancelled")
+CHARGES = _sum("charges", Category.SUBSCRIPTIONS, _N, "successful recurring charges")
+RECURRING_REVENUE = _sum("recurring_revenue_minor", Category.SUBSCRIPTIONS, _M, "value of the successful charges")
+SUBSCRIPTION_METRICS = (
+    ACTIVE_SUBSCRIPTIONS,
+    SUBSCRIPTIONS_CREATED,
+    SUBSCRIPTIONS_CANCELLED,
+    CHARGES,
+    RECURRING_REVENUE,
+)
+
+CATALOGUE: dict[str, MetricSpec] = {
+    m.key: m
+    for m in (
+        *ADVERTISING_METRICS,
+        *STORE_METRICS,
+        *EMAIL_METRICS,
+        *TRAFFIC_METRICS,
+        *SUPPORT_METRICS,
+        *LOYALTY_METRICS,
+        *SUBSCRIPTION_METRICS,
+    )
+}
 
 
 def daily_sums(metrics: tuple[MetricSpec, ...]) -> tuple[MetricSpec, ...]:

@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.connectors.base import (
-    AdConnector,
     Clock,
     ConnectorContext,
     Credentials,
@@ -24,6 +23,7 @@ from clientpulse.results_ingest.connectors.base import (
     GaveUp,
     MustWait,
     OnRefresh,
+    PlatformConnector,
     PlatformError,
     Renew,
     RetryPolicy,
@@ -116,7 +116,7 @@ def connector_for(
     *,
     on_refresh: OnRefresh | None = None,
     exclusive: Exclusive | None = None,
-) -> tuple[AdConnector, ConnectorContext]:
+) -> tuple[PlatformConnector, ConnectorContext]:
     """A platform's connector for one account, and the context it works in."""
     spec = REGISTRY.get(platform)
     ctx = ConnectorContext(

@@ -75,3 +75,46 @@ class AccountChoice:
     time_zone: str | None
     manager: bool = False
     options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """A part of an account's figure: one channel group of GA4, one email campaign or flow of Klaviyo.
+
+    ``dimension`` names what the account is broken down by (``channel_group``, ``email_campaign``,
+    ``email_flow``), ``member`` the part (the platform's id, or the group's name), ``label`` what a
+    person reads (a campaign's name).
+    """
+
+    dimension: str
+    member: str
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDay:
+    """One account metric of the metric catalogue on one account-local day.
+
+    For a *sum* metric the day's total; for a *level* metric (active subscriptions, members) the
+    value at the end of the day. ``value`` is an integer in the metric's unit (money in minor units of
+    ``currency``, fractional counts in ten-thousandths). Without ``breakdown`` it is the account's
+    figure; with one, a part of it (the account's own figure is given as well, never summed from parts).
+    A connector gives every day of the window it read, zeros included, so a re-read replaces a day.
+    """
+
+    day: date
+    metric_key: str
+    value: int
+    currency: str | None = None
+    breakdown: Breakdown | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigure:
+    """A platform's own count of people for a whole window (GA4's total users): never added over days."""
+
+    start: date
+    end: date
+    metric_key: str
+    value: int
+    breakdown: Breakdown | None = None

@@ -15,7 +15,12 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from clientpulse.results_ingest.connectors.base import AdConnector, ConnectorContext, Credentials, ReconnectRequired
+from clientpulse.results_ingest.connectors.base import (
+    ConnectorContext,
+    Credentials,
+    PlatformConnector,
+    ReconnectRequired,
+)
 from clientpulse.results_ingest.domain.catalogue import MetricSpec
 from clientpulse.results_ingest.domain.records import CampaignStatus
 
@@ -90,7 +95,7 @@ class OAuth(ABC, Generic[S]):
         raise ReconnectRequired("these credentials cannot be renewed; connect the account again")
 
 
-ConnectorFactory = Callable[[ConnectorContext, Any, ConnectionTarget], AdConnector]
+ConnectorFactory = Callable[[ConnectorContext, Any, ConnectionTarget], PlatformConnector]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +124,7 @@ class PlatformSpec(Generic[S]):
 
     def build_connector(
         self, ctx: ConnectorContext, settings: PlatformSettings, target: ConnectionTarget
-    ) -> AdConnector:
+    ) -> PlatformConnector:
         """The connector of one account."""
         return self.connector(ctx, settings, target)
 

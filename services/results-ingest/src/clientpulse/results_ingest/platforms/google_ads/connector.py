@@ -15,6 +15,7 @@ import httpx
 
 from clientpulse.results_ingest.connectors.base import (
     ConnectorContext,
+    ConnectorDefaults,
     Credentials,
     Misconfigured,
     PlatformError,
@@ -162,7 +163,7 @@ def interpret_token_answer(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-class GoogleAdsConnector:
+class GoogleAdsConnector(ConnectorDefaults):
     """One Google Ads customer, reached directly or through a manager (``login_customer_id``)."""
 
     def __init__(

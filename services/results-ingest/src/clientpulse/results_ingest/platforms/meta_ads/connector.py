@@ -20,6 +20,7 @@ import httpx
 
 from clientpulse.results_ingest.connectors.base import (
     ConnectorContext,
+    ConnectorDefaults,
     MustWait,
     PlatformError,
     ReconnectRequired,
@@ -220,7 +221,7 @@ def _error_code(response: httpx.Response) -> int | None:
         return None
 
 
-class MetaConnector:
+class MetaConnector(ConnectorDefaults):
     """One Meta ad account (``act_<id>``)."""
 
     def __init__(self, ctx: ConnectorContext, settings: MetaAdsSettings, account_id: str) -> None:

@@ -17,6 +17,7 @@ import httpx
 
 from clientpulse.results_ingest.connectors.base import (
     ConnectorContext,
+    ConnectorDefaults,
     Credentials,
     Misconfigured,
     PlatformError,
@@ -197,7 +198,7 @@ async def refresh_tokens(ctx: ConnectorContext, settings: TikTokAdsSettings, cre
     )
 
 
-class TikTokConnector:
+class TikTokConnector(ConnectorDefaults):
     """One TikTok advertiser."""
 
     def __init__(self, ctx: ConnectorContext, settings: TikTokAdsSettings, advertiser_id: str) -> None:

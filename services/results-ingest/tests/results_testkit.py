@@ -221,3 +221,8 @@ def results_database(postgres_admin_url: str) -> Iterator[str]:
     url = create_database(postgres_admin_url, prefix="results_test")
     yield url
     drop_database(url)
+
+
+def metric_lines(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric line of a ``/results/metrics`` answer, whatever its category."""
+    return [line for category in body["categories"] for line in category["metrics"]]

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 import fake_platform
-from results_testkit import EXECUTIVE, as_user, run_sync, running_service, seed_client, settings_for
+from results_testkit import EXECUTIVE, as_user, metric_lines, run_sync, running_service, seed_client, settings_for
 from scripted import Answer, scripted_platform
 
 from clientpulse.results_ingest.platforms import REGISTRY
@@ -81,5 +81,5 @@ async def test_a_registered_platform_is_connected_synced_and_backfilled(
             metrics = await api.get(
                 f"/api/v1/clients/c-fake/results/metrics?start={start}&end={yesterday}", headers=as_user(EXECUTIVE)
             )
-            spend = next(m for m in metrics.json()["metrics"] if m["metric"] == "spend_minor")
+            spend = next(m for m in metric_lines(metrics.json()) if m["metric"] == "spend_minor")
             assert spend["category"] == "advertising" and spend["current"] == str(2 * 30 * 1000)

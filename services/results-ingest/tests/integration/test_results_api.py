@@ -24,6 +24,7 @@ from results_testkit import (
     MANAGER_S2,
     SandboxControl,
     as_user,
+    metric_lines,
     running_service,
     seed_client,
 )
@@ -292,16 +293,16 @@ async def test_campaign_table_and_metrics_after_a_backfill(
     metrics = (
         await api.get(f"/api/v1/clients/c-table/results/metrics?start={start}&end={end}", headers=as_user(EXECUTIVE))
     ).json()
-    spend = next(m for m in metrics["metrics"] if m["metric"] == "spend_minor")
+    spend = next(m for m in metric_lines(metrics) if m["metric"] == "spend_minor")
     assert int(spend["current"]) == sum(r["spend_minor"] for r in rows)
     assert (
         spend["previous"] == "0"
         and spend["delta"]["relative"] is None
         and spend["delta"]["absolute"] == spend["current"]
     )
-    assert any(m["metric"] == "roas" for m in metrics["metrics"])
-    cpa = next(m for m in metrics["metrics"] if m["metric"] == "cpa_minor")
-    conversions = next(m for m in metrics["metrics"] if m["metric"] == "conversions")
+    assert any(m["metric"] == "roas" for m in metric_lines(metrics))
+    cpa = next(m for m in metric_lines(metrics) if m["metric"] == "cpa_minor")
+    conversions = next(m for m in metric_lines(metrics) if m["metric"] == "conversions")
     assert Decimal(cpa["current"]) == Decimal(spend["current"]) / Decimal(conversions["current"])
 
 
@@ -394,7 +395,7 @@ async def test_a_linked_goal_shows_its_status_beside_its_metric(
         body = (
             await api.get(f"/api/v1/clients/c-goal/results/metrics?start={start}&end={end}", headers=as_user(EXECUTIVE))
         ).json()
-        cpa = [m for m in body["metrics"] if m["metric"] == "cpa_minor"]
+        cpa = [m for m in metric_lines(body) if m["metric"] == "cpa_minor"]
         return cpa[0]["goals"] if cpa and len(cpa[0]["goals"]) == 2 else []
 
     assert await wait_until(lambda: _truthy(both_goals), within=15)

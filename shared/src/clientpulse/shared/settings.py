@@ -6,6 +6,8 @@ environment. Secrets are ``SecretStr`` so they never reach a log line or a respo
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from clientpulse.shared.money import ExchangeRate, RateTable
 
 DEV_IDENTITY_SECRET = "clientpulse-dev-identity-secret-change-me"  # noqa: S105 - embedded mode only
 DEV_JWT_SECRET = "clientpulse-dev-jwt-secret-change-me-in-production"  # noqa: S105 - embedded mode only
@@ -32,10 +36,46 @@ def var_dir() -> Path:
 # Settings every service shares, so one variable (``CLIENTPULSE_NATS_URL``) configures them all; the
 # service's own prefix (``CLIENTPULSE_TIERING_NATS_URL``) still wins.
 COMMON_FIELDS = frozenset(
-    {"nats_url", "identity_secret", "log_level", "log_json", "otlp_endpoint", "migrate_on_start", "dev_mode"}
+    {
+        "nats_url",
+        "identity_secret",
+        "log_level",
+        "log_json",
+        "otlp_endpoint",
+        "migrate_on_start",
+        "dev_mode",
+        "base_currency",
+        "exchange_rates",
+    }
 )
 # Exit code of a service that refuses to start on development defaults (a configuration error).
 EXIT_DEVELOPMENT_DEFAULTS = 2
+
+
+class RateSetting(BaseModel):
+    """``{"currency": "USD", "valid_from": "2026-01-01", "rate": "0.92"}``: base units per one USD."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    valid_from: date
+    rate: Decimal = Field(gt=0)
+
+
+class ExchangeRateSettings(BaseModel):
+    """The base currency and dated exchange rates of a service that adds up money of several currencies.
+
+    ``CLIENTPULSE_BASE_CURRENCY`` and ``CLIENTPULSE_EXCHANGE_RATES`` (JSON, ``[{"currency": "USD",
+    "valid_from": "2026-01-01", "rate": "0.92"}]``) set them for every service; a service's own prefix
+    (``CLIENTPULSE_TIERING_EXCHANGE_RATES``) still wins.
+    """
+
+    base_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    exchange_rates: list[RateSetting] = Field(default_factory=list)
+
+    def rate_table(self) -> RateTable:
+        """The configured rates as a conversion table."""
+        return RateTable(
+            self.base_currency, [ExchangeRate(r.currency, r.valid_from, r.rate) for r in self.exchange_rates]
+        )
 
 
 class _CommonEnvSource(EnvSettingsSource):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from clientpulse.shared.settings import ServiceSettings, secrets_at_default
+from clientpulse.shared.settings import ExchangeRateSettings, ServiceSettings, secrets_at_default
 
 if TYPE_CHECKING:
     from clientpulse.results_ingest.platforms.spec import PlatformSettings, PlatformSpec
@@ -26,7 +26,7 @@ SANDBOX = "http://127.0.0.1:4260"
 S = TypeVar("S", bound="PlatformSettings")
 
 
-class ResultsSettings(ServiceSettings):
+class ResultsSettings(ServiceSettings, ExchangeRateSettings):
     """The results-ingest service's settings; defaults run the embedded mode against the sandbox."""
 
     model_config = SettingsConfigDict(env_prefix="CLIENTPULSE_RESULTS_", env_nested_delimiter="__", extra="ignore")

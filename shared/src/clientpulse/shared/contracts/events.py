@@ -320,7 +320,8 @@ class BackfillRequested(EventData):
 
 
 class BackfillCompleted(EventData):
-    """A backfill finished."""
+    """A backfill finished; ``failed_parts`` names the platforms' windows that failed while the others
+    were stored (empty when every part was)."""
 
     event_type: ClassVar[str] = "BackfillCompleted"
     subject: ClassVar[str] = "results.v1.backfill.completed"
@@ -331,6 +332,7 @@ class BackfillCompleted(EventData):
     days: int
     rows_written: int = Field(ge=0)
     requested_by: str
+    failed_parts: list[str] = Field(default_factory=list)
 
 
 class BackfillFailed(EventData):

@@ -83,9 +83,10 @@ async def on_sync_completed(envelope: Envelope[SyncCompleted], session: AsyncSes
 async def on_backfill_completed(envelope: Envelope[BackfillCompleted], session: AsyncSession) -> None:
     """A finished backfill joins the history feed."""
     data = envelope.data
-    _history(
-        envelope, session, f"{data.days}-day results backfill completed ({data.rows_written} rows)", data.requested_by
-    )
+    line = f"{data.days}-day results backfill completed ({data.rows_written} rows)"
+    if data.failed_parts:
+        line += f"; failed: {'; '.join(data.failed_parts)}"
+    _history(envelope, session, line, data.requested_by)
 
 
 async def on_backfill_failed(envelope: Envelope[BackfillFailed], session: AsyncSession) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -11,9 +12,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from pydantic import BaseModel, Field
 
+from clientpulse.results_ingest.api.deps import PlatformRuntime
+from clientpulse.results_ingest.db.models import BackfillSlice
 from clientpulse.results_ingest.db.repositories.backfills import BackfillRepository
-from clientpulse.results_ingest.domain import backfills, reporting
-from clientpulse.results_ingest.domain.goals import goals_by_metric
+from clientpulse.results_ingest.domain import backfills, metric_report, reporting
+from clientpulse.results_ingest.domain.catalogue import Category
+from clientpulse.results_ingest.domain.goals import GoalView, goals_by_metric
 from clientpulse.results_ingest.domain.periods import DateRange, PeriodKind, last_complete_period, previous_range
 from clientpulse.shared.client_directory import visible_client
 from clientpulse.shared.db import utcnow
@@ -30,17 +34,42 @@ class BackfillCreate(InputModel):
     days: Literal[30, 60, 90]
 
 
+class SliceRead(BaseModel):
+    """One window of one connection: where a backfill stands on it."""
+
+    window_start: date
+    window_end: date
+    status: Literal["pending", "done", "failed"]
+    rows_written: int
+    error: str | None
+    waiting_until: datetime | None = Field(description="the platform asked this window to wait until then")
+
+
+class BackfillPartRead(BaseModel):
+    """One connection's share of a backfill, its windows newest first."""
+
+    platform: str
+    connection_id: str
+    status: Literal["pending", "running", "done", "failed", "partial"] = Field(
+        description="pending: no window read yet; running: some read, some to go; done: every window "
+        "stored; failed: every window refused; partial: some stored, some refused"
+    )
+    slices: list[SliceRead]
+
+
 class BackfillRead(BaseModel):
-    """A backfill's progress and outcome."""
+    """A backfill's progress and outcome: ``partial`` when some platforms' windows failed and the
+    others were stored (``error`` and ``parts`` say which)."""
 
     id: str
     client_id: str
     days: int
-    status: Literal["queued", "running", "completed", "failed"]
+    status: Literal["queued", "running", "completed", "partial", "failed"]
     window_start: date
     window_end: date
     slices_total: int
     slices_done: int
+    slices_failed: int = 0
     rows_written: int
     error: str | None
     requested_by: str
@@ -49,6 +78,7 @@ class BackfillRead(BaseModel):
     waiting_until: datetime | None = Field(
         default=None, description="a platform asked part of the backfill to wait until then; it resumes by itself"
     )
+    parts: list[BackfillPartRead] = Field(default_factory=list, description="each connection's windows")
 
 
 class DeltaRead(BaseModel):
@@ -75,11 +105,24 @@ class MetricRead(BaseModel):
 
     category: str
     metric: str
+    unit: str = Field(description="money_minor, count, count_e4 (shown scaled back), ratio, duration_seconds, score")
+    aggregation: Literal["sum", "level", "window_unique", "ratio"] = Field(
+        description="sum: added over the days; level: the value at the period's end; window_unique: the "
+        "platform's own count of people for exactly this range; ratio: derived from the period's sums"
+    )
     currency: str | None
     current: Decimal | None
     previous: Decimal | None
     delta: DeltaRead
+    note: str | None = Field(default=None, description="why a value is missing, when it is")
     goals: list[GoalRead] = []
+
+
+class CategoryRead(BaseModel):
+    """The metrics of one dashboard section."""
+
+    category: str
+    metrics: list[MetricRead]
 
 
 class MetricsRead(BaseModel):
@@ -92,7 +135,7 @@ class MetricsRead(BaseModel):
     previous_start: date
     previous_end: date
     includes_unfinal_days: bool
-    metrics: list[MetricRead]
+    categories: list[CategoryRead] = Field(description="the metrics by dashboard section, in the sections' order")
 
 
 class CampaignRead(BaseModel):
@@ -147,6 +190,64 @@ def _window(start: date | None, end: date | None) -> DateRange:
     return window
 
 
+def _parts(slices: Sequence[BackfillSlice]) -> list[BackfillPartRead]:
+    """A backfill's slices by connection, each part's status from its windows'."""
+    by_connection: dict[tuple[str, str], list[SliceRead]] = {}
+    for item in slices:
+        by_connection.setdefault((item.platform, item.connection_id), []).append(
+            SliceRead.model_validate(item, from_attributes=True)
+        )
+    return [
+        BackfillPartRead(platform=platform, connection_id=connection_id, status=part_status(windows), slices=windows)
+        for (platform, connection_id), windows in by_connection.items()
+    ]
+
+
+def part_status(windows: Sequence[SliceRead]) -> Literal["pending", "running", "done", "failed", "partial"]:
+    """Where one connection's part of a backfill stands, from its windows."""
+    states = {w.status for w in windows}
+    if "pending" in states:
+        return "running" if states - {"pending"} else "pending"
+    if states == {"done"}:
+        return "done"
+    return "failed" if states == {"failed"} else "partial"
+
+
+def _metric_read(line: metric_report.MetricLine, goals: list[GoalView]) -> MetricRead:
+    return MetricRead(
+        category=line.category,
+        metric=line.metric,
+        unit=line.unit,
+        aggregation=line.aggregation,  # type: ignore[arg-type]
+        currency=line.currency,
+        current=line.current,
+        previous=line.previous,
+        delta=DeltaRead(absolute=line.delta.absolute, relative=line.delta.relative),
+        note=line.note,
+        goals=[
+            GoalRead(
+                goal_id=g.goal_id,
+                name=g.name,
+                target=g.target,
+                current=g.current,
+                status=g.status.value,
+                period_start=g.period_start,
+                period_end=g.period_end,
+            )
+            for g in goals
+        ],
+    )
+
+
+def _by_category(lines: list[metric_report.MetricLine], linked: dict[str, list[GoalView]]) -> list[CategoryRead]:
+    """The lines grouped by dashboard section, sections in the catalogue's order."""
+    order = {c.value: i for i, c in enumerate(Category)}
+    grouped: dict[str, list[MetricRead]] = {}
+    for line in lines:
+        grouped.setdefault(line.category, []).append(_metric_read(line, linked.get(line.metric, [])))
+    return [CategoryRead(category=c, metrics=m) for c, m in sorted(grouped.items(), key=lambda i: order.get(i[0], 99))]
+
+
 class ResultsController(ClientsModuleController):
     """``/api/v1/clients/{client_id}/results``"""
 
@@ -179,6 +280,7 @@ class ResultsController(ClientsModuleController):
             body = BackfillRead.model_validate(backfill, from_attributes=True)
             if backfill.status == "running":
                 body.waiting_until = await repository.waiting_until(backfill.id)
+            body.parts = _parts(await repository.slices_of(backfill.id))
             return body
 
     @get("/metrics", summary="Account metrics for a period with period-over-period deltas")
@@ -186,6 +288,7 @@ class ResultsController(ClientsModuleController):
         self,
         identity: Caller,
         db: Db,
+        runtime: PlatformRuntime,
         client_id: FromPath[str],
         period: FromQuery[PeriodKind | None] = None,
         start: FromQuery[date | None] = None,
@@ -201,10 +304,11 @@ class ResultsController(ClientsModuleController):
         else:
             current = _window(start, end)
             previous = previous_range(current)
+        rates = runtime.settings.rate_table()
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
-            lines, unfinal = await reporting.account_metrics(session, client_id, current, previous)
-            linked = await goals_by_metric(session, client_id, utcnow().date())
+            lines, unfinal = await metric_report.account_metrics(session, client_id, current, previous, rates)
+            linked = await goals_by_metric(session, client_id, utcnow().date(), rates)
         return MetricsRead(
             client_id=client_id,
             period=period.value if period else "custom",
@@ -213,29 +317,7 @@ class ResultsController(ClientsModuleController):
             previous_start=previous.start,
             previous_end=previous.end,
             includes_unfinal_days=unfinal,
-            metrics=[
-                MetricRead(
-                    category=m.category,
-                    metric=m.metric,
-                    currency=m.currency,
-                    current=m.current,
-                    previous=m.previous,
-                    delta=DeltaRead(absolute=m.delta.absolute, relative=m.delta.relative),
-                    goals=[
-                        GoalRead(
-                            goal_id=g.goal_id,
-                            name=g.name,
-                            target=g.target,
-                            current=g.current,
-                            status=g.status.value,
-                            period_start=g.period_start,
-                            period_end=g.period_end,
-                        )
-                        for g in linked.get(m.metric, [])
-                    ],
-                )
-                for m in lines
-            ],
+            categories=_by_category(lines, linked),
         )
 
     @get("/campaigns", summary="The campaign table for a range, sortable")

@@ -147,6 +147,49 @@ class MetricDaily(Base):
     fetched_at: Mapped[datetime]
 
 
+class MetricBreakdownDaily(Base):
+    """A part of a connection's daily account metric: one GA4 channel group, one Klaviyo campaign or flow."""
+
+    __tablename__ = "metric_breakdown_daily"
+    __table_args__ = (Index("ix_metric_breakdown_daily_client_day", "client_id", "day"),)
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
+    member: Mapped[str] = mapped_column(String(200), primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    is_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime]
+
+
+class MetricWindow(Base):
+    """A platform's own count of people over a whole window (GA4 users): never added up over days.
+
+    ``dimension`` and ``member`` are empty for the account's own figure.
+    """
+
+    __tablename__ = "metric_window"
+    __table_args__ = (Index("ix_metric_window_client_window", "client_id", "window_start", "window_end"),)
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    window_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    window_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True, default="")
+    member: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
+    label: Mapped[str | None] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(30))
+    value: Mapped[int] = mapped_column(BigInteger)
+    fetched_at: Mapped[datetime]
+
+
 ACTIVE_BACKFILL_STATES = ("queued", "running")
 
 
@@ -173,6 +216,8 @@ class Backfill(Base):
     window_end: Mapped[date] = mapped_column(Date)
     slices_total: Mapped[int] = mapped_column(Integer, default=0)
     slices_done: Mapped[int] = mapped_column(Integer, default=0)
+    # Slices a platform refused for good: their part failed, the other platforms' parts go on.
+    slices_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rows_written: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(120))

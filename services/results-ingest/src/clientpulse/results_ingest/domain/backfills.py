@@ -61,6 +61,7 @@ def backfill_view(backfill: Backfill) -> dict[str, object]:
         "window_end": backfill.window_end.isoformat(),
         "slices_total": backfill.slices_total,
         "slices_done": backfill.slices_done,
+        "slices_failed": backfill.slices_failed,
         "rows_written": backfill.rows_written,
         "error": backfill.error,
         "location": f"/api/v1/clients/{backfill.client_id}/results/backfills/{backfill.id}",
@@ -105,10 +106,13 @@ async def request_backfill(session: AsyncSession, identity: Identity, client_id:
 
 
 async def _finish(session: AsyncSession, backfill: Backfill, *, failed: str | None) -> None:
+    """Close a backfill: ``failed`` with a reason when nothing could be read (no part was stored)."""
     repository = BackfillRepository(session)
-    if not await repository.finish(backfill.id, status="failed" if failed else "completed", error=failed):
+    parts = [] if failed else [_part_failure(item) for item in await repository.failed_slices(backfill.id)]
+    status = "failed" if failed else ("partial" if parts else "completed")
+    if not await repository.finish(backfill.id, status=status, error=failed or ("; ".join(parts) or None)):
         return  # already closed by another worker
-    backfill_closed(session, "failed" if failed else "completed")
+    backfill_closed(session, status)
     await session.refresh(backfill)
     if failed:
         event: BackfillCompleted | BackfillFailed = BackfillFailed(
@@ -125,8 +129,34 @@ async def _finish(session: AsyncSession, backfill: Backfill, *, failed: str | No
             days=backfill.days,
             rows_written=backfill.rows_written,
             requested_by=backfill.requested_by,
+            failed_parts=parts,
         )
     await record_event(session, wrap(event, source=SOURCE))
+
+
+def _part_failure(item: BackfillSlice) -> str:
+    return f"{item.platform} {item.window_start}..{item.window_end}: {item.error}"
+
+
+async def _slice_finished(session: AsyncSession, backfill: Backfill, done: int, failed: int, total: int) -> None:
+    """After a slice closed: the backfill closes with its last slice; with every slice failed it failed."""
+    if done + failed < total:
+        return
+    if done == 0:
+        reasons = [_part_failure(item) for item in await BackfillRepository(session).failed_slices(backfill.id)]
+        await _finish(session, backfill, failed="; ".join(reasons) or "every part failed")
+        return
+    await _finish(session, backfill, failed=None)
+
+
+async def _fail_slice(session: AsyncSession, backfill: Backfill, item: BackfillSlice, reason: str) -> None:
+    """One platform's window failed for good: it is recorded, and the other parts go on."""
+    _log.warning(
+        "backfill %s: %s %s..%s failed: %s", backfill.id, item.platform, item.window_start, item.window_end, reason
+    )
+    slice_finished(session, item.platform, "failed")
+    done, failed, total = await BackfillRepository(session).fail_slice(item, reason)
+    await _slice_finished(session, backfill, done, failed, total)
 
 
 async def plan_backfill(session: AsyncSession, data: BackfillRequested) -> None:
@@ -179,9 +209,8 @@ async def _wait_for_platform(
     wait costs no worker and no delivery attempt. A slice deferred too often fails its backfill.
     """
     if item.deferrals >= deps.runtime.settings.max_slice_deferrals:
-        reason = f"{ref.platform} account {ref.account_id}: still throttled after {item.deferrals} waits: {exc}"
-        slice_finished(session, ref.platform, "failed")
-        await _finish(session, backfill, failed=reason)
+        reason = f"account {ref.account_id}: still throttled after {item.deferrals} waits: {exc}"
+        await _fail_slice(session, backfill, item, reason)
         return
     item.deferrals += 1
     item.waiting_until = exc.until
@@ -195,7 +224,7 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
     """Fetch and store one slice, checkpoint it, and close the backfill when it was the last one."""
     repository = BackfillRepository(session)
     item = await repository.slice(data.backfill_id, data.connection_id, data.window_start)
-    if item is None or item.status == "done":
+    if item is None or item.status != "pending":
         return
     clock = deps.runtime.clock
     if item.waiting_until is not None and item.waiting_until > clock.now():
@@ -207,8 +236,7 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
         return
     connection = await ConnectionRepository(session).by_id(data.connection_id)
     if connection is None:
-        slice_finished(session, data.platform, "failed")
-        await _finish(session, backfill, failed=f"connection {data.connection_id} was removed during the backfill")
+        await _fail_slice(session, backfill, item, f"connection {data.connection_id} was removed during the backfill")
         return
     ref = ConnectionRef.of(connection)
     window = DateRange(item.window_start, item.window_end)
@@ -228,14 +256,10 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
         status, message = connection_status_for(exc)
         if status is ConnectionStatus.EXPIRED or isinstance(exc, PlatformError):
             await mark_connection(session, ref.id, status, message)
-        reason = f"{ref.platform} account {ref.account_id}, {window.start}..{window.end}: {message}"
-        _log.warning("backfill %s failed: %s", backfill.id, reason)
-        slice_finished(session, ref.platform, "failed")
-        await _finish(session, backfill, failed=reason)
+        await _fail_slice(session, backfill, item, f"account {ref.account_id}: {message}")
         return
     item.waiting_until = None
     rows = await store_window(session, ref, fetched, window)
-    done, total, _rows = await repository.complete_slice(item, rows)
+    done, failed, total = await repository.complete_slice(item, rows)
     slice_finished(session, ref.platform, "completed")
-    if done >= total:
-        await _finish(session, backfill, failed=None)
+    await _slice_finished(session, backfill, done, failed, total)

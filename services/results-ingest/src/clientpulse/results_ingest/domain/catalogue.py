@@ -35,6 +35,7 @@ class Unit(enum.StrEnum):
     COUNT_E4 = "count_e4"  # a fractional count stored as integer ten-thousandths
     RATIO = "ratio"
     DURATION_SECONDS = "duration_seconds"
+    SCORE = "score"  # an average rating (satisfaction from 1 to 5)
 
 
 class Aggregation(enum.StrEnum):
@@ -199,3 +200,106 @@ CATALOGUE: dict[str, MetricSpec] = {
 def daily_sums(metrics: tuple[MetricSpec, ...]) -> tuple[MetricSpec, ...]:
     """The metrics stored per day (the additive ones)."""
     return tuple(m for m in metrics if m.aggregation is Aggregation.SUM)
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedMetric:
+    """A ratio read from a window's sums, never stored and never an average of daily ratios.
+
+    ``numerator`` minus ``subtract`` over ``denominator`` (each a sum of catalogue metrics over the
+    window). A ``level`` in the denominator is read at the end of the day before the window starts
+    (churn: cancellations over the subscriptions active when the period began). Money over money
+    stays inside one currency; money over a count is given when the client's amounts share one.
+    """
+
+    key: str
+    category: Category
+    unit: Unit
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    description: str
+    subtract: tuple[str, ...] = ()
+
+    @property
+    def operands(self) -> tuple[str, ...]:
+        """Every catalogue metric the ratio reads."""
+        return (*self.numerator, *self.subtract, *self.denominator)
+
+
+def _ratio(key: str, category: Category, unit: Unit, num: str, den: str, description: str) -> DerivedMetric:
+    return DerivedMetric(key, category, unit, (num,), (den,), description)
+
+
+DERIVED_METRICS: tuple[DerivedMetric, ...] = (
+    _ratio("roas", Category.ADVERTISING, Unit.RATIO, "conversion_value_minor", "spend_minor", "platform ROAS"),
+    _ratio("cpa_minor", Category.ADVERTISING, _M, "spend_minor", "conversions_e4", "cost per conversion"),
+    _ratio("ctr", Category.ADVERTISING, Unit.RATIO, "clicks", "impressions", "click-through rate"),
+    DerivedMetric(
+        "aov_minor",
+        Category.ORDERS,
+        _M,
+        ("gross_sales_minor",),
+        ("orders",),
+        "average order value: gross sales minus discounts, per order",
+        subtract=("discounts_minor",),
+    ),
+    _ratio(
+        "email_open_rate", Category.EMAIL, Unit.RATIO, "email_opens", "email_delivered", "unique opens per delivery"
+    ),
+    _ratio(
+        "email_click_rate", Category.EMAIL, Unit.RATIO, "email_clicks", "email_delivered", "unique clicks per delivery"
+    ),
+    _ratio(
+        "email_unsubscribe_rate",
+        Category.EMAIL,
+        Unit.RATIO,
+        "email_unsubscribes",
+        "email_delivered",
+        "unsubscribes per delivery",
+    ),
+    _ratio(
+        "email_revenue_per_recipient_minor",
+        Category.EMAIL,
+        _M,
+        "email_revenue_minor",
+        "email_recipients",
+        "attributed revenue per message sent",
+    ),
+    _ratio(
+        "engagement_rate", Category.TRAFFIC, Unit.RATIO, "engaged_sessions", "sessions", "engaged sessions per session"
+    ),
+    _ratio(
+        "session_conversion_rate", Category.TRAFFIC, Unit.RATIO, "transactions", "sessions", "transactions per session"
+    ),
+    _ratio(
+        "avg_first_response_seconds",
+        Category.SUPPORT,
+        Unit.DURATION_SECONDS,
+        "first_response_seconds_total",
+        "first_responses",
+        "average time to the first agent reply",
+    ),
+    _ratio(
+        "avg_resolution_seconds",
+        Category.SUPPORT,
+        Unit.DURATION_SECONDS,
+        "resolution_seconds_total",
+        "resolutions",
+        "average time from opening to closing",
+    ),
+    _ratio("csat", Category.SUPPORT, Unit.SCORE, "csat_score_total", "csat_responses", "average satisfaction (1 to 5)"),
+    _ratio(
+        "churn_rate",
+        Category.SUBSCRIPTIONS,
+        Unit.RATIO,
+        "subscriptions_cancelled",
+        "active_subscriptions",
+        "cancellations over the subscriptions active when the period began",
+    ),
+)
+
+# Across platforms (the blended view): store revenue against the spend of every ad platform, with
+# amounts in different currencies converted day by day at the dated rate before they are added.
+BLENDED_REVENUE = NET_SALES.key
+BLENDED_SPEND = SPEND.key
+BLENDED_ORDERS = ORDERS.key

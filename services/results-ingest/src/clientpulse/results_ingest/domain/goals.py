@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.db.repositories.linked_goals import LinkedGoalRepository
-from clientpulse.results_ingest.domain import reporting
+from clientpulse.results_ingest.domain import metric_report
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.shared import goals
 from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import GoalChanged
+from clientpulse.shared.money import RateTable
 
 
 async def replicate_goal(envelope: Envelope[Any], session: AsyncSession) -> None:
@@ -57,7 +58,9 @@ class GoalView:
     period_end: date
 
 
-async def goals_by_metric(session: AsyncSession, client_id: str, today: date) -> dict[str, list[GoalView]]:
+async def goals_by_metric(
+    session: AsyncSession, client_id: str, today: date, rates: RateTable
+) -> dict[str, list[GoalView]]:
     """Each open linked goal, judged on the metric's value over the goal's period so far."""
     views: dict[str, list[GoalView]] = {}
     values_by_range: dict[DateRange, dict[str, Decimal]] = {}
@@ -65,7 +68,7 @@ async def goals_by_metric(session: AsyncSession, client_id: str, today: date) ->
         assert goal.metric is not None
         window = DateRange(goal.period_start, min(goal.period_end, max(today, goal.period_start)))
         if window not in values_by_range:
-            lines, _ = await reporting.account_metrics(session, client_id, window, window)
+            lines, _ = await metric_report.account_metrics(session, client_id, window, window, rates)
             # Goals carry no currency: a money metric kept in several currencies is judged on the last listed.
             values_by_range[window] = {line.metric: line.current for line in lines if line.current is not None}
         current = values_by_range[window].get(goal.metric, Decimal(0))

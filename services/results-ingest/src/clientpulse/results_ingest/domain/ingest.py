@@ -32,11 +32,13 @@ from clientpulse.results_ingest.connectors.base import (
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.db.repositories.account_metrics import AccountMetricRepository
 from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
+from clientpulse.results_ingest.db.repositories.metric_breakdowns import MetricBreakdownRepository
+from clientpulse.results_ingest.db.repositories.metric_windows import MetricWindowRepository
 from clientpulse.results_ingest.db.repositories.period_reach import PeriodReachRepository
 from clientpulse.results_ingest.db.repositories.stored_account import StoredAccount
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay
+from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay, MetricDay, WindowFigure
 from clientpulse.results_ingest.domain.windows import final_before, standard_reach_windows
 from clientpulse.results_ingest.metrics import rows_written
 from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
@@ -85,6 +87,9 @@ class FetchedWindow:
     days: list[CampaignDay]
     reach: dict[DateRange, dict[str, tuple[int, int]]]
     window: DateRange
+    # The account's own metrics (platforms without campaign rows) and its per-window counts of people.
+    metric_days: list[MetricDay] = field(default_factory=list)
+    window_figures: list[WindowFigure] = field(default_factory=list)
     credentials_expire_at: datetime | None = None
     # Whether a refresh token keeps the access alive, or it ends at ``credentials_expire_at``.
     credentials_renewable: bool = True
@@ -227,15 +232,38 @@ async def fetch_window(
     if callable(window):
         window = window(account)
     days = await connector.campaign_days(window, account)
+    metric_days = await connector.metric_days(window, account)
     reach: dict[DateRange, dict[str, tuple[int, int]]] = {}
-    if with_reach and spec.reports_reach:
+    figures: list[WindowFigure] = []
+    if with_reach:
         now = runtime.clock.now()
         # The account's own days, and the UTC days a frontend may ask for when they differ.
         todays = dict.fromkeys([account_today(account.time_zone, now), now.astimezone(UTC).date()])
-        for reach_window in dict.fromkeys(w for today in todays for w in standard_reach_windows(today)):
-            reach[reach_window] = await connector.period_reach(reach_window)
+        windows = list(dict.fromkeys(w for today in todays for w in standard_reach_windows(today)))
+        if spec.reports_reach:
+            for reach_window in windows:
+                reach[reach_window] = await connector.period_reach(reach_window)
+        figures = await connector.window_figures(windows, account)
     renewable = spec.auth.refreshes and ctx.credentials.refresh_token is not None
-    return FetchedWindow(account, days, reach, window, ctx.credentials.expires_at, renewable)
+    return FetchedWindow(
+        account,
+        days,
+        reach,
+        window,
+        metric_days=_catalogued(spec, metric_days),
+        window_figures=figures,
+        credentials_expire_at=ctx.credentials.expires_at,
+        credentials_renewable=renewable,
+    )
+
+
+def _catalogued(spec: PlatformSpec[Any], metric_days: list[MetricDay]) -> list[MetricDay]:
+    """The connector's account metrics, refused whole if one is not in the platform's catalogue."""
+    known = {m.key for m in spec.metrics}
+    stray = sorted({d.metric_key for d in metric_days} - known)
+    if stray:
+        raise PlatformError(f"{spec.name} connector gave metrics outside its catalogue: {', '.join(stray)}")
+    return metric_days
 
 
 async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: FetchedWindow, window: DateRange) -> int:
@@ -245,11 +273,19 @@ async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: Fetch
     spec = ref.spec
     account = StoredAccount(ref.id, ref.client_id, ref.platform, fetched.account.time_zone)
     cutoff = final_before(spec.reread_days, account_today(fetched.account.time_zone))
+    catalogue = {m.key: m for m in spec.metrics}
+    breakdowns = MetricBreakdownRepository(session)
     written = await campaign_days.upsert(account, fetched.days, final_before=cutoff)
+    written += await account_metrics.store(
+        account, catalogue, [d for d in fetched.metric_days if d.breakdown is None], final_before=cutoff
+    )
+    written += await breakdowns.store(account, fetched.metric_days, final_before=cutoff)
+    written += await MetricWindowRepository(session).store(account, catalogue, fetched.window_figures)
     rows_written(session, ref.platform, written)
     await account_metrics.refresh(account, spec.metrics, window.start, window.end, final_before=cutoff)
     await campaign_days.mark_final(ref.id, cutoff)
     await account_metrics.mark_final(ref.id, cutoff)
+    await breakdowns.mark_final(ref.id, cutoff)
     for reach_window, reach in fetched.reach.items():
         await period_reach.upsert(account, reach_window.start, reach_window.end, reach)
     await session.execute(

@@ -1,4 +1,4 @@
-"""What the results API answers: account metrics for a period with deltas, and the campaign table."""
+"""The campaign table: each campaign over a range, sortable, with its sparkline and fatigue flag."""
 
 from __future__ import annotations
 
@@ -6,103 +6,22 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.db.repositories.account_metrics import AccountMetricRepository
 from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
 from clientpulse.results_ingest.db.repositories.period_reach import PeriodReachRepository, ReachWindow
 from clientpulse.results_ingest.domain.aggregation import (
-    Delta,
     cpa_minor,
     ctr,
     frequency,
     is_fatigued,
-    period_delta,
     roas,
 )
 from clientpulse.results_ingest.domain.periods import DateRange
 from clientpulse.results_ingest.domain.records import CONVERSION_SCALE
 from clientpulse.results_ingest.domain.windows import TRAILING_REACH_DAYS, is_standard_reach_window
 from clientpulse.results_ingest.platforms import REGISTRY, UnknownPlatform
-
-
-@dataclass(frozen=True, slots=True)
-class MetricLine:
-    """One metric over the current and the previous window."""
-
-    category: str
-    metric: str
-    currency: str | None
-    current: Decimal | None
-    previous: Decimal | None
-    delta: Delta
-
-
-def _value(metric: str, raw: int) -> Decimal:
-    if metric.endswith("_e4"):
-        return Decimal(raw) / CONVERSION_SCALE
-    return Decimal(raw)
-
-
-def _public_name(metric: str) -> str:
-    return metric.removesuffix("_e4")
-
-
-async def account_metrics(
-    session: AsyncSession, client_id: str, current: DateRange, previous: DateRange
-) -> tuple[list[MetricLine], bool]:
-    """Every stored metric of the client with its delta, plus ROAS, CPA and CTR from the sums."""
-    repository = AccountMetricRepository(session)
-    now = {(c, k, cur): v for c, k, cur, v in await repository.sums(client_id, current.start, current.end)}
-    before = {(c, k, cur): v for c, k, cur, v in await repository.sums(client_id, previous.start, previous.end)}
-    lines: list[MetricLine] = []
-    for key in sorted(set(now) | set(before), key=lambda k: (k[0], k[1], k[2] or "")):
-        category, metric, currency = key
-        cur, prev = _value(metric, now.get(key, 0)), _value(metric, before.get(key, 0))
-        lines.append(MetricLine(category, _public_name(metric), currency, cur, prev, period_delta(cur, prev)))
-    lines.extend(_derived(now, before))
-    unfinal = await repository.has_unfinal_days(client_id, current.start, current.end)
-    return lines, unfinal
-
-
-def _derived(
-    now: dict[tuple[str, str, str | None], int], before: dict[tuple[str, str, str | None], int]
-) -> list[MetricLine]:
-    def total(sums: dict[tuple[str, str, str | None], int], metric: str, currency: str | None = None) -> int:
-        return sum(
-            v
-            for (c, k, cur), v in sums.items()
-            if c == "advertising" and k == metric and (currency is None or cur == currency)
-        )
-
-    lines = []
-    currencies = sorted(
-        {cur for (c, k, cur) in set(now) | set(before) if c == "advertising" and k == "spend_minor" and cur}
-    )
-    for currency in currencies:
-        # Money ratios stay inside one currency; spend and revenue of one account share it.
-        def spend(s: dict[Any, int], cur: str = currency) -> int:
-            return total(s, "spend_minor", cur)
-
-        def conversions(s: dict[Any, int], cur: str = currency) -> Decimal:
-            # Conversions are counts, stored without a currency; with one currency they all belong to it.
-            counted = total(s, "conversions_e4", cur) or (total(s, "conversions_e4") if len(currencies) == 1 else 0)
-            return Decimal(counted) / CONVERSION_SCALE
-
-        def revenue(s: dict[Any, int], cur: str = currency) -> int:
-            return total(s, "conversion_value_minor", cur)
-
-        r_now, r_before = roas(revenue(now), spend(now)), roas(revenue(before), spend(before))
-        lines.append(MetricLine("advertising", "roas", currency, r_now, r_before, period_delta(r_now, r_before)))
-        c_now, c_before = cpa_minor(spend(now), conversions(now)), cpa_minor(spend(before), conversions(before))
-        lines.append(MetricLine("advertising", "cpa_minor", currency, c_now, c_before, period_delta(c_now, c_before)))
-    t_now = ctr(total(now, "clicks"), total(now, "impressions"))
-    t_before = ctr(total(before, "clicks"), total(before, "impressions"))
-    if now or before:
-        lines.append(MetricLine("advertising", "ctr", None, t_now, t_before, period_delta(t_now, t_before)))
-    return lines
 
 
 class CampaignSort(enum.StrEnum):

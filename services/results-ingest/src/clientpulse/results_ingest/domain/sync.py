@@ -12,12 +12,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.connectors.base import GaveUp, MustWait, PlatformError, Transient
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.db.repositories.connections import ConnectionRepository
+from clientpulse.results_ingest.domain.catalogue import Aggregation
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.connections import connection_status_for
 from clientpulse.results_ingest.domain.ingest import (
@@ -34,7 +36,7 @@ from clientpulse.results_ingest.domain.ingest import (
 from clientpulse.results_ingest.domain.records import CONVERSION_SCALE
 from clientpulse.results_ingest.domain.windows import reread_window
 from clientpulse.results_ingest.metrics import sync_throttled
-from clientpulse.results_ingest.platforms import REGISTRY
+from clientpulse.results_ingest.platforms import REGISTRY, PlatformSpec
 from clientpulse.results_ingest.secrets_vault import SecretsUnreadable
 from clientpulse.shared.contracts import wrap
 from clientpulse.shared.contracts.events import ConnectionExpiring, MetricValue, SyncCompleted
@@ -132,6 +134,32 @@ async def _sync_one(runtime: Runtime, database: Database, ref: ConnectionRef, re
     return None
 
 
+def window_totals(fetched: FetchedWindow, spec: PlatformSpec[Any]) -> dict[str, tuple[int | Decimal, str | None]]:
+    """Each metric's total over a synced window (what SyncCompleted carries): an ad platform's campaign
+    sums, the sums of a platform's own daily metrics, and a level's value on the window's last day."""
+    currency = fetched.account.currency
+    totals: dict[str, tuple[int | Decimal, str | None]] = {}
+    if fetched.days or not fetched.metric_days:
+        totals = {
+            "spend_minor": (sum(d.spend_minor for d in fetched.days), currency),
+            "impressions": (sum(d.impressions for d in fetched.days), None),
+            "clicks": (sum(d.clicks for d in fetched.days), None),
+            "conversions": (Decimal(sum(d.conversions_e4 for d in fetched.days)) / CONVERSION_SCALE, None),
+            "conversion_value_minor": (sum(d.conversion_value_minor for d in fetched.days), currency),
+        }
+    catalogue = {m.key: m for m in spec.metrics}
+    for d in sorted((d for d in fetched.metric_days if d.breakdown is None), key=lambda d: d.day):
+        metric = catalogue[d.metric_key]
+        name, unit = metric.key.removesuffix("_e4"), d.currency if metric.is_money else None
+        value = Decimal(d.value) / CONVERSION_SCALE if metric.key.endswith("_e4") else Decimal(d.value)
+        if metric.aggregation is Aggregation.LEVEL:
+            totals[name] = (value, unit)  # the days come oldest first: the last one stays
+        else:
+            previous = totals.get(name, (Decimal(0), unit))[0]
+            totals[name] = (Decimal(previous) + value, unit)
+    return totals
+
+
 async def sync_connection(runtime: Runtime, database: Database, ref: ConnectionRef, report: SyncReport) -> None:
     """Re-read one connection's trailing window and store it with its SyncCompleted, in one transaction."""
     spec = ref.spec
@@ -143,14 +171,7 @@ async def sync_connection(runtime: Runtime, database: Database, ref: ConnectionR
         with_reach=True,
     )
     window = fetched.window
-    currency = fetched.account.currency
-    totals: dict[str, tuple[int | Decimal, str | None]] = {
-        "spend_minor": (sum(d.spend_minor for d in fetched.days), currency),
-        "impressions": (sum(d.impressions for d in fetched.days), None),
-        "clicks": (sum(d.clicks for d in fetched.days), None),
-        "conversions": (Decimal(sum(d.conversions_e4 for d in fetched.days)) / CONVERSION_SCALE, None),
-        "conversion_value_minor": (sum(d.conversion_value_minor for d in fetched.days), currency),
-    }
+    totals = window_totals(fetched, spec)
     async with database.transaction() as session:
         written = await store_window(session, ref, fetched, window)
         await mark_connection(session, ref.id, ConnectionStatus.CONNECTED, None)
@@ -160,7 +181,7 @@ async def sync_connection(runtime: Runtime, database: Database, ref: ConnectionR
             platform=ref.platform,
             window_start=window.start,
             window_end=window.end,
-            days_written=len({d.day for d in fetched.days}),
+            days_written=len({d.day for d in fetched.days} | {d.day for d in fetched.metric_days}),
             metrics=[MetricValue(metric=k, value=Decimal(v), unit=unit) for k, (v, unit) in totals.items()],
         )
         await record_event(session, wrap(event, source=SOURCE))

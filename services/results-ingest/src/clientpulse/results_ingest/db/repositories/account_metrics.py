@@ -1,8 +1,9 @@
-"""The ``metric_daily`` table: each connection's daily account metrics, derived from its campaign rows."""
+"""The ``metric_daily`` table: each connection's daily account metrics, derived from an ad platform's
+campaign rows or given by the platform itself (a store's sales, an email account's sends…)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from clientpulse.results_ingest.db.models import CampaignDaily, MetricDaily
 from clientpulse.results_ingest.db.repositories.dialect import dialect_insert
 from clientpulse.results_ingest.db.repositories.stored_account import StoredAccount
 from clientpulse.results_ingest.domain.catalogue import MetricSpec, daily_sums
+from clientpulse.results_ingest.domain.records import MetricDay
 from clientpulse.shared.db import utcnow
 
 
@@ -54,6 +56,37 @@ class AccountMetricRepository:
         await self._upsert(_metric_rows(account, summed, sums, final_before))
         return len(sums)
 
+    async def store(
+        self,
+        account: StoredAccount,
+        catalogue: Mapping[str, MetricSpec],
+        days: Sequence[MetricDay],
+        *,
+        final_before: date,
+    ) -> int:
+        """Upsert the account's own daily metrics (not their breakdowns); returns rows written."""
+        now = utcnow()
+        rows = [
+            {
+                "connection_id": account.connection_id,
+                "day": d.day,
+                "metric_key": d.metric_key,
+                "client_id": account.client_id,
+                "platform": account.platform,
+                "category": catalogue[d.metric_key].category.value,
+                "value": d.value,
+                "unit": catalogue[d.metric_key].unit.value,
+                "currency": d.currency if catalogue[d.metric_key].is_money else None,
+                "time_zone": account.time_zone,
+                "is_final": d.day < final_before,
+                "fetched_at": now,
+            }
+            for d in days
+        ]
+        for chunk in range(0, len(rows), 1000):
+            await self._upsert(rows[chunk : chunk + 1000])
+        return len(rows)
+
     async def _upsert(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
@@ -80,11 +113,62 @@ class AccountMetricRepository:
             .values(is_final=True)
         )
 
-    async def sums(self, client_id: str, start: date, end: date) -> list[tuple[str, str, str | None, int]]:
-        """(category, metric_key, currency, sum) of a client's account metrics over [start, end]."""
+    async def sums(
+        self, client_id: str, start: date, end: date, keys: Collection[str]
+    ) -> list[tuple[str, str, str | None, int]]:
+        """(category, metric_key, currency, sum) of a client's additive account metrics over [start, end]."""
         query = (
             select(MetricDaily.category, MetricDaily.metric_key, MetricDaily.currency, func.sum(MetricDaily.value))
-            .where(MetricDaily.client_id == client_id, MetricDaily.day >= start, MetricDaily.day <= end)
+            .where(
+                MetricDaily.client_id == client_id,
+                MetricDaily.day >= start,
+                MetricDaily.day <= end,
+                MetricDaily.metric_key.in_(keys),
+            )
+            .group_by(MetricDaily.category, MetricDaily.metric_key, MetricDaily.currency)
+        )
+        return [(c, k, cur, int(v or 0)) for c, k, cur, v in (await self.session.execute(query)).all()]
+
+    async def daily_sums(
+        self, client_id: str, start: date, end: date, keys: Collection[str]
+    ) -> list[tuple[date, str, str | None, int]]:
+        """(day, metric_key, currency, sum over connections) of a client's metrics, day by day."""
+        query = (
+            select(MetricDaily.day, MetricDaily.metric_key, MetricDaily.currency, func.sum(MetricDaily.value))
+            .where(
+                MetricDaily.client_id == client_id,
+                MetricDaily.day >= start,
+                MetricDaily.day <= end,
+                MetricDaily.metric_key.in_(keys),
+            )
+            .group_by(MetricDaily.day, MetricDaily.metric_key, MetricDaily.currency)
+        )
+        return [(d, k, cur, int(v or 0)) for d, k, cur, v in (await self.session.execute(query)).all()]
+
+    async def levels(
+        self, client_id: str, start: date | None, end: date, keys: Collection[str]
+    ) -> list[tuple[str, str, str | None, int]]:
+        """(category, metric_key, currency, value) of level metrics at the end of [start, end]: each
+        connection's value on its latest stored day in the range, added over connections."""
+        if not keys:
+            return []
+        conditions = [MetricDaily.client_id == client_id, MetricDaily.day <= end, MetricDaily.metric_key.in_(keys)]
+        if start is not None:
+            conditions.append(MetricDaily.day >= start)
+        latest = (
+            select(MetricDaily.connection_id, MetricDaily.metric_key, func.max(MetricDaily.day).label("day"))
+            .where(*conditions)
+            .group_by(MetricDaily.connection_id, MetricDaily.metric_key)
+            .subquery()
+        )
+        query = (
+            select(MetricDaily.category, MetricDaily.metric_key, MetricDaily.currency, func.sum(MetricDaily.value))
+            .join(
+                latest,
+                (MetricDaily.connection_id == latest.c.connection_id)
+                & (MetricDaily.metric_key == latest.c.metric_key)
+                & (MetricDaily.day == latest.c.day),
+            )
             .group_by(MetricDaily.category, MetricDaily.metric_key, MetricDaily.currency)
         )
         return [(c, k, cur, int(v or 0)) for c, k, cur, v in (await self.session.execute(query)).all()]

@@ -68,13 +68,13 @@ class BackfillRepository:
     async def waiting_until(self, backfill_id: str) -> datetime | None:
         """The latest time a pending slice of the backfill waits for (a platform asked to wait), if any."""
         query = select(func.max(BackfillSlice.waiting_until)).where(
-            BackfillSlice.backfill_id == backfill_id, BackfillSlice.status != "done"
+            BackfillSlice.backfill_id == backfill_id, BackfillSlice.status == "pending"
         )
         return await self.session.scalar(query)
 
     async def pending_slices(self, backfill_id: str) -> Sequence[BackfillSlice]:
         """The slices not done yet."""
-        query = select(BackfillSlice).where(BackfillSlice.backfill_id == backfill_id, BackfillSlice.status != "done")
+        query = select(BackfillSlice).where(BackfillSlice.backfill_id == backfill_id, BackfillSlice.status == "pending")
         return (
             await self.session.scalars(query.order_by(BackfillSlice.connection_id, BackfillSlice.window_start))
         ).all()
@@ -92,28 +92,49 @@ class BackfillRepository:
         )
 
     async def complete_slice(self, item: BackfillSlice, rows_written: int) -> tuple[int, int, int]:
-        """Checkpoint one slice; returns the backfill's (slices_done, slices_total, rows_written) after it.
+        """Checkpoint one slice; returns the backfill's (slices_done, slices_failed, slices_total) after it.
 
         The counter is advanced in one UPDATE so concurrent workers on PostgreSQL serialise on the
-        backfill's row and exactly one of them sees the last slice done.
+        backfill's row and exactly one of them sees the last slice finished.
         """
         item.status = "done"
         item.rows_written = rows_written
         item.done_at = utcnow()
         await self.session.flush()
-        await self.session.execute(
-            update(Backfill)
-            .where(Backfill.id == item.backfill_id)
-            .values(slices_done=Backfill.slices_done + 1, rows_written=Backfill.rows_written + rows_written)
+        return await self._count(
+            item.backfill_id, slices_done=Backfill.slices_done + 1, rows_written=Backfill.rows_written + rows_written
         )
+
+    async def fail_slice(self, item: BackfillSlice, error: str) -> tuple[int, int, int]:
+        """Close one slice as failed (its platform refused it for good); counts as ``complete_slice``."""
+        item.status = "failed"
+        item.error = error
+        item.waiting_until = None
+        item.done_at = utcnow()
+        await self.session.flush()
+        return await self._count(item.backfill_id, slices_failed=Backfill.slices_failed + 1)
+
+    async def _count(self, backfill_id: str, **advance: object) -> tuple[int, int, int]:
+        await self.session.execute(update(Backfill).where(Backfill.id == backfill_id).values(**advance))
         row = (
             await self.session.execute(
-                select(Backfill.slices_done, Backfill.slices_total, Backfill.rows_written).where(
-                    Backfill.id == item.backfill_id
+                select(Backfill.slices_done, Backfill.slices_failed, Backfill.slices_total).where(
+                    Backfill.id == backfill_id
                 )
             )
         ).one()
         return int(row[0]), int(row[1]), int(row[2])
+
+    async def slices_of(self, backfill_id: str) -> Sequence[BackfillSlice]:
+        """Every slice of a backfill, by platform and connection, newest window first."""
+        query = select(BackfillSlice).where(BackfillSlice.backfill_id == backfill_id)
+        order = (BackfillSlice.platform, BackfillSlice.connection_id, BackfillSlice.window_start.desc())
+        return (await self.session.scalars(query.order_by(*order))).all()
+
+    async def failed_slices(self, backfill_id: str) -> Sequence[BackfillSlice]:
+        """The slices whose platform refused them."""
+        query = select(BackfillSlice).where(BackfillSlice.backfill_id == backfill_id, BackfillSlice.status == "failed")
+        return (await self.session.scalars(query.order_by(BackfillSlice.platform, BackfillSlice.window_start))).all()
 
     async def finish(self, backfill_id: str, *, status: str, error: str | None = None) -> bool:
         """Close a backfill that is still active; ``False`` if it was already closed."""

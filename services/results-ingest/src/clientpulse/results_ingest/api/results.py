@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from clientpulse.results_ingest.api.deps import PlatformRuntime
 from clientpulse.results_ingest.db.models import BackfillSlice
 from clientpulse.results_ingest.db.repositories.backfills import BackfillRepository
+from clientpulse.results_ingest.db.repositories.metric_breakdowns import MetricBreakdownRepository
 from clientpulse.results_ingest.domain import backfills, metric_report, reporting
 from clientpulse.results_ingest.domain.catalogue import Category
 from clientpulse.results_ingest.domain.goals import GoalView, goals_by_metric
@@ -136,6 +137,26 @@ class MetricsRead(BaseModel):
     previous_end: date
     includes_unfinal_days: bool
     categories: list[CategoryRead] = Field(description="the metrics by dashboard section, in the sections' order")
+
+
+class BreakdownMemberRead(BaseModel):
+    """One part of the client's figures over the range (a channel group, an email campaign or flow)."""
+
+    platform: str
+    member: str
+    label: str | None
+    metrics: dict[str, Decimal] = Field(description="each metric's sum over the range, money in minor units")
+    currency: str | None
+
+
+class BreakdownRead(BaseModel):
+    """The client's figures broken down by one dimension over a range."""
+
+    client_id: str
+    dimension: str
+    start: date
+    end: date
+    items: list[BreakdownMemberRead]
 
 
 class CampaignRead(BaseModel):
@@ -319,6 +340,38 @@ class ResultsController(ClientsModuleController):
             includes_unfinal_days=unfinal,
             categories=_by_category(lines, linked),
         )
+
+    @get("/breakdown", summary="Metrics by channel group, email campaign or email flow over a range")
+    async def breakdown(
+        self,
+        identity: Caller,
+        db: Db,
+        client_id: FromPath[str],
+        dimension: Annotated[
+            Literal["channel_group", "email_campaign", "email_flow"],
+            QueryParameter(description="what to break down by"),
+        ],
+        start: FromQuery[date],
+        end: FromQuery[date],
+    ) -> BreakdownRead:
+        window = _window(start, end)
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            sums = await MetricBreakdownRepository(session).sums(client_id, dimension, window.start, window.end)
+        members: dict[tuple[str, str], BreakdownMemberRead] = {}
+        for row in sums:
+            item = members.setdefault(
+                (row.platform, row.member),
+                BreakdownMemberRead(
+                    platform=row.platform, member=row.member, label=row.label, metrics={}, currency=None
+                ),
+            )
+            item.metrics[metric_report.public_name(row.metric_key)] = metric_report.real_value(
+                row.metric_key, row.value
+            )
+            item.currency = item.currency or row.currency
+        items = sorted(members.values(), key=lambda m: (m.platform, (m.label or m.member).lower(), m.member))
+        return BreakdownRead(client_id=client_id, dimension=dimension, start=window.start, end=window.end, items=items)
 
     @get("/campaigns", summary="The campaign table for a range, sortable")
     async def campaigns(

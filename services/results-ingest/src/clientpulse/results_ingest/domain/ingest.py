@@ -250,17 +250,17 @@ async def fetch_window(
         days,
         reach,
         window,
-        metric_days=_catalogued(spec, metric_days),
+        metric_days=_catalogued(spec, metric_days, figures),
         window_figures=figures,
         credentials_expire_at=ctx.credentials.expires_at,
         credentials_renewable=renewable,
     )
 
 
-def _catalogued(spec: PlatformSpec[Any], metric_days: list[MetricDay]) -> list[MetricDay]:
+def _catalogued(spec: PlatformSpec[Any], metric_days: list[MetricDay], figures: list[WindowFigure]) -> list[MetricDay]:
     """The connector's account metrics, refused whole if one is not in the platform's catalogue."""
     known = {m.key for m in spec.metrics}
-    stray = sorted({d.metric_key for d in metric_days} - known)
+    stray = sorted({d.metric_key for d in metric_days} - known | {f.metric_key for f in figures} - known)
     if stray:
         raise PlatformError(f"{spec.name} connector gave metrics outside its catalogue: {', '.join(stray)}")
     return metric_days

@@ -75,7 +75,8 @@ class PeriodFigures:
         return {**self.sums, **self.levels, **{(k, None): v for k, v in self.windows.items()}}
 
 
-def _real(metric: str, raw: int) -> Decimal:
+def real_value(metric: str, raw: int) -> Decimal:
+    """A stored integer in the metric's real units (ten-thousandths scaled back)."""
     return Decimal(raw) / CONVERSION_SCALE if metric.endswith("_e4") else Decimal(raw)
 
 
@@ -95,11 +96,11 @@ async def read_period(session: AsyncSession, client_id: str, window: DateRange) 
     day_before = window.start - timedelta(days=1)
     figures = PeriodFigures()
     for _c, key, cur, value in await repository.sums(client_id, window.start, window.end, _keys(Aggregation.SUM)):
-        figures.sums[(key, cur)] = _real(key, value)
+        figures.sums[(key, cur)] = real_value(key, value)
     for _c, key, cur, value in await repository.levels(client_id, window.start, window.end, levels):
-        figures.levels[(key, cur)] = _real(key, value)
+        figures.levels[(key, cur)] = real_value(key, value)
     for _c, key, cur, value in await repository.levels(client_id, None, day_before, levels):
-        figures.levels_before[(key, cur)] = _real(key, value)
+        figures.levels_before[(key, cur)] = real_value(key, value)
     for _c, key, value in await MetricWindowRepository(session).account_figures(client_id, window.start, window.end):
         figures.windows[key] = Decimal(value)
     return figures

@@ -176,7 +176,8 @@ class GorgiasConnector(ConnectorDefaults):
                 params=params,
                 headers={"Authorization": self._authorization(), "Accept": "application/json"},
             )
-            self.budget = call_budget(response.headers)
+            # A 429's Retry-after already is the wait the bucket needs: it is not added to.
+            self.budget = None if response.status_code == 429 else call_budget(response.headers)
             return response
 
         return await call_with_retries(self.ctx, send, interpret, None, what=what, platform=PLATFORM_KEY)  # type: ignore[no-any-return]

@@ -184,6 +184,18 @@ def _message_body(message: HelpdeskMessage, ticket: HelpdeskTicket) -> dict[str,
     }
 
 
+def _customer(ticket_id: int) -> dict[str, Any]:
+    number = ticket_id % 997
+    return {
+        "id": ticket_id + 50_000_000,
+        "email": f"customer{number}@example.com",
+        "name": f"Customer {number}",
+        "firstname": "Customer",
+        "lastname": str(number),
+        "meta": {},
+    }
+
+
 def _ticket_body(ticket: HelpdeskTicket, now: datetime) -> dict[str, Any]:
     """A ticket as it is at ``now``."""
     seen = [m for m in ticket.messages if m.at <= now]
@@ -199,6 +211,16 @@ def _ticket_body(ticket: HelpdeskTicket, now: datetime) -> dict[str, Any]:
         "from_agent": ticket.outbound,
         "spam": ticket.spam,
         "subject": "Where is my order?",
+        "external_id": None,
+        "language": "en",
+        "priority": "normal",
+        "customer": _customer(ticket.ticket_id),
+        "assignee_user": None,
+        "assignee_team": None,
+        "meta": None,
+        "tags": [],
+        "is_unread": len(seen) == 1,
+        "last_received_message_datetime": _stamp(max((m.at for m in seen if not m.from_agent), default=None)),
         "created_datetime": _stamp(ticket.created),
         "opened_datetime": _stamp(seen[1].at) if len(seen) > 1 else None,
         "last_message_datetime": _stamp(seen[-1].at),
@@ -243,7 +265,7 @@ def _fault_answer(fault: Fault) -> web.Response | None:
     if fault.name in ("throttle", "rate_limit"):
         wait = str(THROTTLE_WAIT_SECONDS) if fault.name == "throttle" else fault.retry_after()
         headers = {"Retry-after": wait, CALL_LIMIT_HEADER: f"{BUCKET_SIZE}/{BUCKET_SIZE}"}
-        return web.Response(status=429, headers=headers)
+        return _error(429, "Too many requests.", headers)
     if fault.name == "forbidden":
         return _error(403, "You do not have the permission to access this resource.")
     return generic_answer(fault)

@@ -3,6 +3,7 @@ sandbox may add some) and the same JSON types, including the error and throttlin
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sys
@@ -23,6 +24,7 @@ PREFIX = {
     "googleads.googleapis.com": "/google-ads",
     "oauth2.googleapis.com": "/google-oauth",
     "business-api.tiktok.com": "/tiktok",
+    "example-store.gorgias.com": "/gorgias/example-store",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -57,6 +59,7 @@ FAULTS = {
     "meta__token_expired_190": "expired_token",
     "google_ads__search_stream_resource_exhausted": "throttle",
     "tiktok__rate_limited_40100": "throttle",
+    "gorgias__rate_limited_429": "throttle",
 }
 
 
@@ -69,7 +72,10 @@ def json_type(value: Any) -> str:
 
 
 def same_shape(sample: Any, served: Any, path: str = "$") -> list[str]:
-    """Where ``served`` lacks a key of ``sample`` or has another JSON type."""
+    """Where ``served`` lacks a key of ``sample`` or has another JSON type (a null in a sample is a
+    field that may be null: any value is that field's shape)."""
+    if sample is None:
+        return []
     if json_type(sample) != json_type(served):
         return [f"{path}: {json_type(sample)} in the sample, {json_type(served)} served"]
     problems: list[str] = []
@@ -96,13 +102,18 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/google-ads": "google_ads",
         "/google-oauth": "google_ads",
         "/tiktok": "tiktok_ads",
+        "/gorgias/example-store": "gorgias",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
     headers = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in headers.items()}
-    query = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
+    query = {k: str(v).replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
     found = re.search(r"(?:act_|customers/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
+    if platform == "gorgias":  # HTTP Basic with the login email and the API key; the account is the subdomain
+        login = base64.b64encode(f"sample@example.com:{grant['access_token']}".encode()).decode()
+        headers["Authorization"] = f"Basic {login}"
+        account = url.netloc.split(".")[0]
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])
     if request["method"] == "GET":

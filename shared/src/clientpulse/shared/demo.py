@@ -65,11 +65,13 @@ def _months_back(today: date, count: int) -> list[date]:
     return days
 
 
-# Demo ad accounts in the platform sandbox: (company, platform, account id, connection options).
-# Bluebird's Google Ads account is a client of the agency's manager account, reached through it.
+# Demo accounts in the platform sandbox: (company, platform, account id, connection options).
+# Northwind runs on all nine platforms; Bluebird's Google Ads account is a client of the agency's
+# manager account, reached through it.
 DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("Northwind Outfitters", "meta_ads", "1001001", {}),
     ("Northwind Outfitters", "tiktok_ads", "7001001", {}),
+    ("Northwind Outfitters", "gorgias", "demo-store", {"email": "ops@example.com"}),
     ("Bluebird Botanicals", "google_ads", "2002002002", {"login_customer_id": "9000000001"}),
     ("Copperleaf Coffee", "meta_ads", "1003003", {}),
 )

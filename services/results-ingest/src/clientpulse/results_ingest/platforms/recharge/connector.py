@@ -95,8 +95,9 @@ def interpret(response: httpx.Response) -> dict[str, Any]:
     """
     status = response.status_code
     if status == 429:
-        wait = retry_after_seconds(response)
-        raise Throttled("Recharge answered 429 (request bucket full)", wait if wait is not None else THROTTLE_WAIT_SECONDS)
+        named = retry_after_seconds(response)
+        wait = THROTTLE_WAIT_SECONDS if named is None else named
+        raise Throttled("Recharge answered 429 (the request bucket is full)", wait)
     if status in (401, 403):
         text = errors_text(_refusal_body(response)) or f"answered {status}"
         raise ReconnectRequired(f"Recharge refused the API token ({status}): {text}")

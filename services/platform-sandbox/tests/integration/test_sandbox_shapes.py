@@ -23,6 +23,7 @@ PREFIX = {
     "googleads.googleapis.com": "/google-ads",
     "oauth2.googleapis.com": "/google-oauth",
     "business-api.tiktok.com": "/tiktok",
+    "api.rechargeapps.com": "/recharge",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -57,7 +58,10 @@ FAULTS = {
     "meta__token_expired_190": "expired_token",
     "google_ads__search_stream_resource_exhausted": "throttle",
     "tiktok__rate_limited_40100": "throttle",
+    "recharge__rate_limited_429": "throttle",
 }
+# The store a token the sandbox never issued opens (Recharge knows the store from the token alone).
+RECHARGE_DEMO_STORE = "copperleaf-coffee"
 
 
 def json_type(value: Any) -> str:
@@ -96,13 +100,16 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/google-ads": "google_ads",
         "/google-oauth": "google_ads",
         "/tiktok": "tiktok_ads",
+        "/recharge": "recharge",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
     headers = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in headers.items()}
-    query = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
+    query = {k: str(v).replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
     found = re.search(r"(?:act_|customers/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
+    if platform == "recharge":
+        account = RECHARGE_DEMO_STORE
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])
     if request["method"] == "GET":

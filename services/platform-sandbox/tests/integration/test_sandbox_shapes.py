@@ -25,6 +25,7 @@ PREFIX = {
     "oauth2.googleapis.com": "/google-oauth",
     "business-api.tiktok.com": "/tiktok",
     "example-store.gorgias.com": "/gorgias/example-store",
+    "api.rechargeapps.com": "/recharge",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -60,7 +61,10 @@ FAULTS = {
     "google_ads__search_stream_resource_exhausted": "throttle",
     "tiktok__rate_limited_40100": "throttle",
     "gorgias__rate_limited_429": "throttle",
+    "recharge__rate_limited_429": "throttle",
 }
+# The store a token the sandbox never issued opens (Recharge knows the store from the token alone).
+RECHARGE_DEMO_STORE = "copperleaf-coffee"
 
 
 def json_type(value: Any) -> str:
@@ -103,6 +107,7 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/google-oauth": "google_ads",
         "/tiktok": "tiktok_ads",
         "/gorgias/example-store": "gorgias",
+        "/recharge": "recharge",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
@@ -114,6 +119,8 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         login = base64.b64encode(f"sample@example.com:{grant['access_token']}".encode()).decode()
         headers["Authorization"] = f"Basic {login}"
         account = url.netloc.split(".")[0]
+    if platform == "recharge":
+        account = RECHARGE_DEMO_STORE
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])
     if request["method"] == "GET":

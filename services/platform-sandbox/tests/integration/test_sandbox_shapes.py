@@ -16,6 +16,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from sandbox_testkit import SandboxControl
 
+from clientpulse.platform_sandbox.imitations.klaviyo import DEMO_ACCOUNT as KLAVIYO_DEMO_ACCOUNT
+
 # The documented exchanges results-ingest's connectors are tested against: the sandbox imitates the same platforms.
 SAMPLES = Path(__file__).resolve().parents[3] / "results-ingest" / "tests" / "samples"
 PREFIX = {
@@ -23,6 +25,7 @@ PREFIX = {
     "googleads.googleapis.com": "/google-ads",
     "oauth2.googleapis.com": "/google-oauth",
     "business-api.tiktok.com": "/tiktok",
+    "a.klaviyo.com": "/klaviyo",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -57,6 +60,7 @@ FAULTS = {
     "meta__token_expired_190": "expired_token",
     "google_ads__search_stream_resource_exhausted": "throttle",
     "tiktok__rate_limited_40100": "throttle",
+    "klaviyo__throttled_429": "throttle",
 }
 
 
@@ -96,6 +100,7 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/google-ads": "google_ads",
         "/google-oauth": "google_ads",
         "/tiktok": "tiktok_ads",
+        "/klaviyo": "klaviyo",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
@@ -103,6 +108,8 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
     query = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
     found = re.search(r"(?:act_|customers/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
+    if platform == "klaviyo":  # a Klaviyo key names its account; the samples' redacted key is the demo's
+        account = KLAVIYO_DEMO_ACCOUNT
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])
     if request["method"] == "GET":

@@ -11,12 +11,12 @@ from aiohttp import web
 
 from clientpulse.platform_sandbox.data import AccountProfile, default_profile
 from clientpulse.platform_sandbox.faults import ACCOUNT_FAULTS, Argument, Fault, generic_answer
+from clientpulse.platform_sandbox.imitations.klaviyo.data import DEMO_ACCOUNT
 from clientpulse.platform_sandbox.state import TokenState, state_of
 
 PLATFORM = "klaviyo"
 FAULTS: dict[str, Argument] = {"missing_scope": Argument.NONE}
 GRANT_KINDS: dict[str, float] = {"private_key": 10 * 365 * 86_400}
-DEMO_ACCOUNT = "KSBX01"
 KEY_PREFIX = "pk_sbx_"
 JSON_API = "application/vnd.api+json"
 REVISION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")

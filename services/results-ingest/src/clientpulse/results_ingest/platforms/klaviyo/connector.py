@@ -172,13 +172,11 @@ class KlaviyoConnector(ConnectorDefaults):
                 "paste a key created in the connected account"
             )
         attributes = account.get("attributes") or {}
+        currency, time_zone = attributes.get("preferred_currency"), attributes.get("timezone")
+        if not currency or not time_zone:
+            raise PlatformError(f"Klaviyo account {self.account_id} names no preferred currency or time zone")
         contact = attributes.get("contact_information") or {}
-        return AccountInfo(
-            self.account_id,
-            contact.get("organization_name"),
-            str(attributes["preferred_currency"]),
-            str(attributes["timezone"]),
-        )
+        return AccountInfo(self.account_id, contact.get("organization_name"), str(currency), str(time_zone))
 
     async def _conversion_metric(self) -> str:
         """The metric conversions are counted with: the connection's option, else "Placed Order"."""

@@ -17,6 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from sandbox_testkit import SandboxControl
 
+from clientpulse.platform_sandbox.imitations.klaviyo import DEMO_ACCOUNT as KLAVIYO_DEMO_ACCOUNT
+
 # The documented exchanges results-ingest's connectors are tested against: the sandbox imitates the same platforms.
 SAMPLES = Path(__file__).resolve().parents[3] / "results-ingest" / "tests" / "samples"
 PREFIX = {
@@ -26,6 +28,7 @@ PREFIX = {
     "business-api.tiktok.com": "/tiktok",
     "example-store.gorgias.com": "/gorgias/example-store",
     "api.rechargeapps.com": "/recharge",
+    "a.klaviyo.com": "/klaviyo",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -62,6 +65,7 @@ FAULTS = {
     "tiktok__rate_limited_40100": "throttle",
     "gorgias__rate_limited_429": "throttle",
     "recharge__rate_limited_429": "throttle",
+    "klaviyo__throttled_429": "throttle",
 }
 # The store a token the sandbox never issued opens (Recharge knows the store from the token alone).
 RECHARGE_DEMO_STORE = "copperleaf-coffee"
@@ -108,6 +112,7 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/tiktok": "tiktok_ads",
         "/gorgias/example-store": "gorgias",
         "/recharge": "recharge",
+        "/klaviyo": "klaviyo",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
@@ -121,6 +126,8 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         account = url.netloc.split(".")[0]
     if platform == "recharge":
         account = RECHARGE_DEMO_STORE
+    if platform == "klaviyo":  # a Klaviyo key names its account; the samples' redacted key is the demo's
+        account = KLAVIYO_DEMO_ACCOUNT
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])
     if request["method"] == "GET":

@@ -73,6 +73,7 @@ DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("Northwind Outfitters", "tiktok_ads", "7001001", {}),
     ("Northwind Outfitters", "gorgias", "demo-store", {"email": "ops@example.com"}),
     ("Bluebird Botanicals", "google_ads", "2002002002", {"login_customer_id": "9000000001"}),
+    ("Bluebird Botanicals", "klaviyo", "KSBX01", {}),
     ("Copperleaf Coffee", "meta_ads", "1003003", {}),
     ("Copperleaf Coffee", "recharge", "copperleaf-coffee", {}),
 )

@@ -6,7 +6,7 @@ tests, and one line below (the results-ingest README has the recipe).
 
 from __future__ import annotations
 
-from clientpulse.results_ingest.platforms import google_ads, gorgias, meta_ads, recharge, tiktok_ads
+from clientpulse.results_ingest.platforms import google_ads, gorgias, klaviyo, meta_ads, recharge, tiktok_ads
 from clientpulse.results_ingest.platforms.registry import PlatformRegistry, UnknownPlatform
 from clientpulse.results_ingest.platforms.spec import ConnectionTarget, PlatformSettings, PlatformSpec
 
@@ -17,6 +17,7 @@ REGISTRY = PlatformRegistry(
         tiktok_ads.PLATFORM,
         gorgias.PLATFORM,
         recharge.PLATFORM,
+        klaviyo.PLATFORM,
     ]
 )
 

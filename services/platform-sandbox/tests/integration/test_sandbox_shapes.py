@@ -23,6 +23,7 @@ PREFIX = {
     "googleads.googleapis.com": "/google-ads",
     "oauth2.googleapis.com": "/google-oauth",
     "business-api.tiktok.com": "/tiktok",
+    "analyticsdata.googleapis.com": "/ga4/data",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -57,6 +58,7 @@ FAULTS = {
     "meta__token_expired_190": "expired_token",
     "google_ads__search_stream_resource_exhausted": "throttle",
     "tiktok__rate_limited_40100": "throttle",
+    "ga4__resource_exhausted_429": "quota_daily",
 }
 
 
@@ -96,12 +98,13 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/google-ads": "google_ads",
         "/google-oauth": "google_ads",
         "/tiktok": "tiktok_ads",
+        "/ga4/data": "ga4",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
     headers = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in headers.items()}
     query = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
-    found = re.search(r"(?:act_|customers/)(\d+)", url.path)
+    found = re.search(r"(?:act_|customers/|properties/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])

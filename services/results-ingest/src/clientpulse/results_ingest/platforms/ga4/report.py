@@ -131,6 +131,12 @@ def metric_value(metric: str, value: str, currency: str) -> int:
     return int(number.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
+def _column(row: Mapping[str, str], name: str) -> str:
+    if name not in row:
+        raise ReportUnreadable(f"the report has no {name} column (it has {', '.join(row)})")
+    return row[name]
+
+
 def _days(window: DateRange) -> list[date]:
     return [window.start + timedelta(days=i) for i in range(window.days)]
 
@@ -156,12 +162,12 @@ def traffic_days(rows: Iterable[Mapping[str, str]], window: DateRange, currency:
     """
     by_group: dict[tuple[date, str], dict[str, int]] = {}
     for row in rows:
-        day = report_date(row[DATE])
+        day = report_date(_column(row, DATE))
         if not window.start <= day <= window.end:
             continue
-        sums = by_group.setdefault((day, row[CHANNEL_GROUP]), {})
+        sums = by_group.setdefault((day, _column(row, CHANNEL_GROUP)), {})
         for metric, key in DAILY_METRICS.items():
-            sums[key] = sums.get(key, 0) + metric_value(metric, row.get(metric, "0"), currency)
+            sums[key] = sums.get(key, 0) + metric_value(metric, _column(row, metric), currency)
     groups = sorted({group for _, group in by_group})
     out: list[MetricDay] = []
     for day in _days(window):
@@ -188,9 +194,9 @@ def window_users(
         window = windows.get(row.get(DATE_RANGE) or only)
         if window is None:
             continue
-        group = row.get(CHANNEL_GROUP) if by_channel else None
+        group = _column(row, CHANNEL_GROUP) if by_channel else None
         breakdown = Breakdown(CHANNEL_BREAKDOWN, group, group) if group is not None else None
-        value = metric_value(WINDOW_METRIC, row.get(WINDOW_METRIC, "0"), "")
+        value = metric_value(WINDOW_METRIC, _column(row, WINDOW_METRIC), "")
         figures.append(WindowFigure(window.start, window.end, TOTAL_USERS.key, value, breakdown))
     return figures
 

@@ -278,9 +278,9 @@ def _quota(state: SandboxState, property_id: str, fault: Fault | None) -> dict[s
     consumed = state.requests[(PLATFORM, property_id)] * TOKENS_PER_REPORT
     quota = {}
     for name, limit in QUOTA_LIMITS.items():
-        used = 0 if name in ("concurrentRequests", "serverErrorsPerProjectPerHour") else min(consumed, limit)
-        if name == "potentiallyThresholdedRequestsPerHour":
-            used = 0
+        # Tokens come back over time: a long-running sandbox never spends more than half of a quota
+        # (only ``quota_low`` brings one near its end). Requests here neither overlap nor fail.
+        used = min(consumed, limit // 2) if name.startswith("tokens") else 0
         quota[name] = {"consumed": used, "remaining": limit - used}
     if fault is not None and fault.name == "quota_low":
         quota["tokensPerHour"] = {"consumed": 39_950, "remaining": 50}

@@ -35,7 +35,7 @@ class GA4Settings(PlatformSettings):
     # Share of each token quota (daily, hourly, per project per hour) left untouched: below it, the
     # property's reports wait until the quota returns, so the client's own dashboards on the same
     # property keep working. 5 % is 10,000 of a standard property's 200,000 daily tokens and 2,000
-    # of its 40,000 hourly ones (a report of a month's days costs about ten).
+    # of its 40,000 hourly ones (most reports cost fewer than ten tokens).
     quota_reserve_share: float = Field(default=0.05, ge=0, lt=1)
 
 

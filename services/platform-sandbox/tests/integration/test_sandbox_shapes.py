@@ -29,6 +29,7 @@ PREFIX = {
     "example-store.gorgias.com": "/gorgias/example-store",
     "api.rechargeapps.com": "/recharge",
     "a.klaviyo.com": "/klaviyo",
+    "analyticsdata.googleapis.com": "/ga4/data",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -66,6 +67,7 @@ FAULTS = {
     "gorgias__rate_limited_429": "throttle",
     "recharge__rate_limited_429": "throttle",
     "klaviyo__throttled_429": "throttle",
+    "ga4__resource_exhausted_429": "quota_daily",
 }
 # The store a token the sandbox never issued opens (Recharge knows the store from the token alone).
 RECHARGE_DEMO_STORE = "copperleaf-coffee"
@@ -113,12 +115,13 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/gorgias/example-store": "gorgias",
         "/recharge": "recharge",
         "/klaviyo": "klaviyo",
+        "/ga4/data": "ga4",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
     headers = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in headers.items()}
     query = {k: str(v).replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
-    found = re.search(r"(?:act_|customers/)(\d+)", url.path)
+    found = re.search(r"(?:act_|customers/|properties/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
     if platform == "gorgias":  # HTTP Basic with the login email and the API key; the account is the subdomain
         login = base64.b64encode(f"sample@example.com:{grant['access_token']}".encode()).decode()

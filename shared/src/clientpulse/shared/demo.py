@@ -74,6 +74,7 @@ DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("Northwind Outfitters", "gorgias", "demo-store", {"email": "ops@example.com"}),
     ("Bluebird Botanicals", "google_ads", "2002002002", {"login_customer_id": "9000000001"}),
     ("Bluebird Botanicals", "klaviyo", "KSBX01", {}),
+    ("Bluebird Botanicals", "ga4", "314159265", {}),
     ("Copperleaf Coffee", "meta_ads", "1003003", {}),
     ("Copperleaf Coffee", "recharge", "copperleaf-coffee", {}),
 )

@@ -23,6 +23,7 @@ PREFIX = {
     "googleads.googleapis.com": "/google-ads",
     "oauth2.googleapis.com": "/google-oauth",
     "business-api.tiktok.com": "/tiktok",
+    "example-store.myshopify.com": "/shopify/example-store",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -57,6 +58,8 @@ FAULTS = {
     "meta__token_expired_190": "expired_token",
     "google_ads__search_stream_resource_exhausted": "throttle",
     "tiktok__rate_limited_40100": "throttle",
+    "shopify__throttled": "throttle",
+    "shopify__access_denied_missing_read_orders": "withhold_read_orders",
 }
 
 
@@ -96,6 +99,7 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/google-ads": "google_ads",
         "/google-oauth": "google_ads",
         "/tiktok": "tiktok_ads",
+        "/shopify/example-store": "shopify",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
@@ -103,6 +107,8 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
     query = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
     found = re.search(r"(?:act_|customers/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
+    if platform == "shopify":
+        account = url.netloc.split(".")[0]
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])
     if request["method"] == "GET":
@@ -111,6 +117,13 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
     if platform == "google_ads" and "refresh_token" in body:
         body["refresh_token"] = grant["refresh_token"]
         return httpx.post(f"{control.url}{path}", data=body)
+    if platform == "shopify" and "refresh_token" in body:
+        body["refresh_token"] = grant["refresh_token"]
+    if platform == "shopify" and "code" in body:
+        consent = f"{control.url}/shopify/{account}/admin/oauth/authorize"
+        body["code"] = httpx.get(consent, params={"redirect_uri": "https://app/cb", "sandbox_no_redirect": "1"}).json()[
+            "code"
+        ]
     return httpx.post(f"{control.url}{path}", json=body, headers=headers)
 
 

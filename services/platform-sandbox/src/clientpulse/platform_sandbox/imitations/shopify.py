@@ -9,7 +9,7 @@ Orders are deterministic per shop and day: several a day at shop-local times, wi
 refunds (on a later day), cancellations, test orders, guests and returning customers. An expiring
 or revoked token is a 401. Without ``read_all_orders`` (the ``withhold_read_all_orders`` fault
 takes it away from the shop's installation for some minutes, a day by default) orders older than 60
-days are left out silently, as Shopify does.
+days are left out silently, as Shopify does; ``withhold_read_orders`` answers ``ACCESS_DENIED``.
 
 The token endpoint exchanges a code (``expiring: 1``: an hour's token and a refresh token) or a
 refresh token; a refresh token is spent by its use (rotation).
@@ -43,12 +43,19 @@ from clientpulse.platform_sandbox.faults import (
 from clientpulse.platform_sandbox.state import SandboxState, TokenState, state_of
 
 PLATFORM = "shopify"
-FAULTS: dict[str, Argument] = {"withhold_read_all_orders": Argument.OPTIONAL_MINUTES}
+FAULTS: dict[str, Argument] = {
+    # The shop's installation lacks read_all_orders for some minutes (a day by default).
+    "withhold_read_all_orders": Argument.OPTIONAL_MINUTES,
+    # The request is refused for want of read_orders (ACCESS_DENIED).
+    "withhold_read_orders": Argument.NONE,
+}
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 7_776_000
 GRANT_KINDS = {"access": ACCESS_TOKEN_SECONDS}
 DEMO_SHOP = "demo-store"
 RECENT_ORDER_DAYS = 60
+# How far back a shop's orders go.
+HISTORY_DAYS = 800
 MAX_PAGE = 250
 MAX_QUERY_COST = 1000
 BUCKET = {"maximumAvailable": 2000.0, "restoreRate": 100.0}
@@ -123,7 +130,7 @@ def _order(profile: AccountProfile, day: date, n: int) -> SandboxOrder:
         refunds = (
             SandboxRefund(processed + timedelta(days=rng.randint(1, 20)), (subtotal * share).quantize(Decimal("0.01"))),
         )
-    guest = rng.random() < 0.08
+    guest = n % 10 == 7  # one order in ten is a guest checkout
     index = None if guest else (1 if rng.random() < 0.55 else rng.randint(2, 7))
     customer = (
         None
@@ -172,8 +179,11 @@ def order_node(order: SandboxOrder, currency: str, now: datetime) -> dict[str, A
     """An order as the GraphQL API shows it at ``now`` (refunds and cancellations yet to come are not shown)."""
     refunds = [r for r in order.refunds if _visible(r.created_at, now)]
     cancelled = order.cancelled_at if order.cancelled_at and _visible(order.cancelled_at, now) else None
+    refunded = sum((r.amount for r in refunds), Decimal(0))
     return {
         "id": f"gid://shopify/Order/{order.number}",
+        "name": f"#{order.number % 100_000}",
+        "currencyCode": currency,
         "createdAt": _stamp(order.created_at),
         "processedAt": _stamp(order.processed_at),
         "updatedAt": _stamp(min(order.updated_at, now)),
@@ -181,7 +191,16 @@ def order_node(order: SandboxOrder, currency: str, now: datetime) -> dict[str, A
         "test": order.test,
         "subtotalPriceSet": _money(order.subtotal, currency),
         "totalDiscountsSet": _money(order.discounts, currency),
-        "customer": {"id": f"gid://shopify/Customer/{order.customer_id}"} if order.customer_id else None,
+        "totalPriceSet": _money(order.subtotal, currency),
+        "currentTotalPriceSet": _money(order.subtotal - refunded if not cancelled else Decimal(0), currency),
+        "currentSubtotalPriceSet": _money(order.subtotal - refunded if not cancelled else Decimal(0), currency),
+        "totalRefundedSet": _money(refunded, currency),
+        "customer": {
+            "id": f"gid://shopify/Customer/{order.customer_id}",
+            "numberOfOrders": str(max(order.customer_order_index or 1, 1)),
+        }
+        if order.customer_id
+        else None,
         "customerJourneySummary": {"customerOrderIndex": order.customer_order_index}
         if order.customer_order_index
         else None,
@@ -226,8 +245,8 @@ def searched_orders(state: SandboxState, shop: str, search: str, now: datetime) 
         (m for (name, _), m in bounds.items() if name in ("updated_at", "created_at")),
         default=now - timedelta(days=RECENT_ORDER_DAYS),
     )
-    # Orders are placed at most 400 days back; an update lies after the placing.
-    first = max(lowest.astimezone(zone).date() - timedelta(days=45), today - timedelta(days=400))
+    # Orders go back HISTORY_DAYS; an update lies after the placing.
+    first = max(lowest.astimezone(zone).date() - timedelta(days=45), today - timedelta(days=HISTORY_DAYS))
     cut = now - timedelta(days=RECENT_ORDER_DAYS) if not has_all_orders(state, shop) else None
     found: list[SandboxOrder] = []
     day = first
@@ -277,9 +296,15 @@ def _error(message: str, code: str, requested: float, **extra: Any) -> web.Respo
     return web.json_response({"data": None, "errors": [error], "extensions": _cost(requested)})
 
 
-def _page_cost(first: int) -> float:
-    # Objects and money bags of an order, and its five refunds (as Shopify counts a connection's first).
-    return 2 + first * 22
+def _query_cost(text: str, first: int) -> float:
+    """The requested cost of a query as Shopify counts it: an object 1 point, a connection its ``first``
+    times its nodes (each money bag is two objects; refunds count five times or as asked)."""
+    if "orders(" not in text:
+        return 3.0
+    refunds = re.search(r"refunds\(first: (\d+)\)", text)
+    per_refund = 3 * int(refunds.group(1)) if refunds else 0
+    per_order = 2 + 2 * (text.count("Set {") - (1 if refunds else 0)) + per_refund
+    return float(2 + first * per_order)
 
 
 def _guard(request: web.Request, shop: str, requested: float) -> web.Response | None:
@@ -295,6 +320,8 @@ def _guard(request: web.Request, shop: str, requested: float) -> web.Response | 
         return web.json_response({"errors": _INVALID_TOKEN}, status=401)
     if fault is None or fault.name in ("none", "expired_token", "withhold_read_all_orders"):
         return None
+    if fault.name == "withhold_read_orders":
+        return _access_denied(requested)
     if fault.name == "throttle":
         body = {
             "errors": [
@@ -307,6 +334,20 @@ def _guard(request: web.Request, shop: str, requested: float) -> web.Response | 
         }
         return web.json_response(body)
     return generic_answer(fault)
+
+
+def _access_denied(requested: float) -> web.Response:
+    error = {
+        "message": "Access denied for orders field. Required access: `read_orders` access scope.",
+        "locations": [{"line": 1, "column": 66}],
+        "path": ["orders"],
+        "extensions": {
+            "code": "ACCESS_DENIED",
+            "documentation": "https://shopify.dev/api/usage/access-scopes",
+            "requiredAccess": "`read_orders` access scope.",
+        },
+    }
+    return web.json_response({"data": None, "errors": [error], "extensions": _cost(requested)})
 
 
 def _shop_data(state: SandboxState, shop: str) -> dict[str, Any]:
@@ -331,9 +372,11 @@ def _orders_data(state: SandboxState, shop: str, variables: dict[str, Any]) -> d
     currency = shop_profile(state, shop).currency
     page = orders[position : position + first]
     end = position + len(page)
+    nodes = [order_node(o, currency, now) for o in page]
     return {
         "orders": {
-            "nodes": [order_node(o, currency, now) for o in page],
+            "edges": [{"cursor": _cursor(position + i + 1), "node": node} for i, node in enumerate(nodes)],
+            "nodes": nodes,
             "pageInfo": {"hasNextPage": end < len(orders), "endCursor": _cursor(end) if page else None},
         }
     }
@@ -362,15 +405,15 @@ async def graphql(request: web.Request) -> web.Response:
         return web.json_response({"errors": "Bad Request: body must be JSON"}, status=400)
     text = str((body or {}).get("query") or "") if isinstance(body, dict) else ""
     variables = (body.get("variables") if isinstance(body, dict) else None) or {}
-    requested = _page_cost(int(variables.get("first") or 1)) if "orders(" in text else 3.0
+    requested = _query_cost(text, int(variables.get("first") or 1))
+    if (problem := _guard(request, shop, requested)) is not None:
+        return problem
     if requested > MAX_QUERY_COST:
         return _error(
             f"Query cost is {requested:g}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).",
             "MAX_COST_EXCEEDED",
             requested,
         )
-    if (problem := _guard(request, shop, requested)) is not None:
-        return problem
     state = state_of(request)
     data: dict[str, Any] | str
     if "currentAppInstallation" in text:
@@ -387,7 +430,8 @@ async def graphql(request: web.Request) -> web.Response:
         )
     if isinstance(data, str):
         return _error(data, "BAD_REQUEST", requested)
-    return web.json_response({"data": data, "extensions": _cost(requested)})
+    version = {"X-Shopify-API-Version": request.match_info["version"]}
+    return web.json_response({"data": data, "extensions": _cost(requested)}, headers=version)
 
 
 async def consent(request: web.Request) -> web.Response:

@@ -466,3 +466,13 @@ def test_the_authorize_url_is_the_shops_own_and_asks_for_all_orders() -> None:
     )
     assert url.startswith("http://sandbox/shopify/demo-store/admin/oauth/authorize?")
     assert "scope=read_orders%2Cread_all_orders" in url
+
+
+async def test_an_answer_with_errors_beside_its_data_is_refused_not_read_short() -> None:
+    partial = page([order(1, "2025-06-01T14:00:00Z", "10", index=1)]).body
+    partial = {**partial, "errors": [{"message": "Internal error on refunds", "path": ["orders", "nodes", 0]}]}
+    async with scripted_platform() as shopify, httpx.AsyncClient() as http:
+        shopify.script(GRAPHQL, Answer(200, partial))
+        built, _ = connector(shopify, http)
+        with pytest.raises(PlatformError, match="refunds"):
+            await built.metric_days(JUNE, NEW_YORK)

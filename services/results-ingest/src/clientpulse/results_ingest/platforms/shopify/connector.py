@@ -4,7 +4,11 @@ Throttling is Shopify's calculated query cost (a leaky bucket per app and shop):
 ``extensions.cost.throttleStatus``; a throttled request answers ``errors[].extensions.code ==
 "THROTTLED"`` (with HTTP 200, some report 429) and the wait is the points missing for the query
 divided by the restore rate. Without the ``read_all_orders`` scope Shopify silently returns only the
-last 60 days of orders, so a window reaching further back is refused rather than read short.
+last 60 days of orders, so a window reaching further back is refused rather than read short (a
+recent window of such a shop still misses the refunds of orders placed more than 60 days ago).
+
+Orders are searched by ``updated_at`` since the window's start (a refund or a cancellation updates
+its order) and ``processed_at`` before its end, so one pass finds the window's sales and its returns.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ RECENT_ORDER_DAYS = 60
 # order (objects, money bags, five refunds).
 ORDERS_PAGE = 40
 REFUNDS_PER_ORDER = 5
+MIN_THROTTLE_WAIT = 0.05
 # Renew an expiring access token this long before it ends (they last an hour).
 RENEW_AHEAD = timedelta(minutes=5)
 
@@ -106,7 +111,8 @@ def _graphql_errors(body: dict[str, Any]) -> None:
     messages = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
     if "THROTTLED" in codes:
         status = cost_status(body)
-        wait = status.wait_for(status.requested) if status else 1.0
+        # Another caller of the same shop may have emptied the bucket again: never retry at once.
+        wait = max(MIN_THROTTLE_WAIT, status.wait_for(status.requested)) if status else 1.0
         raise Throttled(f"Shopify throttled the query: {messages}", wait, signal=THROTTLED_SIGNAL)
     if "ACCESS_DENIED" in codes:
         required = "; ".join(
@@ -118,8 +124,8 @@ def _graphql_errors(body: dict[str, Any]) -> None:
         )
     if "INTERNAL_SERVER_ERROR" in codes:
         raise Transient(f"Shopify: {messages}")
-    if body.get("data") is None:
-        raise PlatformError(f"Shopify refused the query: {messages}")
+    # Any other error, even beside partial data, is a refusal: part of an answer would read short.
+    raise PlatformError(f"Shopify refused the query: {messages}")
 
 
 def interpret(response: httpx.Response) -> dict[str, Any]:

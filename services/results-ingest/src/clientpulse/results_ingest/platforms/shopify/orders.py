@@ -14,6 +14,11 @@
   of the order in the customer's history (``customerJourneySummary.customerOrderIndex``, test
   orders not counted); guest orders without a customer are neither new nor returning.
 - Test orders count nowhere.
+
+Where this differs from Shopify's report: a refund counts at the amount refunded, which includes any
+tax and shipping it gave back (Shopify's report splits those out of returns; reading each refund's
+line items would multiply a page's query cost); in a shop whose prices include tax, gross sales and
+discounts include it too.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ PREFIX = {
     "api.rechargeapps.com": "/recharge",
     "a.klaviyo.com": "/klaviyo",
     "analyticsdata.googleapis.com": "/ga4/data",
+    "example-store.myshopify.com": "/shopify/example-store",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -68,6 +69,8 @@ FAULTS = {
     "recharge__rate_limited_429": "throttle",
     "klaviyo__throttled_429": "throttle",
     "ga4__resource_exhausted_429": "quota_daily",
+    "shopify__throttled": "throttle",
+    "shopify__access_denied_missing_read_orders": "withhold_read_orders",
 }
 # The store a token the sandbox never issued opens (Recharge knows the store from the token alone).
 RECHARGE_DEMO_STORE = "copperleaf-coffee"
@@ -116,6 +119,7 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/recharge": "recharge",
         "/klaviyo": "klaviyo",
         "/ga4/data": "ga4",
+        "/shopify/example-store": "shopify",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
@@ -131,6 +135,8 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         account = RECHARGE_DEMO_STORE
     if platform == "klaviyo":  # a Klaviyo key names its account; the samples' redacted key is the demo's
         account = KLAVIYO_DEMO_ACCOUNT
+    if platform == "shopify":
+        account = url.netloc.split(".")[0]
     if name in FAULTS:
         control.queue(platform, account, FAULTS[name])
     if request["method"] == "GET":
@@ -139,6 +145,13 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
     if platform == "google_ads" and "refresh_token" in body:
         body["refresh_token"] = grant["refresh_token"]
         return httpx.post(f"{control.url}{path}", data=body)
+    if platform == "shopify" and "refresh_token" in body:
+        body["refresh_token"] = grant["refresh_token"]
+    if platform == "shopify" and "code" in body:
+        consent = f"{control.url}/shopify/{account}/admin/oauth/authorize"
+        body["code"] = httpx.get(consent, params={"redirect_uri": "https://app/cb", "sandbox_no_redirect": "1"}).json()[
+            "code"
+        ]
     return httpx.post(f"{control.url}{path}", json=body, headers=headers)
 
 

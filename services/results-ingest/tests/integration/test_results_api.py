@@ -125,7 +125,7 @@ async def test_bad_credentials_are_refused_with_the_platforms_message(
     assert timedelta(days=59) < ends - datetime.now(UTC) < timedelta(days=61)
     unsupported = await api.post(
         "/api/v1/clients/c-bad/connections",
-        json={"platform": "shopify", "account_id": "x", "method": "token", "access_token": "t"},
+        json={"platform": "snapchat_ads", "account_id": "x", "method": "token", "access_token": "t"},
         headers=as_user(EXECUTIVE),
     )
     assert unsupported.status_code == 422 and "not available; supported: meta_ads" in unsupported.json()["detail"]
@@ -137,8 +137,11 @@ async def test_bad_credentials_are_refused_with_the_platforms_message(
     assert extra.status_code in (400, 422)
 
 
-@pytest.mark.parametrize(("platform", "account"), [("meta_ads", "6660002"), ("tiktok_ads", "6660003")])
-async def test_oauth_code_flow_of_meta_and_tiktok(
+@pytest.mark.parametrize(
+    ("platform", "account"),
+    [("meta_ads", "6660002"), ("tiktok_ads", "6660003"), ("shopify", "oauth-shop")],
+)
+async def test_oauth_code_flow_without_pkce(
     api: httpx.AsyncClient, control: SandboxControl, results_database: str, platform: str, account: str
 ) -> None:
     await seed_client(results_database, f"c-oauth-{platform}")
@@ -157,13 +160,14 @@ async def test_oauth_code_flow_of_meta_and_tiktok(
     assert callback.json()["platform"] == platform and callback.json()["status"] == "connected"
 
 
+@pytest.mark.parametrize(("platform", "account"), [("google_ads", "6660001"), ("ga4", "6660004")])
 async def test_oauth_code_flow_with_pkce_creates_the_connection_once(
-    api: httpx.AsyncClient, control: SandboxControl, results_database: str
+    api: httpx.AsyncClient, control: SandboxControl, results_database: str, platform: str, account: str
 ) -> None:
-    await seed_client(results_database, "c-oauth")
+    await seed_client(results_database, f"c-oauth-pkce-{platform}")
     started = await api.post(
-        "/api/v1/clients/c-oauth/connections",
-        json={"platform": "google_ads", "account_id": "6660001"},
+        f"/api/v1/clients/c-oauth-pkce-{platform}/connections",
+        json={"platform": platform, "account_id": account},
         headers=as_user(EXECUTIVE),
     )
     assert started.status_code == 202, started.text
@@ -178,7 +182,7 @@ async def test_oauth_code_flow_with_pkce_creates_the_connection_once(
     assert callback.json()["auth_kind"] == "oauth" and callback.json()["status"] == "connected"
     replay = await api.get(f"{back.path}?{back.query}")
     assert replay.status_code == 403  # a state works once
-    forged = await api.get("/api/v1/oauth/google_ads/callback?state=not-a-state-we-issued&code=x")
+    forged = await api.get(f"/api/v1/oauth/{platform}/callback?state=not-a-state-we-issued&code=x")
     assert forged.status_code == 403
 
 

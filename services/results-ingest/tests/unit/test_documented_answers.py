@@ -314,7 +314,12 @@ async def test_meta_exchanges_the_code_for_a_long_lived_token_at_once() -> None:
         settings = settings_for(meta.url)
         _, ctx = platform_connector("meta_ads", settings, http, Credentials(""), "1001")
         credentials = await spec.auth.exchange_code(  # type: ignore[union-attr]
-            ctx, settings.platform_settings(spec), code="c0de", redirect_uri="http://cb", verifier=None
+            ctx,
+            settings.platform_settings(spec),
+            code="c0de",
+            redirect_uri="http://cb",
+            verifier=None,
+            account_id="1001",
         )
     assert credentials.access_token == "long"
     assert credentials.expires_at == ctx.clock.now() + timedelta(seconds=5183944)

@@ -265,6 +265,7 @@ async def finish_oauth(session: AsyncSession, runtime: Runtime, platform: str, c
             code=code,
             redirect_uri=flow.redirect_uri,
             verifier=verifier,
+            account_id=flow.account_id,
         )
         account = await probe(runtime, platform, flow.account_id, options, credentials)
     except (*REFUSALS, httpx.HTTPError, ValueError) as exc:

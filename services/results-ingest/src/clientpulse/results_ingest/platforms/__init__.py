@@ -6,7 +6,16 @@ tests, and one line below (the results-ingest README has the recipe).
 
 from __future__ import annotations
 
-from clientpulse.results_ingest.platforms import ga4, google_ads, gorgias, klaviyo, meta_ads, recharge, tiktok_ads
+from clientpulse.results_ingest.platforms import (
+    ga4,
+    google_ads,
+    gorgias,
+    klaviyo,
+    meta_ads,
+    recharge,
+    shopify,
+    tiktok_ads,
+)
 from clientpulse.results_ingest.platforms.registry import PlatformRegistry, UnknownPlatform
 from clientpulse.results_ingest.platforms.spec import ConnectionTarget, PlatformSettings, PlatformSpec
 
@@ -19,6 +28,7 @@ REGISTRY = PlatformRegistry(
         recharge.PLATFORM,
         klaviyo.PLATFORM,
         ga4.PLATFORM,
+        shopify.PLATFORM,
     ]
 )
 

@@ -81,9 +81,10 @@ class OAuth(ABC, Generic[S]):
 
     @abstractmethod
     async def exchange_code(
-        self, ctx: ConnectorContext, settings: S, *, code: str, redirect_uri: str, verifier: str | None
+        self, ctx: ConnectorContext, settings: S, *, code: str, redirect_uri: str, verifier: str | None, account_id: str
     ) -> Credentials:
-        """The credentials an authorization code is worth (long-lived ones where the platform has them)."""
+        """The credentials an authorization code is worth (long-lived ones where the platform has them);
+        ``account_id`` is the account being connected (a Shopify shop's token endpoint is its own)."""
 
     async def adopt(self, ctx: ConnectorContext, settings: S, credentials: Credentials) -> Credentials:
         """Credentials a person pasted in, turned into the platform's longest-lived kind where it has one

@@ -85,7 +85,14 @@ class GA4OAuth(OAuth["GA4Settings"]):
         return f"{settings.authorize_url}?{urlencode(params)}"
 
     async def exchange_code(
-        self, ctx: ConnectorContext, settings: GA4Settings, *, code: str, redirect_uri: str, verifier: str | None
+        self,
+        ctx: ConnectorContext,
+        settings: GA4Settings,
+        *,
+        code: str,
+        redirect_uri: str,
+        verifier: str | None,
+        account_id: str,
     ) -> Credentials:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if verifier:

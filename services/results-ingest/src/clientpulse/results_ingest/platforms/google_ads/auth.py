@@ -60,6 +60,7 @@ class GoogleOAuth(OAuth["GoogleAdsSettings"]):
         code: str,
         redirect_uri: str,
         verifier: str | None,
+        account_id: str,
     ) -> Credentials:
         form = {
             "grant_type": "authorization_code",

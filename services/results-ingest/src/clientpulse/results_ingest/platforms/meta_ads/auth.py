@@ -87,7 +87,14 @@ class MetaOAuth(OAuth["MetaAdsSettings"]):
         )
 
     async def exchange_code(
-        self, ctx: ConnectorContext, settings: MetaAdsSettings, *, code: str, redirect_uri: str, verifier: str | None
+        self,
+        ctx: ConnectorContext,
+        settings: MetaAdsSettings,
+        *,
+        code: str,
+        redirect_uri: str,
+        verifier: str | None,
+        account_id: str,
     ) -> Credentials:
         short = await self._token(ctx, settings, {"redirect_uri": redirect_uri, "code": code})
         # The code is worth a token of an hour or two: exchange it at once for the long-lived one.

@@ -40,6 +40,7 @@ class TikTokOAuth(OAuth["TikTokAdsSettings"]):
         code: str,
         redirect_uri: str,
         verifier: str | None,
+        account_id: str,
     ) -> Credentials:
         return await token_request(ctx, settings, "access_token", {"auth_code": code}, "TikTok code exchange")
 

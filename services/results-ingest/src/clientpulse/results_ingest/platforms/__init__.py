@@ -6,7 +6,7 @@ tests, and one line below (the results-ingest README has the recipe).
 
 from __future__ import annotations
 
-from clientpulse.results_ingest.platforms import google_ads, meta_ads, tiktok_ads
+from clientpulse.results_ingest.platforms import google_ads, meta_ads, tiktok_ads, yotpo_loyalty
 from clientpulse.results_ingest.platforms.registry import PlatformRegistry, UnknownPlatform
 from clientpulse.results_ingest.platforms.spec import ConnectionTarget, PlatformSettings, PlatformSpec
 
@@ -15,6 +15,7 @@ REGISTRY = PlatformRegistry(
         meta_ads.PLATFORM,
         google_ads.PLATFORM,
         tiktok_ads.PLATFORM,
+        yotpo_loyalty.PLATFORM,
     ]
 )
 

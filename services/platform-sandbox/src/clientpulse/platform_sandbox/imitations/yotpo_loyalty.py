@@ -88,7 +88,8 @@ def _redemption(rng: random.Random, at: datetime, balance: int) -> Entry | None:
 
 def _activity(rng: random.Random, index: int, start: datetime, until: datetime) -> list[Entry]:
     """Purchases, surveys and redemptions of one member from ``start`` until ``until``."""
-    entries, balance, moment = [], 100, start
+    entries: list[Entry] = []
+    balance, moment = 100, start
     while True:
         moment += timedelta(minutes=rng.randrange(4 * 24 * 60, 60 * 24 * 60))
         if moment >= until:

@@ -41,7 +41,7 @@ def extra_imitation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 
 def test_every_module_of_the_package_is_an_imitation() -> None:
-    assert sorted(discover_imitations()) == ["google_ads", "meta_ads", "tiktok_ads"]
+    assert sorted(discover_imitations()) == ["google_ads", "meta_ads", "tiktok_ads", "yotpo_loyalty"]
 
 
 @pytest.mark.usefixtures("extra_imitation")

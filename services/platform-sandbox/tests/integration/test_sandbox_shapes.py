@@ -23,6 +23,7 @@ PREFIX = {
     "googleads.googleapis.com": "/google-ads",
     "oauth2.googleapis.com": "/google-oauth",
     "business-api.tiktok.com": "/tiktok",
+    "loyalty.yotpo.com": "/yotpo",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -51,6 +52,8 @@ OPTIONAL = {
     "ctr",
     "frequency",
     "fbtrace_id",
+    "points_expire_at",
+    "referral_code",
 }
 FAULTS = {
     "meta__insights_throttled_80000": "throttle",
@@ -96,11 +99,13 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/google-ads": "google_ads",
         "/google-oauth": "google_ads",
         "/tiktok": "tiktok_ads",
+        "/yotpo": "yotpo_loyalty",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
-    headers = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in headers.items()}
-    query = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
+    token = grant["access_token"]
+    headers = {k: v.replace("<ACCESS_TOKEN>", token).replace("REDACTED_API_KEY", token) for k, v in headers.items()}
+    query = {k: str(v).replace("<ACCESS_TOKEN>", token) for k, v in query.items()}
     found = re.search(r"(?:act_|customers/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
     if name in FAULTS:

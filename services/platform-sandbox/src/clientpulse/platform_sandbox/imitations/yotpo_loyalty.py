@@ -4,7 +4,7 @@ Every request carries ``x-guid`` (the programme; any GUID is a programme with it
 members) and ``x-api-key``: a key granted by ``POST /_sandbox/grants/yotpo_loyalty``, or the programme's
 demo key ``sbx-yotpo-key-<guid>``. A missing or unknown key is a 401. The customer list is newest change
 first, ``per_page`` (1-250) records a page, the next page's cursor in ``metadata.next_page_info`` (asked
-for as ``page_info``). Members sign up, earn points on purchases (with the order total on the entry),
+for as ``page_info``). Members enrol with a first order, earn points on purchases (the order total on the entry),
 answer surveys (recorded two days late, ``completed_at`` back-dated) and redeem rewards; a few leave the
 programme (``opt_in: false``). Only what has happened by the sandbox's clock is shown. Throttling is a 429
 without ``Retry-After`` (Yotpo publishes no limits).
@@ -86,10 +86,10 @@ def _redemption(rng: random.Random, at: datetime, balance: int) -> Entry | None:
     return None
 
 
-def _activity(rng: random.Random, index: int, start: datetime, until: datetime) -> list[Entry]:
+def _activity(rng: random.Random, index: int, start: datetime, until: datetime, balance: int) -> list[Entry]:
     """Purchases, surveys and redemptions of one member from ``start`` until ``until``."""
     entries: list[Entry] = []
-    balance, moment = 100, start
+    moment = start
     while True:
         moment += timedelta(minutes=rng.randrange(4 * 24 * 60, 60 * 24 * 60))
         if moment >= until:
@@ -101,7 +101,7 @@ def _activity(rng: random.Random, index: int, start: datetime, until: datetime) 
             cents = rng.randrange(1500, 30000)
             cancelled = rng.random() < 0.04
             status = "Cancelled" if cancelled else "Approved"
-            order = f"ORD-{index}-{len(entries)}"
+            order = f"ORD-{index}-{len(entries) + 1}"
             entries.append(Entry(moment, moment, "Made a purchase", cents // 100, status, cents, order))
             balance += 0 if cancelled else cents // 100
         spent = _redemption(rng, moment + timedelta(minutes=rng.randrange(5, 600)), balance)
@@ -111,22 +111,28 @@ def _activity(rng: random.Random, index: int, start: datetime, until: datetime) 
 
 
 def _member(guid: str, index: int) -> Member:
+    """The ``index``-th customer: enrolled with a first order; the first is Yotpo's documented John Smith."""
     rng = _rng("yotpo-member", guid, index)
     span = int((HORIZON - EPOCH).total_seconds() * 0.88)
-    joined = EPOCH + timedelta(seconds=rng.randrange(span))
-    opted_in = rng.random() > 0.06
+    joined = EPOCH + timedelta(seconds=rng.randrange(span) if index else rng.randrange(86_400))
+    opted_in = index == 0 or rng.random() > 0.06
     until = HORIZON if opted_in else joined + timedelta(days=rng.randrange(30, 200))
-    signup = Entry(joined, joined, "Create an Account", 100, "Approved")
-    first, last = rng.choice(_NAMES), rng.choice(_SURNAMES)
+    cents = rng.randrange(1500, 30000)
+    enrolled = (
+        Entry(joined, joined, "Create an Account", 100, "Approved"),
+        Entry(joined, joined, "Made a purchase", cents // 100, "Approved", cents, f"ORD-{index}-0"),
+    )
+    first, last = ("John", "Smith") if index == 0 else (rng.choice(_NAMES), rng.choice(_SURNAMES))
+    email = "john@example.com" if index == 0 else f"{first.lower()}.{last.lower()}.{index}@{guid[:8].lower()}.example"
     return Member(
         index=index,
-        email=f"{first.lower()}.{last.lower()}.{index}@{guid[:8].lower()}.example",
+        email=email,
         first_name=first,
         last_name=last,
-        external_id=str(7_234_567_000_000 + index),
+        external_id="CUS_1231H9UQOW9H23" if index == 0 else str(7_234_567_000_000 + index),
         joined=joined,
         opted_in=opted_in,
-        entries=(signup, *_activity(rng, index, joined, until)),
+        entries=(*enrolled, *_activity(rng, index, joined, until, 100 + cents // 100)),
     )
 
 
@@ -162,11 +168,23 @@ def _record(member: Member, now: datetime) -> dict[str, Any]:
         "has_store_account": True,
         "opt_in": member.opted_in,
         "opted_in_at": _stamp(member.joined),
-        "points_expire_at": None,
         "pos_account_id": None,
         "third_party_id": member.external_id,
         "thirty_party_id": member.external_id,
-        "vip_tier_name": None,
+        **_tier(member, sum(e.points for e in granted if e.points > 0)),
+    }
+
+
+def _tier(member: Member, earned: int) -> dict[str, Any]:
+    """The member's VIP tier (by points earned; the sandbox dates its entry at joining) and birthday."""
+    name = "Gold" if earned >= 2000 else "Silver" if earned >= 800 else "Bronze"
+    entered = member.joined.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "vip_tier_name": name,
+        "vip_tier_entry_date": _stamp(entered),
+        "vip_tier_expiration": _stamp(entered + timedelta(days=365)),
+        "birthday_month": member.index % 12 + 1,
+        "birth_day": member.index % 28 + 1,
     }
 
 

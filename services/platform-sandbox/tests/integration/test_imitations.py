@@ -50,7 +50,7 @@ def test_every_module_of_the_package_is_an_imitation() -> None:
         "recharge",
         "tiktok_ads",
     ]
-    assert sorted(discover_imitations()) == ["google_ads", "meta_ads", "shopify", "tiktok_ads"]
+    assert sorted(discover_imitations()) == ["google_ads", "meta_ads", "shopify", "tiktok_ads", "yotpo_loyalty"]
 
 
 @pytest.mark.usefixtures("extra_imitation")

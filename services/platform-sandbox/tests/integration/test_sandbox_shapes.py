@@ -31,6 +31,7 @@ PREFIX = {
     "a.klaviyo.com": "/klaviyo",
     "analyticsdata.googleapis.com": "/ga4/data",
     "example-store.myshopify.com": "/shopify/example-store",
+    "loyalty.yotpo.com": "/yotpo",
 }
 # Keys a sample shows that the sandbox leaves out on purpose (values it does not model).
 OPTIONAL = {
@@ -59,6 +60,8 @@ OPTIONAL = {
     "ctr",
     "frequency",
     "fbtrace_id",
+    "points_expire_at",
+    "referral_code",
 }
 FAULTS = {
     "meta__insights_throttled_80000": "throttle",
@@ -120,11 +123,13 @@ def replay(control: SandboxControl, name: str) -> httpx.Response:
         "/klaviyo": "klaviyo",
         "/ga4/data": "ga4",
         "/shopify/example-store": "shopify",
+        "/yotpo": "yotpo_loyalty",
     }[PREFIX[url.netloc]]
     grant = control.grant(platform)
     headers = {k: v for k, v in request.get("headers", {}).items() if not k.lower().startswith("content")}
-    headers = {k: v.replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in headers.items()}
-    query = {k: str(v).replace("<ACCESS_TOKEN>", grant["access_token"]) for k, v in query.items()}
+    token = grant["access_token"]
+    headers = {k: v.replace("<ACCESS_TOKEN>", token).replace("REDACTED_API_KEY", token) for k, v in headers.items()}
+    query = {k: str(v).replace("<ACCESS_TOKEN>", token) for k, v in query.items()}
     found = re.search(r"(?:act_|customers/|properties/)(\d+)", url.path)
     account = query.get("advertiser_id") or (found[1] if found else "")
     if platform == "gorgias":  # HTTP Basic with the login email and the API key; the account is the subdomain

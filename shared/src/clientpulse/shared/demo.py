@@ -68,6 +68,7 @@ def _months_back(today: date, count: int) -> list[date]:
 # Demo accounts in the platform sandbox: (company, platform, account id, connection options).
 # Northwind runs on all nine platforms; Bluebird's Google Ads account is a client of the agency's
 # manager account, reached through it.
+YOTPO_DEMO_GUID = "7f3a9c2e-1b4d-4e8f-9a6b-2c5d8e1f0a37"
 DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("Northwind Outfitters", "meta_ads", "1001001", {}),
     ("Northwind Outfitters", "tiktok_ads", "7001001", {}),
@@ -77,12 +78,14 @@ DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("Northwind Outfitters", "ga4", "314159265", {}),
     ("Northwind Outfitters", "gorgias", "demo-store", {"email": "ops@example.com"}),
     ("Northwind Outfitters", "recharge", "copperleaf-coffee", {}),
+    ("Northwind Outfitters", "yotpo_loyalty", YOTPO_DEMO_GUID, {"currency": "USD", "time_zone": "America/New_York"}),
     ("Bluebird Botanicals", "google_ads", "2002002002", {"login_customer_id": "9000000001"}),
     ("Bluebird Botanicals", "shopify", "bluebird-botanicals", {}),
     ("Bluebird Botanicals", "klaviyo", "KSBX01", {}),
     ("Bluebird Botanicals", "ga4", "314159265", {}),
     ("Copperleaf Coffee", "meta_ads", "1003003", {}),
     ("Copperleaf Coffee", "recharge", "copperleaf-coffee", {}),
+    ("Copperleaf Coffee", "yotpo_loyalty", YOTPO_DEMO_GUID, {"currency": "USD", "time_zone": "America/New_York"}),
 )
 
 

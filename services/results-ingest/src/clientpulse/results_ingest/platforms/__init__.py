@@ -15,6 +15,7 @@ from clientpulse.results_ingest.platforms import (
     recharge,
     shopify,
     tiktok_ads,
+    yotpo_loyalty,
 )
 from clientpulse.results_ingest.platforms.registry import PlatformRegistry, UnknownPlatform
 from clientpulse.results_ingest.platforms.spec import ConnectionTarget, PlatformSettings, PlatformSpec
@@ -29,6 +30,7 @@ REGISTRY = PlatformRegistry(
         klaviyo.PLATFORM,
         ga4.PLATFORM,
         shopify.PLATFORM,
+        yotpo_loyalty.PLATFORM,
     ]
 )
 

@@ -23,12 +23,14 @@ def test_aov_subtracts_discounts_and_stays_in_its_currency() -> None:
         sums={
             ("gross_sales_minor", "USD"): Decimal(10_000),
             ("discounts_minor", "USD"): Decimal(1_000),
-            ("orders", None): Decimal(4),
-        }
+            ("gross_sales_minor", "EUR"): Decimal(50_000),
+            ("orders", None): Decimal(14),
+        },
+        counts_by_currency={("orders", "USD"): Decimal(4), ("orders", "EUR"): Decimal(10)},
     )
-    assert derive(DERIVED["aov_minor"], figures, "USD", shared_counts=True) == Decimal(2_250)
-    # With amounts in two currencies the orders cannot be told apart by currency.
-    assert derive(DERIVED["aov_minor"], figures, "USD", shared_counts=False) is None
+    # Orders go with the sales of the shops that took them: a USD shop's with USD, a EUR shop's with EUR.
+    assert derive(DERIVED["aov_minor"], figures, "USD") == Decimal(2_250)
+    assert derive(DERIVED["aov_minor"], figures, "EUR") == Decimal(5_000)
 
 
 def test_churn_is_cancellations_over_the_level_when_the_period_began() -> None:
@@ -37,13 +39,13 @@ def test_churn_is_cancellations_over_the_level_when_the_period_began() -> None:
         levels={("active_subscriptions", None): Decimal(180)},
         levels_before={("active_subscriptions", None): Decimal(200)},
     )
-    assert derive(DERIVED["churn_rate"], figures, None, shared_counts=True) == Decimal("0.06")
+    assert derive(DERIVED["churn_rate"], figures, None) == Decimal("0.06")
 
 
 def test_csat_and_response_time_are_averages_of_sums() -> None:
     figures = PeriodFigures(sums={("csat_score_total", None): Decimal(43), ("csat_responses", None): Decimal(10)})
-    assert derive(DERIVED["csat"], figures, None, shared_counts=True) == Decimal("4.3")
-    assert derive(DERIVED["avg_first_response_seconds"], figures, None, shared_counts=True) is None
+    assert derive(DERIVED["csat"], figures, None) == Decimal("4.3")
+    assert derive(DERIVED["avg_first_response_seconds"], figures, None) is None
 
 
 def test_blend_adds_one_currency_as_it_is() -> None:

@@ -66,6 +66,8 @@ class PeriodFigures:
     """What one period's stored numbers say, in real units (ten-thousandths scaled back)."""
 
     sums: dict[Key, Decimal] = field(default_factory=dict)
+    # Counts by the currency of the accounts that counted them (orders of a USD shop go with its USD sales).
+    counts_by_currency: dict[Key, Decimal] = field(default_factory=dict)
     levels: dict[Key, Decimal] = field(default_factory=dict)
     levels_before: dict[Key, Decimal] = field(default_factory=dict)  # at the end of the day before the start
     windows: dict[str, Decimal] = field(default_factory=dict)
@@ -95,14 +97,20 @@ async def read_period(session: AsyncSession, client_id: str, window: DateRange) 
     levels = _keys(Aggregation.LEVEL)
     day_before = window.start - timedelta(days=1)
     figures = PeriodFigures()
-    for _c, key, cur, value in await repository.sums(client_id, window.start, window.end, _keys(Aggregation.SUM)):
-        figures.sums[(key, cur)] = real_value(key, value)
-    for _c, key, cur, value in await repository.levels(client_id, window.start, window.end, levels):
-        figures.levels[(key, cur)] = real_value(key, value)
-    for _c, key, cur, value in await repository.levels(client_id, None, day_before, levels):
-        figures.levels_before[(key, cur)] = real_value(key, value)
-    for _c, key, value in await MetricWindowRepository(session).account_figures(client_id, window.start, window.end):
-        figures.windows[key] = Decimal(value)
+    for _c, key, cur, account_currency, raw in await repository.sums(
+        client_id, window.start, window.end, _keys(Aggregation.SUM)
+    ):
+        value = real_value(key, raw)
+        figures.sums[(key, cur)] = figures.sums.get((key, cur), Decimal(0)) + value
+        if cur is None:
+            counted = (key, account_currency)
+            figures.counts_by_currency[counted] = figures.counts_by_currency.get(counted, Decimal(0)) + value
+    for _c, key, cur, level in await repository.levels(client_id, window.start, window.end, levels):
+        figures.levels[(key, cur)] = real_value(key, level)
+    for _c, key, cur, level in await repository.levels(client_id, None, day_before, levels):
+        figures.levels_before[(key, cur)] = real_value(key, level)
+    for _c, key, count in await MetricWindowRepository(session).account_figures(client_id, window.start, window.end):
+        figures.windows[key] = Decimal(count)
     return figures
 
 
@@ -149,48 +157,47 @@ def window_note(window: DateRange) -> str:
     return "the platform's count for this range has not been read yet; the next sync stores it"
 
 
-def _total(figures: PeriodFigures, keys: tuple[str, ...], currency: str | None, shared_counts: bool) -> Decimal | None:
-    """The sum of ``keys`` in a period: money in ``currency``; counts whatever the currency when the
-    client's amounts share one (else a count cannot be told apart by currency: ``None``)."""
+def _total(figures: PeriodFigures, keys: tuple[str, ...], currency: str | None) -> Decimal:
+    """The sum of ``keys`` in a period: money in ``currency``, counts of the accounts of that currency
+    (every count when the ratio involves no money); a level is read at the end of the day before."""
     total = Decimal(0)
     for key in keys:
         spec = CATALOGUE[key]
-        source = figures.levels_before if spec.aggregation is Aggregation.LEVEL else figures.sums
-        if spec.is_money:
+        if spec.aggregation is Aggregation.LEVEL:
+            total += sum((v for (k, _cur), v in figures.levels_before.items() if k == key), Decimal(0))
+        elif spec.is_money or currency is not None:
+            source = figures.sums if spec.is_money else figures.counts_by_currency
             total += source.get((key, currency), Decimal(0))
-        elif currency is None or shared_counts:
-            total += sum((v for (k, _cur), v in source.items() if k == key), Decimal(0))
         else:
-            return None
+            total += sum((v for (k, _cur), v in figures.sums.items() if k == key), Decimal(0))
     return total
 
 
-def derive(metric: DerivedMetric, figures: PeriodFigures, currency: str | None, shared_counts: bool) -> Decimal | None:
-    """One derived ratio over a period, from the period's sums."""
-    numerator = _total(figures, metric.numerator, currency, shared_counts)
-    subtracted = _total(figures, metric.subtract, currency, shared_counts)
-    denominator = _total(figures, metric.denominator, currency, shared_counts)
-    if numerator is None or subtracted is None or denominator is None:
-        return None
-    return ratio(numerator - subtracted, denominator)
+def derive(metric: DerivedMetric, figures: PeriodFigures, currency: str | None) -> Decimal | None:
+    """One derived ratio over a period, from the period's sums (``None`` with nothing to divide by)."""
+    numerator = _total(figures, metric.numerator, currency) - _total(figures, metric.subtract, currency)
+    return ratio(numerator, _total(figures, metric.denominator, currency))
+
+
+def _derived_note(metric: DerivedMetric, figures: PeriodFigures) -> str | None:
+    levels = [k for k in metric.denominator if CATALOGUE[k].aggregation is Aggregation.LEVEL]
+    if levels and not any(k in levels for k, _cur in figures.levels_before):
+        return f"no {', '.join(levels)} stored for the day before the period began (a longer backfill gives it)"
+    return None
 
 
 def derived_lines(now: PeriodFigures, before: PeriodFigures) -> list[MetricLine]:
     """The ratios whose inputs the client has, per currency where money is involved."""
     present = {k for k, _ in (*now.stored(), *before.stored(), *now.levels_before, *before.levels_before)}
+    amounts = (*now.sums, *before.sums)
     lines = []
     for metric in DERIVED_METRICS:
         if not set(metric.numerator) & present:
             continue
         money = [k for k in metric.operands if CATALOGUE[k].is_money]
-        amounts = (*now.sums, *before.sums, *now.levels_before, *before.levels_before)
         currencies = sorted({cur for k, cur in amounts if k in money and cur}) if money else [None]
-        shared = len(currencies) <= 1
         for currency in currencies:
-            cur, prev = derive(metric, now, currency, shared), derive(metric, before, currency, shared)
-            note = None
-            if cur is None and not shared and len(money) < len(metric.operands):
-                note = "the client's amounts are in several currencies, and the counts cannot be told apart by currency"
+            cur, prev = derive(metric, now, currency), derive(metric, before, currency)
             lines.append(
                 MetricLine(
                     metric.category.value,
@@ -201,7 +208,7 @@ def derived_lines(now: PeriodFigures, before: PeriodFigures) -> list[MetricLine]
                     cur,
                     prev,
                     period_delta(cur, prev),
-                    note,
+                    _derived_note(metric, now) if cur is None else None,
                 )
             )
     return lines

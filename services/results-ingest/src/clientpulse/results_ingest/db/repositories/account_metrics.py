@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.results_ingest.db.models import CampaignDaily, MetricDaily
+from clientpulse.results_ingest.db.models import CampaignDaily, Connection, MetricDaily
 from clientpulse.results_ingest.db.repositories.dialect import dialect_insert
 from clientpulse.results_ingest.db.repositories.stored_account import StoredAccount
 from clientpulse.results_ingest.domain.catalogue import MetricSpec, daily_sums
@@ -115,19 +115,27 @@ class AccountMetricRepository:
 
     async def sums(
         self, client_id: str, start: date, end: date, keys: Collection[str]
-    ) -> list[tuple[str, str, str | None, int]]:
-        """(category, metric_key, currency, sum) of a client's additive account metrics over [start, end]."""
+    ) -> list[tuple[str, str, str | None, str | None, int]]:
+        """(category, metric_key, currency, account currency, sum) of a client's additive account metrics over
+        [start, end]; the account currency (its connection's) tells counts apart by the money they go with."""
         query = (
-            select(MetricDaily.category, MetricDaily.metric_key, MetricDaily.currency, func.sum(MetricDaily.value))
+            select(
+                MetricDaily.category,
+                MetricDaily.metric_key,
+                MetricDaily.currency,
+                Connection.currency,
+                func.sum(MetricDaily.value),
+            )
+            .outerjoin(Connection, Connection.id == MetricDaily.connection_id)
             .where(
                 MetricDaily.client_id == client_id,
                 MetricDaily.day >= start,
                 MetricDaily.day <= end,
                 MetricDaily.metric_key.in_(keys),
             )
-            .group_by(MetricDaily.category, MetricDaily.metric_key, MetricDaily.currency)
+            .group_by(MetricDaily.category, MetricDaily.metric_key, MetricDaily.currency, Connection.currency)
         )
-        return [(c, k, cur, int(v or 0)) for c, k, cur, v in (await self.session.execute(query)).all()]
+        return [(c, k, cur, acc, int(v or 0)) for c, k, cur, acc, v in (await self.session.execute(query)).all()]
 
     async def daily_sums(
         self, client_id: str, start: date, end: date, keys: Collection[str]

@@ -47,6 +47,16 @@ DEMO_SETTINGS: dict[str, str] = {
     "CLIENTPULSE_NOTIFICATIONS_SQUAD_HEADS": json.dumps({"s-1": ["u-head"], "s-2": ["u-head"], "s-3": ["u-head"]}),
     "CLIENTPULSE_NOTIFICATIONS_HEADS": json.dumps(["u-head"]),
     "CLIENTPULSE_NOTIFICATIONS_EXECUTIVES": json.dumps(["u-exec"]),
+    # The demo's dated rates into the base currency (EUR): the demo's stores and ad accounts bill in
+    # dollars and euros, and amounts of different currencies are only added at a dated rate.
+    "CLIENTPULSE_EXCHANGE_RATES": json.dumps(
+        [
+            {"currency": "USD", "valid_from": "2020-01-01", "rate": "0.92"},
+            {"currency": "GBP", "valid_from": "2020-01-01", "rate": "1.17"},
+            {"currency": "CAD", "valid_from": "2020-01-01", "rate": "0.68"},
+            {"currency": "AUD", "valid_from": "2020-01-01", "rate": "0.61"},
+        ]
+    ),
 }
 
 

@@ -170,3 +170,57 @@ def _days_before(day: str, days: int) -> str:
     from datetime import date, timedelta
 
     return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
+
+
+def test_a_90_day_backfill_over_all_nine_platforms_through_the_gateway(system: System, sandbox: str) -> None:
+    """The demo's all-platform client, connected again through the gateway: every platform's part is
+    stored and every category of the unified view shows numbers with its unit and currency."""
+    from clientpulse.shared.demo import DEMO_CONNECTIONS
+
+    accounts = [
+        (platform, account, options)
+        for company, platform, account, options in DEMO_CONNECTIONS
+        if company == "Northwind Outfitters"
+    ]
+    assert len({platform for platform, *_ in accounts}) == 9
+    with system.api(*EXEC) as executive:
+        company = executive.post("/api/v1/companies", json={"name": "Nine Platforms Ltd"}).json()
+        executive.post(f"/api/v1/companies/{company['id']}/convert", json={"dm_id": "u-510", "squad_id": "s-51"})
+        client = company["id"]
+        assert eventually(lambda: executive.get(f"/api/v1/clients/{client}/connections").status_code == 200)
+        for platform, account, options in accounts:
+            grant = httpx.post(f"{sandbox}/_sandbox/grants/{platform}").json()
+            body = {"platform": platform, "account_id": account, "method": "token", "options": options, **grant}
+            created = executive.post(f"/api/v1/clients/{client}/connections", json=body)
+            assert created.status_code == 201, created.text
+        started = executive.post(f"/api/v1/clients/{client}/results/backfills", json={"days": 90})
+        assert started.status_code == 202, started.text
+        location = started.headers["Location"]
+        assert eventually(lambda: executive.get(location).json()["status"] not in ("queued", "running"), timeout=120)
+        done = executive.get(location).json()
+        assert done["status"] == "completed", done
+        assert {p["platform"] for p in done["parts"] if p["status"] == "done"} == {p for p, *_ in accounts}
+        metrics = executive.get(
+            f"/api/v1/clients/{client}/results/metrics",
+            params={"start": done["window_start"], "end": done["window_end"]},
+        ).json()
+    categories = {c["category"]: c["metrics"] for c in metrics["categories"]}
+    expected = {
+        "revenue",
+        "orders",
+        "advertising",
+        "email",
+        "traffic",
+        "support",
+        "loyalty",
+        "subscriptions",
+        "blended",
+    }
+    assert set(categories) == expected, sorted(categories)
+    lines = {line["metric"]: line for line in metric_lines(metrics)}
+    assert lines["net_sales_minor"]["unit"] == "money_minor" and lines["net_sales_minor"]["currency"]
+    assert lines["active_subscriptions"]["aggregation"] == "level"
+    assert lines["loyalty_members"]["aggregation"] == "level"
+    assert lines["total_users"]["aggregation"] == "window_unique"  # the last 90 days: a stored window
+    assert lines["total_users"]["current"] is not None
+    assert lines["mer"]["aggregation"] == "ratio"

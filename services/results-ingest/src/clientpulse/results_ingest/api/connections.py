@@ -9,7 +9,7 @@ from litestar import Response, delete, get, patch, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.api.deps import PlatformRuntime
@@ -55,14 +55,24 @@ class ConnectionList(BaseModel):
     items: list[ConnectionRead]
 
 
+def _few_options(options: dict[str, str]) -> dict[str, str]:
+    if len(options) > MAX_OPTIONS:
+        raise ValueError(f"a connection takes at most {MAX_OPTIONS} options")
+    return options
+
+
+MAX_OPTIONS = 10
+# A JSON object of strings (validated for its size after parsing, so the published schema stays an object).
+ConnectionOptions = Annotated[dict[str, str], AfterValidator(_few_options)]
+
+
 class ConnectionCreate(InputModel):
     """Connect a platform account: with a token the caller holds, or by starting the OAuth flow."""
 
     platform: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$", description="the platform's key")
     account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_\-]+$")
-    options: dict[str, str] = Field(
+    options: ConnectionOptions = Field(
         default_factory=dict,
-        max_length=10,
         description="the platform's connection options, e.g. Google Ads' login_customer_id (the manager account)",
     )
     method: Literal["oauth", "token"] = "oauth"
@@ -74,7 +84,7 @@ class ConnectionRetarget(InputModel):
     """Point a connection at another account its credentials reach (one of ``/accounts``)."""
 
     account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_\-]+$")
-    options: dict[str, str] = Field(default_factory=dict, max_length=10)
+    options: ConnectionOptions = Field(default_factory=dict)
 
 
 class AccountChoiceRead(BaseModel):

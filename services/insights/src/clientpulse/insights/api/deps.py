@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
-
-from litestar.params import Dependency
+from litestar.di import NamedDependency
 
 from clientpulse.insights.chat import ChatModel
 from clientpulse.insights.llm import SummaryWriter
@@ -24,4 +22,4 @@ class InsightsWiring:
     ask_max_tool_rounds: int
 
 
-Wiring = Annotated[InsightsWiring, Dependency(skip_validation=True)]
+Wiring = NamedDependency[InsightsWiring]

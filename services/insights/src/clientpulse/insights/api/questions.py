@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel, Field
 
@@ -125,7 +125,7 @@ class QuestionController(ClientsModuleController):
         status_code=HTTP_201_CREATED,
     )
     async def ask(
-        self, identity: Caller, db: Db, wiring: Wiring, client_id: FromPath[str], data: QuestionCreate
+        self, identity: Caller, db: Db, wiring: Wiring, client_id: FromPath[str], data: JSONBody[QuestionCreate]
     ) -> QuestionRead:
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)

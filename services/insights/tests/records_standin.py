@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from insights_testkit import SECRET, serve_in_thread
 from litestar import Litestar, Request, get
 from litestar.response import Response
 
 from clientpulse.shared.identity import IDENTITY_HEADER, IdentityError, verify_identity
-from insights_testkit import SECRET, serve_in_thread
 
 T0 = "2026-11-02T09:00:00Z"
 
@@ -38,8 +38,10 @@ def relationship(client_id: str, *, squad: str = "s-1", note: str = "Call went w
              "effective_tier": "Standard", "recorded_at": "2026-10-01T02:00:00Z"},
         ],
         "health": [
-            {"id": f"{client_id}-hl2", "score": 35, "band": "Red", "note": None, "recorded_at": "2026-11-20T09:00:00Z"},
-            {"id": f"{client_id}-hl1", "score": 72, "band": "Green", "note": None, "recorded_at": "2026-10-20T09:00:00Z"},
+            {"id": f"{client_id}-hl2", "score": 35, "band": "Red", "note": None,
+             "recorded_at": "2026-11-20T09:00:00Z"},
+            {"id": f"{client_id}-hl1", "score": 72, "band": "Green", "note": None,
+             "recorded_at": "2026-10-20T09:00:00Z"},
         ],
         "qbrs": [{"id": f"{client_id}-q1", "held_on": "2026-09-01", "summary": "Quarter reviewed.",
                   "outcomes": ["Raise budget", "New landing page"]}],

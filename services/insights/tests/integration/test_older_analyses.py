@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from insights_testkit import MANAGER_S1, running_insights
+
 from clientpulse.insights.db.models import Analysis
 from clientpulse.insights.domain.older_analyses import import_text_analyses
 from clientpulse.shared.db import utcnow
-from insights_testkit import MANAGER_S1, running_insights
 
 
-async def test_text_analyses_are_served_beside_structured_ones(postgres_url: str, clean_nats: str, tmp_path: Path) -> None:
+async def test_text_analyses_are_served_beside_structured_ones(
+    postgres_url: str, clean_nats: str, tmp_path: Path
+) -> None:
     lines = tmp_path / "older.jsonl"
     lines.write_text(
         json.dumps({"client_id": "c-1", "week": "2025-W10", "text": "Spend held; ROAS improved on search."}) + "\n"
@@ -31,6 +34,8 @@ async def test_text_analyses_are_served_beside_structured_ones(postgres_url: str
             imported = (await http.get("/api/v1/clients/c-1/insights/analysis", params={"week": "2025-W10"})).json()
             earlier = (await http.get("/api/v1/clients/c-1/insights/analysis", params={"week": "2025-W11"})).json()
     assert (imported["format"], imported["text"], imported["body"]) == (
-        "text", "Spend held; ROAS improved on search.", None
+        "text",
+        "Spend held; ROAS improved on search.",
+        None,
     )
     assert (earlier["format"], earlier["text"], earlier["health_score"]) == ("text", "Old format: a summary only.", 61)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from litestar import Litestar
-
-from clientpulse.insights import metrics  # noqa: F401 - registers the metrics (every label value) at start
-from datetime import timedelta
-
 from litestar.di import Provide
 
+from clientpulse.insights import metrics  # noqa: F401 - registers the metrics (every label value) at start
 from clientpulse.insights.api.analysis import AnalysisController
 from clientpulse.insights.api.deps import InsightsWiring
 from clientpulse.insights.api.questions import QuestionController
@@ -72,7 +70,9 @@ def create_app(settings: InsightsSettings | None = None) -> Litestar:
     runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[Stream.INSIGHTS])
     http = httpx.AsyncClient(follow_redirects=False)
     secret = settings.identity_secret.get_secret_value()
-    results = ResultsApi(settings.results_url, identity_secret=secret, http=http, timeout=settings.results_timeout_seconds)
+    results = ResultsApi(
+        settings.results_url, identity_secret=secret, http=http, timeout=settings.results_timeout_seconds
+    )
     relationship = RelationshipApi(
         clients_url=settings.clients_url,
         tiering_url=settings.tiering_url,

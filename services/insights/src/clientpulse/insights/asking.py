@@ -116,7 +116,8 @@ async def answer_question(chat: ChatModel, tools: ClientTools, question: str, *,
 
 
 async def _run_call(tools: ClientTools, call: dict[str, Any], number: int) -> ToolResult:
-    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+    found = call.get("function")
+    function: dict[str, Any] = found if isinstance(found, dict) else {}
     name = str(function.get("name", ""))
     raw_arguments = function.get("arguments")
     arguments = raw_arguments if isinstance(raw_arguments, str) else json.dumps(raw_arguments or {})

@@ -169,6 +169,4 @@ def _reply(payload: Any) -> ChatReply:
         value = usage.get(key)
         return value if isinstance(value, int) and value > 0 else 0
 
-    return ChatReply(
-        message if isinstance(message, dict) else {}, tokens("prompt_tokens"), tokens("completion_tokens")
-    )
+    return ChatReply(message if isinstance(message, dict) else {}, tokens("prompt_tokens"), tokens("completion_tokens"))

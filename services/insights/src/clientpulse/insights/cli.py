@@ -69,7 +69,7 @@ def _extra(commands: argparse._SubParsersAction) -> dict[str, Command]:  # type:
     importing = commands.add_parser(
         "import-analyses", help="import older analyses kept as free text (served as format: text)"
     )
-    importing.add_argument("file", help="a JSON Lines file: {\"client_id\", \"week\" (e.g. 2025-W10), \"text\"} a line")
+    importing.add_argument("file", help='a JSON Lines file: {"client_id", "week" (e.g. 2025-W10), "text"} a line')
     return {"analyze-week": _analyze_week, "import-analyses": _import_analyses}
 
 

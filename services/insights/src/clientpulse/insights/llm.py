@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from clientpulse.insights import metrics
 from clientpulse.insights.chat import ChatModel, ModelUnavailable
 from clientpulse.insights.domain.analysis import WeeklyAnalysis
+from clientpulse.insights.domain.prose import apply_prose, prompt_messages, validate_reply, with_fallback
 from clientpulse.insights.domain.relationship import RelationshipRecords
 from clientpulse.insights.domain.summary import (
     RelationshipSummary,
@@ -22,7 +23,6 @@ from clientpulse.insights.domain.summary import (
     model_summary,
     summary_prompt,
 )
-from clientpulse.insights.domain.prose import apply_prose, prompt_messages, validate_reply, with_fallback
 
 _log = logging.getLogger("clientpulse.insights.llm")
 
@@ -63,7 +63,9 @@ class ModelProse:
         """The model's prose when its reply passes validation; the deterministic prose otherwise."""
         log_extra = {"client_id": analysis.client_id, "week": analysis.week}
         try:
-            reply = await self.chat.complete(self.request_body(analysis), client_id=analysis.client_id, purpose="analysis")
+            reply = await self.chat.complete(
+                self.request_body(analysis), client_id=analysis.client_id, purpose="analysis"
+            )
         except ModelUnavailable as exc:
             reason = "timeout" if exc.reason == "timeout" else "http_error"
             return self._fallback(analysis, reason, exc.detail, log_extra)
@@ -78,7 +80,9 @@ class ModelProse:
         metrics.LLM_REQUESTS.labels("ok").inc()
         return apply_prose(analysis, verdict.reply, self.model)
 
-    def _fallback(self, analysis: WeeklyAnalysis, reason: str, detail: str, log_extra: dict[str, Any]) -> WeeklyAnalysis:
+    def _fallback(
+        self, analysis: WeeklyAnalysis, reason: str, detail: str, log_extra: dict[str, Any]
+    ) -> WeeklyAnalysis:
         metrics.LLM_FALLBACKS.labels(reason).inc()
         _log.warning(
             "the model at %s gave no usable prose (%s: %s); the deterministic analysis stands",

@@ -73,7 +73,9 @@ class ResultsApi:
                 f"{self.base_url}{path}", params=params, headers=headers, timeout=self._timeout
             )
         except httpx.HTTPError as exc:
-            raise ResultsUnavailable(f"results-ingest at {self.base_url} did not answer ({exc.__class__.__name__})") from exc
+            raise ResultsUnavailable(
+                f"results-ingest at {self.base_url} did not answer ({exc.__class__.__name__})"
+            ) from exc
         if response.status_code != 200:
             raise ResultsUnavailable(f"results-ingest answered {response.status_code}: {_detail(response)}")
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from litestar.di import NamedDependency
 
 from clientpulse.insights.chat import ChatModel

@@ -134,7 +134,9 @@ class QuestionController(ClientsModuleController):
         tools = ClientTools(client_id, identity, wiring.results, wiring.relationship)
         outcome = await answer_question(wiring.chat, tools, data.question, max_rounds=wiring.ask_max_tool_rounds)
         async with db.transaction() as session:
-            row = QuestionRepository(session).add(_row(client_id, identity.sub, data.question, outcome, wiring.chat.model))
+            row = QuestionRepository(session).add(
+                _row(client_id, identity.sub, data.question, outcome, wiring.chat.model)
+            )
             when_unit_ends(session, committed=lambda: metrics.QUESTIONS.labels(outcome.outcome).inc())
         if outcome.outcome == "unavailable":
             raise ModelNotAnswering(

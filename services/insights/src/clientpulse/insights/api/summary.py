@@ -44,7 +44,9 @@ class SummaryController(ClientsModuleController):
         "from the records the caller may see. `deterministic` marks a templated summary (no model, or its reply "
         "refused: `fallback_reason`).",
     )
-    async def relationship_summary(self, identity: Caller, db: Db, wiring: Wiring, client_id: FromPath[str]) -> SummaryRead:
+    async def relationship_summary(
+        self, identity: Caller, db: Db, wiring: Wiring, client_id: FromPath[str]
+    ) -> SummaryRead:
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             stored = await SummaryRepository(session).latest(client_id)

@@ -53,11 +53,12 @@ class TextAnalysisLine(BaseModel):
 async def import_text_analyses(database_url: str, path: Path) -> ImportCounts:
     """Store each line as a ``text`` analysis of its client's week (a week with an analysis is left alone)."""
     counts = ImportCounts()
+    raw_lines = path.read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240 - a one-off operator command
     database = Database(database_url)
     try:
         async with database.transaction() as session:
             analyses = AnalysisRepository(session)
-            for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for number, raw in enumerate(raw_lines, start=1):
                 if not raw.strip():
                     continue
                 try:
@@ -67,7 +68,7 @@ async def import_text_analyses(database_url: str, path: Path) -> ImportCounts:
                     counts.rejected += 1
                     counts.problems.append(f"line {number}: {str(exc)[:200]}")
                     continue
-                values = {
+                values: dict[str, Any] = {
                     "id": new_event_id(),
                     "client_id": line.client_id,
                     "week": week,

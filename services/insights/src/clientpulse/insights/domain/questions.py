@@ -110,13 +110,15 @@ class NoArgs(BaseModel):
 
 def parse_tool_call(name: str, arguments: str) -> BaseModel:
     """The validated arguments of a call, or ``ToolArgumentError`` saying what is wrong."""
-    schema: type[BaseModel] = {"read_metrics": MetricsArgs, "read_campaigns": RangeArgs, "read_goals": NoArgs}.get(
-        name, BaseModel
-    )
+    schemas: dict[str, type[BaseModel]] = {
+        "read_metrics": MetricsArgs,
+        "read_campaigns": RangeArgs,
+        "read_goals": NoArgs,
+    }
     if name not in TOOL_NAMES:
         raise ToolArgumentError(f"there is no tool {name!r}; use one of {sorted(TOOL_NAMES)}")
     try:
-        parsed = schema.model_validate(json.loads(arguments or "{}"))
+        parsed = schemas[name].model_validate(json.loads(arguments or "{}"))
     except (ValueError, ValidationError) as exc:
         raise ToolArgumentError(f"the arguments of {name} are not valid: {str(exc)[:300]}") from exc
     window = (getattr(parsed, "start", None), getattr(parsed, "end", None))

@@ -29,7 +29,9 @@ async def note_significant_event(session: AsyncSession, client_id: str, trigger:
     started = await SummaryRequestRepository(session).note(client_id, trigger, now)
     if started:
         event_id = derived_event_id(f"summary-requested:{client_id}:{now.isoformat()}")
-        envelope = wrap(SummaryRequested(client_id=client_id, trigger=trigger), source=SOURCE, event_id=event_id, time=now)
+        envelope = wrap(
+            SummaryRequested(client_id=client_id, trigger=trigger), source=SOURCE, event_id=event_id, time=now
+        )
         await record_event(session, envelope)
     return started
 

@@ -21,7 +21,9 @@ class ModelSpendingRepository:
     async def add(self, day: date, client_id: str, tokens: int) -> None:
         """Add tokens to a client's day (the row is created on the first spend)."""
         await self.session.execute(
-            insert_ignoring_conflicts(self.session, ModelSpending.__table__).values(day=day, client_id=client_id, tokens=0)
+            insert_ignoring_conflicts(self.session, ModelSpending.__table__).values(
+                day=day, client_id=client_id, tokens=0
+            )
         )
         await self.session.execute(
             update(ModelSpending)
@@ -36,7 +38,9 @@ class ModelSpendingRepository:
 
     async def total(self, day: date) -> int:
         """Every client's tokens of a day."""
-        return int(await self.session.scalar(select(func.sum(ModelSpending.tokens)).where(ModelSpending.day == day)) or 0)
+        return int(
+            await self.session.scalar(select(func.sum(ModelSpending.tokens)).where(ModelSpending.day == day)) or 0
+        )
 
 
 class DailyTokenCaps:

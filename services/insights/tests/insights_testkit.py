@@ -181,6 +181,41 @@ class ModelStandIn:
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     usage: tuple[int, int] = (900, 120)
+    # Scripted replies, used first, one per request: {"content": str} (valid output, invalid JSON, invented
+    # numbers, unknown ids: whatever the text says), {"tool_calls": [(id, name, arguments)]}, {"status": 429,
+    # "retry_after": "0"} or {"status": 503}, {"sleep": seconds} (a timeout).
+    script: list[dict[str, Any]] = field(default_factory=list)
+
+    async def scripted(self, body: dict[str, Any]) -> Response[Any]:
+        step = self.script.pop(0)
+        if "sleep" in step:
+            await asyncio.sleep(step["sleep"])
+        if "status" in step:
+            headers = {"Retry-After": step["retry_after"]} if "retry_after" in step else {}
+            return Response({"error": {"message": "slow down"}}, status_code=step["status"], headers=headers)
+        message: dict[str, Any] = {"role": "assistant", "content": step.get("content")}
+        if "tool_calls" in step:
+            message["tool_calls"] = [
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+                for call_id, name, arguments in step["tool_calls"]
+            ]
+        return self.completion(body, message)
+
+    def completion(self, body: dict[str, Any], message: dict[str, Any]) -> Response[Any]:
+        prompt, completion = self.usage
+        return Response(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+            }
+        )
 
     def reply_for(self, facts: dict[str, Any]) -> str:
         findings = [{"id": f["id"], "reasoning": f"Worth a look: {f['title']}."} for f in facts["findings"]]
@@ -211,6 +246,8 @@ class ModelStandIn:
         async def completions(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
             stand_in.requests.append({"headers": dict(request.headers), "body": body})
+            if stand_in.script:
+                return await stand_in.scripted(body)
             facts = json.loads(body["messages"][-1]["content"])
             if stand_in.behaviour.get(facts["client_id"]) == "slow":
                 await asyncio.sleep(3)

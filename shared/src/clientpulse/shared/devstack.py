@@ -158,6 +158,9 @@ class Stack:
         if spec.name == "insights":
             # The weekly analysis reads each client's campaign table from results-ingest.
             env[f"{spec.env_prefix}RESULTS_URL"] = self.service_url("results-ingest")
+            # The relationship summary reads its records from clients and tiering.
+            env[f"{spec.env_prefix}CLIENTS_URL"] = self.service_url("clients")
+            env[f"{spec.env_prefix}TIERING_URL"] = self.service_url("tiering")
         if spec is GATEWAY:
             for service, setting in UPSTREAM_SETTING.items():
                 env[f"{GATEWAY.env_prefix}{setting}"] = self.service_url(service)

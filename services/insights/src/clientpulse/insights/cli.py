@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from pathlib import Path
 
 from clientpulse.insights.app import MIGRATIONS
+from clientpulse.insights.domain.older_analyses import import_text_analyses
 from clientpulse.insights.domain.weekly import weekly_request_event_id
 from clientpulse.insights.domain.weeks import resolve_week
 from clientpulse.insights.settings import InsightsSettings
@@ -38,6 +41,20 @@ def _analyze_week(args: argparse.Namespace) -> int:
     )
 
 
+def _import_analyses(args: argparse.Namespace) -> int:
+    settings = InsightsSettings()
+    print(f"importing text analyses from {args.file} (one JSON object a line: client_id, week, text)", flush=True)
+    try:
+        counts = asyncio.run(import_text_analyses(settings.resolved_database_url(), Path(args.file)))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"imported {counts.imported}, already there {counts.skipped}, rejected {counts.rejected}")
+    for line in counts.problems[:20]:
+        print(f"  {line}", file=sys.stderr)
+    return 1 if counts.rejected else 0
+
+
 def _extra(commands: argparse._SubParsersAction) -> dict[str, Command]:  # type: ignore[type-arg]
     analyze = commands.add_parser(
         "analyze-week", help="publish WeeklyAnalysisRequested for an ISO week (what the weekly CronJob runs)"
@@ -49,7 +66,11 @@ def _extra(commands: argparse._SubParsersAction) -> dict[str, Command]:  # type:
         "for trends",
     )
     analyze.add_argument("--requested-by", default="cronjob", help="who asks (kept with the request)")
-    return {"analyze-week": _analyze_week}
+    importing = commands.add_parser(
+        "import-analyses", help="import older analyses kept as free text (served as format: text)"
+    )
+    importing.add_argument("file", help='a JSON Lines file: {"client_id", "week" (e.g. 2025-W10), "text"} a line')
+    return {"analyze-week": _analyze_week, "import-analyses": _import_analyses}
 
 
 main = service_cli(

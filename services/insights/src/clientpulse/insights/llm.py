@@ -1,21 +1,28 @@
 """Who writes an analysis' prose: the deterministic analyzer, or any OpenAI-compatible model when configured.
 
-The model is asked ``POST {base}/chat/completions`` with a JSON reply requested. Whatever goes wrong
-(timeout, HTTP error, a reply that fails validation) the deterministic prose stands and the reason is
-counted; the API key is sent only in the ``Authorization`` header and never logged.
+The model is asked through ``ChatModel`` with a JSON reply requested. Whatever goes wrong (timeout, HTTP
+error, the spending cap, a reply that fails validation) the deterministic prose stands and the reason is
+counted.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+from datetime import date, datetime
 from typing import Any, Protocol
 
-import httpx
-
 from clientpulse.insights import metrics
+from clientpulse.insights.chat import ChatModel, ModelUnavailable
 from clientpulse.insights.domain.analysis import WeeklyAnalysis
 from clientpulse.insights.domain.prose import apply_prose, prompt_messages, validate_reply, with_fallback
+from clientpulse.insights.domain.relationship import RelationshipRecords
+from clientpulse.insights.domain.summary import (
+    RelationshipSummary,
+    check_model_summary,
+    deterministic_summary,
+    model_summary,
+    summary_prompt,
+)
 
 _log = logging.getLogger("clientpulse.insights.llm")
 
@@ -39,17 +46,14 @@ class DeterministicProse:
 class ModelProse:
     """An OpenAI-compatible chat completions endpoint writes the summary and the reasonings."""
 
-    def __init__(self, base_url: str, *, model: str, api_key: str, timeout: float, http: httpx.AsyncClient) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.model = model
-        self._api_key = api_key
-        self._timeout = timeout
-        self._http = http
+    def __init__(self, chat: ChatModel) -> None:
+        self.chat = chat
+        self.model = chat.model
 
-    def request_body(self, analysis: WeeklyAnalysis) -> dict[str, Any]:
-        """The chat completion request for one analysis."""
+    @staticmethod
+    def request_body(analysis: WeeklyAnalysis) -> dict[str, Any]:
+        """The chat completion request for one analysis (the model is named by the chat client)."""
         return {
-            "model": self.model,
             "messages": prompt_messages(analysis),
             "response_format": {"type": "json_object"},
             "temperature": 0.2,
@@ -58,65 +62,87 @@ class ModelProse:
     async def write(self, analysis: WeeklyAnalysis) -> WeeklyAnalysis:
         """The model's prose when its reply passes validation; the deterministic prose otherwise."""
         log_extra = {"client_id": analysis.client_id, "week": analysis.week}
-        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        started = time.perf_counter()
         try:
-            response = await self._http.post(
-                self.url, json=self.request_body(analysis), headers=headers, timeout=self._timeout
+            reply = await self.chat.complete(
+                self.request_body(analysis), client_id=analysis.client_id, purpose="analysis"
             )
-            response.raise_for_status()
-            payload = response.json()
-        except httpx.TimeoutException:
-            return self._fallback(analysis, "timeout", "timeout", f"no reply within {self._timeout}s", log_extra)
-        except httpx.HTTPStatusError as exc:
-            detail = f"answered {exc.response.status_code}"
-            return self._fallback(analysis, "http_error", "http_error", detail, log_extra)
-        except (httpx.HTTPError, ValueError) as exc:
-            detail = f"{exc.__class__.__name__}: {exc}"
-            return self._fallback(analysis, "http_error", "http_error", detail, log_extra)
-        finally:
-            metrics.LLM_REQUEST_SECONDS.observe(time.perf_counter() - started)
-        self._count_tokens(payload)
-        content = _content(payload)
-        if content is None:
-            return self._fallback(
-                analysis, "invalid_output", "schema_mismatch", "the reply has no message content", log_extra
-            )
-        verdict = validate_reply(content, analysis)
+        except ModelUnavailable as exc:
+            reason = "timeout" if exc.reason == "timeout" else "http_error"
+            return self._fallback(analysis, reason, exc.detail, log_extra)
+        if reply.content is None:
+            metrics.LLM_REQUESTS.labels("invalid_output").inc()
+            return self._fallback(analysis, "schema_mismatch", "the reply has no message content", log_extra)
+        verdict = validate_reply(reply.content, analysis)
         if verdict.reply is None:
+            metrics.LLM_REQUESTS.labels("invalid_output").inc()
             reason = verdict.reason.value if verdict.reason else "schema_mismatch"
-            return self._fallback(analysis, "invalid_output", reason, verdict.detail, log_extra)
+            return self._fallback(analysis, reason, verdict.detail, log_extra)
         metrics.LLM_REQUESTS.labels("ok").inc()
         return apply_prose(analysis, verdict.reply, self.model)
 
     def _fallback(
-        self, analysis: WeeklyAnalysis, outcome: str, reason: str, detail: str, log_extra: dict[str, Any]
+        self, analysis: WeeklyAnalysis, reason: str, detail: str, log_extra: dict[str, Any]
     ) -> WeeklyAnalysis:
-        metrics.LLM_REQUESTS.labels(outcome).inc()
         metrics.LLM_FALLBACKS.labels(reason).inc()
         _log.warning(
             "the model at %s gave no usable prose (%s: %s); the deterministic analysis stands",
-            self.url,
+            self.chat.url,
             reason,
             detail,
             extra=log_extra,
         )
         return with_fallback(analysis, reason)
 
-    @staticmethod
-    def _count_tokens(payload: Any) -> None:
-        usage = payload.get("usage") if isinstance(payload, dict) else None
-        if not isinstance(usage, dict):
-            return
-        for kind, key in (("prompt", "prompt_tokens"), ("completion", "completion_tokens")):
-            value = usage.get(key)
-            if isinstance(value, int) and value > 0:
-                metrics.LLM_TOKENS.labels(kind).inc(value)
+
+class SummaryWriter(Protocol):
+    """Writes a relationship summary from a client's records."""
+
+    async def write(
+        self, records: RelationshipRecords, *, as_of: datetime, today: date, triggers: list[str]
+    ) -> RelationshipSummary:
+        """The summary to store."""
+        ...
 
 
-def _content(payload: Any) -> str | None:
-    try:
-        content = payload["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        return None
-    return content if isinstance(content, str) else None
+class DeterministicSummaries:
+    """The embedded default: the templated summary."""
+
+    async def write(
+        self, records: RelationshipRecords, *, as_of: datetime, today: date, triggers: list[str]
+    ) -> RelationshipSummary:
+        """The deterministic summary of the records."""
+        return deterministic_summary(records, as_of=as_of, today=today, triggers=triggers)
+
+
+class ModelSummaries:
+    """The configured model writes the statements; the templated summary stands when its reply is refused."""
+
+    def __init__(self, chat: ChatModel) -> None:
+        self.chat = chat
+
+    async def write(
+        self, records: RelationshipRecords, *, as_of: datetime, today: date, triggers: list[str]
+    ) -> RelationshipSummary:
+        """The model's summary when it keeps to the records; the deterministic one otherwise."""
+        fallback = deterministic_summary(records, as_of=as_of, today=today, triggers=triggers)
+        body = {"messages": summary_prompt(records), "response_format": {"type": "json_object"}, "temperature": 0.2}
+        try:
+            reply = await self.chat.complete(body, client_id=records.client.id, purpose="summary")
+        except ModelUnavailable as exc:
+            return self._fallback(fallback, exc.reason, exc.detail)
+        checked, reason, detail = check_model_summary(reply.content or "", records)
+        if checked is None:
+            metrics.LLM_REQUESTS.labels("invalid_output").inc()
+            return self._fallback(fallback, reason, detail)
+        metrics.LLM_REQUESTS.labels("ok").inc()
+        return model_summary(checked, self.chat.model, as_of=as_of, client_id=records.client.id, triggers=triggers)
+
+    def _fallback(self, summary: RelationshipSummary, reason: str, detail: str) -> RelationshipSummary:
+        _log.warning(
+            "the model at %s gave no usable summary of client %s (%s: %s); the deterministic summary stands",
+            self.chat.url,
+            summary.client_id,
+            reason,
+            detail,
+        )
+        return summary.model_copy(update={"fallback_reason": reason})

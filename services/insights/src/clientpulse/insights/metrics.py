@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.db import when_unit_ends
 
-LLM_OUTCOMES = ("ok", "invalid_output", "http_error", "timeout")
+LLM_OUTCOMES = ("ok", "invalid_output", "http_error", "timeout", "rate_limited", "over_budget")
+RETRY_REASONS = ("rate_limited", "http_error")
+SUMMARY_OUTCOMES = ("deterministic", "model", "fallback")
+QUESTION_OUTCOMES = ("answered", "refused", "unavailable")
 TOKEN_KINDS = ("prompt", "completion")
 GENERATED_BY = ("deterministic", "model")
 FALLBACK_REASONS = ("invalid_json", "schema_mismatch", "unknown_id", "changed_number", "http_error", "timeout")
@@ -23,7 +26,25 @@ CLIENT_OUTCOMES = ("written", "already_written", "not_eligible", "no_activity", 
 LLM_REQUESTS = Counter(
     "clientpulse_llm_requests_total",
     "Requests to the configured OpenAI-compatible model, by outcome: ok (a valid reply), invalid_output (the reply "
-    "was refused: not JSON, off the schema, unknown ids or changed numbers), http_error, timeout",
+    "was refused: not JSON, off the schema, unknown ids or changed numbers), http_error, timeout, rate_limited "
+    "(429 after every retry), over_budget (a daily token cap was reached; nothing was sent)",
+    ["outcome"],
+)
+LLM_RETRIES = Counter(
+    "clientpulse_llm_retries_total",
+    "Requests to the model sent again after a 429 (rate_limited) or a 5xx (http_error)",
+    ["reason"],
+)
+SUMMARIES = Counter(
+    "clientpulse_insights_summaries_total",
+    "Relationship summaries written, by who wrote them: deterministic (no model configured), model, fallback "
+    "(a model was asked but its reply was refused or did not come)",
+    ["generated_by"],
+)
+QUESTIONS = Counter(
+    "clientpulse_insights_questions_total",
+    "Questions asked, by outcome: answered, refused (the answer broke a rule: a number no tool returned, an "
+    "unknown citation, not JSON), unavailable (no reply: timeout, 429, 5xx, the spending cap)",
     ["outcome"],
 )
 LLM_TOKENS = Counter(
@@ -62,6 +83,12 @@ CLIENTS_REQUESTED = Counter(
 
 for _outcome in LLM_OUTCOMES:
     LLM_REQUESTS.labels(_outcome)
+for _retry in RETRY_REASONS:
+    LLM_RETRIES.labels(_retry)
+for _summary in SUMMARY_OUTCOMES:
+    SUMMARIES.labels(_summary)
+for _question in QUESTION_OUTCOMES:
+    QUESTIONS.labels(_question)
 for _kind in TOKEN_KINDS:
     LLM_TOKENS.labels(_kind)
 for _generated_by in GENERATED_BY:

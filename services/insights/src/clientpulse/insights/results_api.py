@@ -1,12 +1,14 @@
-"""Reading a week's campaign table from the results-ingest service over HTTP.
+"""Reading results from the results-ingest service over HTTP.
 
-Results-ingest owns campaign data; insights reads it through the same API the gateway forwards to,
-with an identity it signs itself (``service:insights``, Executive) using the shared identity secret.
+Results-ingest owns campaign data; insights reads it through the same API the gateway forwards to. The
+weekly analysis signs its own identity (``service:insights``, Executive) with the shared identity secret;
+a question's tools sign the caller's identity instead, so results-ingest applies the caller's access.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -62,6 +64,25 @@ class ResultsApi:
                 f"results-ingest at {self.base_url} sent a campaign table this service cannot read: {exc}"
             ) from exc
         return table.items
+
+    async def read(self, path: str, params: dict[str, str], identity: Identity) -> dict[str, Any]:
+        """One results API read (``/api/v1/clients/{id}/results/...``) as ``identity``; the body as JSON."""
+        headers = {IDENTITY_HEADER: sign_identity(identity, self._secret)}
+        try:
+            response = await self._http.get(
+                f"{self.base_url}{path}", params=params, headers=headers, timeout=self._timeout
+            )
+        except httpx.HTTPError as exc:
+            raise ResultsUnavailable(
+                f"results-ingest at {self.base_url} did not answer ({exc.__class__.__name__})"
+            ) from exc
+        if response.status_code != 200:
+            raise ResultsUnavailable(f"results-ingest answered {response.status_code}: {_detail(response)}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ResultsUnavailable("results-ingest sent a body that is not JSON") from exc
+        return body if isinstance(body, dict) else {"items": body}
 
 
 def _detail(response: httpx.Response) -> str:

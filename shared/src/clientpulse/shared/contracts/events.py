@@ -450,6 +450,18 @@ class ClientAnalysisRequested(EventData):
     requested_by: str
 
 
+class SummaryRequested(EventData):
+    """A client's relationship summary is due: the first significant event of a burst asks once (the insights
+    service waits until the burst is over, then writes one summary)."""
+
+    event_type: ClassVar[str] = "SummaryRequested"
+    subject: ClassVar[str] = "insights.v1.summary.requested"
+    stream: ClassVar[Stream] = Stream.INSIGHTS
+
+    client_id: str
+    trigger: str = Field(description="the event that started the burst, e.g. TierChanged")
+
+
 class SummaryGenerated(EventData):
     """A relationship summary of a client was written."""
 
@@ -460,6 +472,8 @@ class SummaryGenerated(EventData):
     client_id: str
     summary_id: str
     generated_by: str
+    deterministic: bool = Field(default=True, description="templated from the records (no model, or its reply refused)")
+    statements: int = Field(default=0, ge=0, description="how many statements it makes, each citing its records")
 
 
 CATALOGUE: tuple[type[EventData], ...] = (
@@ -487,6 +501,7 @@ CATALOGUE: tuple[type[EventData], ...] = (
     WeeklyAnalysisRequested,
     ClientAnalysisRequested,
     AnalysisGenerated,
+    SummaryRequested,
     SummaryGenerated,
 )
 

@@ -120,7 +120,7 @@ def prompt_messages(analysis: WeeklyAnalysis) -> list[dict[str, str]]:
     ]
 
 
-def _numbers_in(text: str) -> Iterable[Decimal]:
+def numbers_in(text: str) -> Iterable[Decimal]:
     for match in _NUMBER.finditer(text):
         try:
             yield Decimal(match.group(0).replace(",", ""))
@@ -144,14 +144,14 @@ def _renderings(value: Decimal) -> set[Decimal]:
     return out
 
 
-def untrusted_texts(facts: dict[str, Any]) -> list[str]:
-    """The campaign names and creative titles in the facts, longest first."""
+def untrusted_texts(facts: dict[str, Any], fields: frozenset[str] = UNTRUSTED_FIELDS) -> list[str]:
+    """The untrusted texts in the facts (campaign names and creative titles by default), longest first."""
     found: set[str] = set()
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                if key in UNTRUSTED_FIELDS and isinstance(item, str) and item:
+                if key in fields and isinstance(item, str) and item:
                     found.add(item)
                 else:
                     walk(item)
@@ -177,16 +177,16 @@ def without_untrusted(text: str, untrusted: list[str]) -> str:
     return text
 
 
-def allowed_numbers(facts: dict[str, Any]) -> set[Decimal]:
-    """Every number a reply may state: those in the facts (names and titles aside), in the renderings of
+def allowed_numbers(facts: dict[str, Any], fields: frozenset[str] = UNTRUSTED_FIELDS) -> set[Decimal]:
+    """Every number a reply may state: those in the facts (untrusted texts aside), in the renderings of
     ``_renderings``."""
-    untrusted = untrusted_texts(facts)
+    untrusted = untrusted_texts(facts, fields)
     allowed: set[Decimal] = set(_ALWAYS_ALLOWED)
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                if key not in UNTRUSTED_FIELDS:
+                if key not in fields:
                     walk(item)
         elif isinstance(value, list):
             for item in value:
@@ -194,7 +194,7 @@ def allowed_numbers(facts: dict[str, Any]) -> set[Decimal]:
         elif isinstance(value, bool) or value is None:
             return
         else:
-            for number in _numbers_in(without_untrusted(str(value), untrusted)):
+            for number in numbers_in(without_untrusted(str(value), untrusted)):
                 allowed.update(_renderings(number))
 
     walk(facts)
@@ -203,7 +203,7 @@ def allowed_numbers(facts: dict[str, Any]) -> set[Decimal]:
     return allowed
 
 
-def _strip_fence(content: str) -> str:
+def strip_fence(content: str) -> str:
     match = _FENCE.match(content)
     return match.group("body") if match else content
 
@@ -211,7 +211,7 @@ def _strip_fence(content: str) -> str:
 def validate_reply(content: str, analysis: WeeklyAnalysis) -> Verdict:
     """Check a model's reply against the schema, the ids it was given and the numbers of the facts."""
     try:
-        raw = json.loads(_strip_fence(content))
+        raw = json.loads(strip_fence(content))
     except (ValueError, TypeError) as exc:
         return Verdict(None, RejectionReason.INVALID_JSON, f"not JSON: {exc}")
     try:
@@ -241,11 +241,19 @@ def validate_reply(content: str, analysis: WeeklyAnalysis) -> Verdict:
     allowed = allowed_numbers(facts)
     untrusted = untrusted_texts(facts)
     texts = [reply.executive_summary, *(i.reasoning for i in reply.findings + reply.budget_recommendations)]
-    for text in texts:
-        for number in _numbers_in(without_untrusted(text, untrusted)):
-            if number not in allowed:
-                return Verdict(None, RejectionReason.CHANGED_NUMBER, f"states {number}, which the facts do not hold")
+    stray = first_ungrounded_number(texts, allowed, untrusted)
+    if stray is not None:
+        return Verdict(None, RejectionReason.CHANGED_NUMBER, f"states {stray}, which the facts do not hold")
     return Verdict(reply)
+
+
+def first_ungrounded_number(texts: Iterable[str], allowed: set[Decimal], untrusted: list[str]) -> Decimal | None:
+    """The first number in the texts (quoted untrusted names aside) that is not among the allowed ones."""
+    for text in texts:
+        for number in numbers_in(without_untrusted(text, untrusted)):
+            if number not in allowed:
+                return number
+    return None
 
 
 def apply_prose(analysis: WeeklyAnalysis, reply: ProseReply, generated_by: str) -> WeeklyAnalysis:

@@ -99,6 +99,18 @@ DEMO_CONNECTIONS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
 )
 
 
+async def _once_known(api: httpx.AsyncClient, path: str, body: dict[str, Any], *, within: float = 60.0) -> None:
+    """POST once the results service knows the client: a new client reaches its replica through an
+    event, so a 404 right after the conversion means "not yet" (asked again for up to ``within`` s)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        response = await api.post(path, json=body)
+        if response.status_code != 404 or asyncio.get_running_loop().time() > deadline:
+            response.raise_for_status()
+            return
+        await asyncio.sleep(0.25)
+
+
 async def _connect_demo_accounts(api: httpx.AsyncClient, sandbox_url: str, created: dict[str, str]) -> dict[str, str]:
     """Connect the demo ad accounts (tokens granted by the sandbox) and backfill 30 days for each client.
 
@@ -108,7 +120,7 @@ async def _connect_demo_accounts(api: httpx.AsyncClient, sandbox_url: str, creat
         for company, platform, account_id, options in DEMO_CONNECTIONS:
             grant = (await sandbox.post(f"/_sandbox/grants/{platform}")).raise_for_status().json()
             body = {"platform": platform, "account_id": account_id, "method": "token", "options": options, **grant}
-            (await api.post(f"/api/v1/clients/{created[company]}/connections", json=body)).raise_for_status()
+            await _once_known(api, f"/api/v1/clients/{created[company]}/connections", body)
     backfills: dict[str, str] = {}
     for company in dict.fromkeys(company for company, *_ in DEMO_CONNECTIONS):
         response = await api.post(f"/api/v1/clients/{created[company]}/results/backfills", json={"days": 30})

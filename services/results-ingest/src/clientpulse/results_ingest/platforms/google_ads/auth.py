@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 import httpx
 
@@ -14,6 +13,7 @@ from clientpulse.results_ingest.platforms.google_ads.connector import (
     interpret_token_answer,
     refresh_access_token,
 )
+from clientpulse.results_ingest.platforms.google_oauth import google_authorization_url
 from clientpulse.results_ingest.platforms.spec import OAuth
 
 if TYPE_CHECKING:
@@ -39,18 +39,14 @@ class GoogleOAuth(OAuth["GoogleAdsSettings"]):
         code_challenge: str | None,
         account_id: str,
     ) -> str:
-        params = {
-            "client_id": settings.client_id,
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": SCOPE,
-            "access_type": "offline",
-            "prompt": "consent",
-            "state": state,
-            "code_challenge": code_challenge or "",
-            "code_challenge_method": "S256",
-        }
-        return f"{settings.authorize_url}?{urlencode(params)}"
+        return google_authorization_url(
+            settings.authorize_url,
+            client_id=settings.client_id,
+            scope=SCOPE,
+            state=state,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+        )
 
     async def exchange_code(
         self,

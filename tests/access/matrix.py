@@ -178,6 +178,9 @@ MATRIX: dict[str, Operation] = {
     "GET /api/v1/clients/{client_id}/results/backfills/{backfill_id}": op(CM, 200, scope=CLIENT),
     "GET /api/v1/clients/{client_id}/results/campaigns": op(CM, 200, prepare=_shared(start="2026-01-01", end="2026-01-31"), scope=CLIENT),
     "GET /api/v1/clients/{client_id}/results/metrics": op(CM, 200, scope=CLIENT),
+    "GET /api/v1/clients/{client_id}/results/breakdown": op(
+        CM, 200, prepare=_shared(dimension="channel_group", start="2026-01-01", end="2026-01-31"), scope=CLIENT
+    ),
     "GET /api/v1/clients/{client_id}/tiering": op(CM, 200, scope=CLIENT),
     "GET /api/v1/clients/{client_id}/tiering/history": op(CM, 200, scope=CLIENT),
     "POST /api/v1/clients/{client_id}/tiering/override": op(CM, 200, prepare=_body({"tier": "Core", "reason": "flagship"}), scope=CLIENT),

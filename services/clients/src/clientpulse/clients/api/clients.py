@@ -181,7 +181,7 @@ class ClientController(ClientsModuleController):
             if data.status is not None:
                 await change_status(session, identity, client, data.status, data.status_reason)
             hidden = await _hidden_parent(session, identity, client)
-        return ClientRead.of(client, company, hidden=hidden)
+        return ClientRead.of(client, company, hidden=hidden, senior_dms=senior_dms)
 
     @get(
         "/{client_id:str}/history",

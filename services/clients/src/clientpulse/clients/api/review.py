@@ -9,7 +9,6 @@ from litestar.status_codes import HTTP_201_CREATED
 from clientpulse.clients.api.schemas.check_ins import ReviewDecisionCreate, ReviewDecisionRead
 from clientpulse.clients.domain.clients import visible_client
 from clientpulse.clients.domain.review import record_review_decision
-from clientpulse.shared.contracts.events import ReviewDecision
 from clientpulse.shared.guards import ClientsModuleController
 from clientpulse.shared.service import Caller, Db
 
@@ -35,11 +34,10 @@ class ReviewDecisionController(ClientsModuleController):
             client, _ = await visible_client(session, identity, client_id)
             await record_review_decision(session, identity, client, data.decision, data.reason)
             assert client.review_decided_at is not None
-            assert client.review_decided_by is not None
             return ReviewDecisionRead(
                 client_id=client.id,
-                decision=ReviewDecision(client.review_decision),
-                reason=client.review_decision_reason or "",
-                decided_by=client.review_decided_by,
+                decision=data.decision,
+                reason=client.review_decision_reason or data.reason,
+                decided_by=identity.sub,
                 decided_at=client.review_decided_at,
             )

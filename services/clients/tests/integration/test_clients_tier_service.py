@@ -37,7 +37,10 @@ from clientpulse.shared.testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
-EXEC = as_user(EXECUTIVE)
+
+def exec_() -> dict[str, str]:
+    """An Executive's forwarded identity, signed now (it lives 60 seconds)."""
+    return as_user(EXECUTIVE)
 
 
 async def events_on(nats_url: str, subject: str, client_id: str, *, settle: float = 1.5) -> list[dict]:
@@ -81,11 +84,11 @@ def tier_event(client: str, tier: Tier, at: datetime, old: Tier | None = None):
 
 
 async def read(api, client: str) -> dict:
-    return (await api.get(f"/api/v1/clients/{client}", headers=EXEC)).json()
+    return (await api.get(f"/api/v1/clients/{client}", headers=exec_())).json()
 
 
 async def listed(api, query: str) -> list[str]:
-    return [c["id"] for c in (await api.get(f"/api/v1/clients?{query}", headers=EXEC)).json()["items"]]
+    return [c["id"] for c in (await api.get(f"/api/v1/clients?{query}", headers=exec_())).json()["items"]]
 
 
 async def test_platinum_check_ins_are_due_monthly_overdue_counted_and_announced_once(
@@ -132,7 +135,7 @@ async def test_platinum_check_ins_are_due_monthly_overdue_counted_and_announced_
         assert logged.json()["held_by"] == "u-42"
         future = await api.post(
             f"/api/v1/clients/{client}/check-ins", json={"held_on": (today + timedelta(days=2)).isoformat()},
-            headers=EXEC,
+            headers=exec_(),
         )  # fmt: skip
         assert future.status_code == 422
         assert (await api.get(f"/api/v1/clients/{client}/check-ins", headers=as_user(MANAGER_S2))).status_code == 404
@@ -140,7 +143,7 @@ async def test_platinum_check_ins_are_due_monthly_overdue_counted_and_announced_
         next_due = add_months(today, 1)
         assert (body["next_check_in_due_on"], body["check_in_overdue"]) == (next_due.isoformat(), False)
         assert await listed(api, "check_in_overdue=true") == []
-        items = (await api.get(f"/api/v1/clients/{client}/check-ins", headers=EXEC)).json()["items"]
+        items = (await api.get(f"/api/v1/clients/{client}/check-ins", headers=exec_())).json()["items"]
         assert [(i["held_on"], i["notes"]) for i in items] == [(today.isoformat(), "Roadmap and budget")]
 
         reminded = await check_check_ins(postgres_url, next_due - timedelta(days=2), 3)
@@ -150,7 +153,7 @@ async def test_platinum_check_ins_are_due_monthly_overdue_counted_and_announced_
         assert [e["data"]["due_on"] for e in due_events] == [next_due.isoformat()]
         logged_events = await events_on(clean_nats, "clients.v1.check_in.logged", client)
         assert [e["data"]["next_due_on"] for e in logged_events] == [next_due.isoformat()]
-        history = (await api.get(f"/api/v1/clients/{client}/history?type=CheckInLogged", headers=EXEC)).json()
+        history = (await api.get(f"/api/v1/clients/{client}/history?type=CheckInLogged", headers=exec_())).json()
         assert len(history["items"]) == 1
         assert (await read(api, core))["next_check_in_due_on"] is None  # only Platinum clients have check-ins
 
@@ -180,14 +183,14 @@ async def test_a_platinum_client_without_a_senior_dm_is_flagged_and_announced(
         missing = await events_on(clean_nats, "clients.v1.client.senior_dm_missing", client)
         assert [(e["data"]["dm_id"], e["data"]["squad_id"]) for e in missing] == [("u-42", "s-1")]  # once
 
-        assigned = await api.patch(f"/api/v1/clients/{client}", json={"dm_id": "u-senior"}, headers=EXEC)
+        assigned = await api.patch(f"/api/v1/clients/{client}", json={"dm_id": "u-senior"}, headers=exec_())
         assert assigned.status_code == 200 and assigned.json()["senior_dm_missing"] is False
         assert await listed(api, "senior_dm_missing=true") == []
-        back = await api.patch(f"/api/v1/clients/{client}", json={"dm_id": "u-junior"}, headers=EXEC)
+        back = await api.patch(f"/api/v1/clients/{client}", json={"dm_id": "u-junior"}, headers=exec_())
         assert back.json()["senior_dm_missing"] is True
         missing = await events_on(clean_nats, "clients.v1.client.senior_dm_missing", client)
         assert [e["data"]["dm_id"] for e in missing] == ["u-42", "u-junior"]
-        history = (await api.get(f"/api/v1/clients/{client}/history?type=SeniorDmMissing", headers=EXEC)).json()
+        history = (await api.get(f"/api/v1/clients/{client}/history?type=SeniorDmMissing", headers=exec_())).json()
         assert len(history["items"]) == 2
 
 
@@ -206,25 +209,27 @@ async def test_a_review_decision_closes_the_30_day_action(postgres_url: str, cle
         assert body["review_action_due_on"] == (now.date() + timedelta(days=30)).isoformat()
         assert body["review_action_overdue"] is True
         path = f"/api/v1/clients/{client}/tiering/review-decision"
-        bad = await api.post(path, json={"decision": "ignore", "reason": "x"}, headers=EXEC)
+        bad = await api.post(path, json={"decision": "ignore", "reason": "x"}, headers=exec_())
         assert bad.status_code == 422
-        blank = await api.post(path, json={"decision": "reprice", "reason": "   "}, headers=EXEC)
+        blank = await api.post(path, json={"decision": "reprice", "reason": "   "}, headers=exec_())
         assert blank.status_code == 422 and "reason" in blank.text
         hidden = await api.post(path, json={"decision": "reprice", "reason": "r"}, headers=as_user(MANAGER_S2))
         assert hidden.status_code == 404
-        decided = await api.post(path, json={"decision": "reprice", "reason": "Fee up 20% from March"}, headers=EXEC)
+        decided = await api.post(path, json={"decision": "reprice", "reason": "Fee up 20% from March"}, headers=exec_())
         assert decided.status_code == 201, decided.text
         assert decided.json()["decision"] == "reprice"
         body = await read(api, client)
         assert (body["review_action_due_on"], body["review_action_overdue"]) == (None, False)
         assert (body["review_decision"], body["tier"]) == ("reprice", "Review")
-        twice = await api.post(path, json={"decision": "exit", "reason": "changed our mind"}, headers=EXEC)
+        twice = await api.post(path, json={"decision": "exit", "reason": "changed our mind"}, headers=exec_())
         assert twice.status_code == 409
         not_review = await api.post(
-            f"/api/v1/clients/{core}/tiering/review-decision", json={"decision": "exit", "reason": "x"}, headers=EXEC
+            f"/api/v1/clients/{core}/tiering/review-decision", json={"decision": "exit", "reason": "x"}, headers=exec_()
         )
         assert not_review.status_code == 409 and "Core" in not_review.text
-        history = (await api.get(f"/api/v1/clients/{client}/history?type=ReviewDecisionRecorded", headers=EXEC)).json()
+        history = (
+            await api.get(f"/api/v1/clients/{client}/history?type=ReviewDecisionRecorded", headers=exec_())
+        ).json()
         assert [e["line"] for e in history["items"]] == ["Review decision: reprice (Fee up 20% from March)"]
         events = await events_on(clean_nats, "clients.v1.review.decided", client)
         assert [(e["data"]["decision"], e["data"]["action_due_on"]) for e in events] == [
@@ -240,7 +245,7 @@ async def test_goals_follow_the_newest_measurement_of_their_own_period(postgres_
                 f"/api/v1/clients/{client}/goals",
                 json={"name": "ROAS 4", "kind": "level", "target": "4", "period_start": "2026-01-01",
                       "period_end": "2026-03-31", "metric": "roas"},
-                headers=EXEC,
+                headers=exec_(),
             )
         ).json()  # fmt: skip
         now = datetime.now(UTC)
@@ -260,7 +265,7 @@ async def test_goals_follow_the_newest_measurement_of_their_own_period(postgres_
         await publish_envelopes(clean_nats, [newest, older, other_period, other_metric])
 
         async def current() -> Decimal:
-            goals = (await api.get(f"/api/v1/clients/{client}/goals", headers=EXEC)).json()["items"]
+            goals = (await api.get(f"/api/v1/clients/{client}/goals", headers=exec_())).json()["items"]
             return Decimal(goals[0]["current"])
 
         assert await wait_until(lambda: _equals(current, Decimal("3.75")), within=15)
@@ -302,7 +307,7 @@ async def test_connections_and_every_override_join_the_history(postgres_url: str
         await publish_envelopes(clean_nats, events)
 
         async def lines() -> dict[str, str]:
-            items = (await api.get(f"/api/v1/clients/{client}/history", headers=EXEC)).json()["items"]
+            items = (await api.get(f"/api/v1/clients/{client}/history", headers=exec_())).json()["items"]
             return {e["type"]: e["line"] for e in items if e["type"] != "ClientCreated"}
 
         assert await wait_until(lambda: _count(lines, 4), within=15)

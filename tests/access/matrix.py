@@ -169,6 +169,10 @@ MATRIX: dict[str, Operation] = {
     "POST /api/v1/clients/{client_id}/notes": op(CM, 201, prepare=_body({"body": "hello"}), scope=CLIENT),
     "DELETE /api/v1/clients/{client_id}/notes/{note_id}": op(CM, 204, prepare=_fresh_note(), scope=CLIENT),
     "PATCH /api/v1/clients/{client_id}/notes/{note_id}": op(CM, 200, prepare=_fresh_note({"body": "edited"}), scope=CLIENT),
+    "GET /api/v1/clients/{client_id}/check-ins": op(CM, 200, scope=CLIENT),
+    "POST /api/v1/clients/{client_id}/check-ins": op(CM, 201, prepare=_body({"held_on": "2026-02-10", "notes": "ok"}), scope=CLIENT),
+    # A client not in Review (or already decided) has no action to close: a 409 about its state.
+    "POST /api/v1/clients/{client_id}/tiering/review-decision": op(CM, 201, 409, prepare=_body({"decision": "improve", "reason": "plan agreed"}), scope=CLIENT),
     "GET /api/v1/clients/{client_id}/qbrs": op(CM, 200, scope=CLIENT),
     "POST /api/v1/clients/{client_id}/qbrs": op(CM, 201, prepare=_body({"held_on": "2026-02-10", "summary": "ok"}), scope=CLIENT),
     "GET /api/v1/clients/{client_id}/qbrs/{qbr_id}": op(CM, 200, scope=CLIENT),

@@ -26,10 +26,16 @@ def as_user(identity: Identity) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def running_clients_service(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def running_clients_service(
+    database_url: str, nats_url: str, **overrides: object
+) -> AsyncIterator[httpx.AsyncClient]:
     """The clients app with its lifespan (migrations, consumers, outbox relay) running."""
     settings = ClientsSettings(
-        database_url=database_url, nats_url=nats_url, identity_secret=SECRET, outbox_poll_interval=0.1
+        database_url=database_url,
+        nats_url=nats_url,
+        identity_secret=SECRET,
+        outbox_poll_interval=0.1,
+        **overrides,  # type: ignore[arg-type]
     )
     async with AsyncTestClient(create_app(settings)) as client:
         yield client

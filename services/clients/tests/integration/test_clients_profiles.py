@@ -21,9 +21,9 @@ from clientpulse.clients.cli import check_qbrs
 from clientpulse.shared.contracts import Envelope, wrap
 from clientpulse.shared.contracts.events import (
     AnalysisGenerated,
-    MetricValue,
+    GoalMeasurement,
+    GoalsMeasured,
     ScoreRecorded,
-    SyncCompleted,
     Tier,
     TierChangeCause,
     TierChanged,
@@ -160,13 +160,11 @@ def foreign_events(client: str, now: datetime) -> tuple[Envelope, Envelope, Enve
                           status="good", generated_by="deterministic"),
         source="insights",
     )  # fmt: skip
-    sync = wrap(
-        SyncCompleted(client_id=client, connection_id="k-1", platform="shopify", window_start=date(2026, 1, 1),
-                      window_end=date(2026, 1, 31), days_written=31,
-                      metrics=[MetricValue(metric="revenue", value=Decimal("420.5"))]),
+    measured = wrap(
+        GoalsMeasured(client_id=client, measured_on=date(2026, 1, 31), goals=[]),
         source="results",
     )  # fmt: skip
-    return score, newer, late, analysis, sync
+    return score, newer, late, analysis, measured
 
 
 async def test_foreign_events_come_in_once_and_late_ones_never_overwrite(postgres_url: str, clean_nats: str) -> None:
@@ -181,8 +179,15 @@ async def test_foreign_events_come_in_once_and_late_ones_never_overwrite(postgre
         )  # fmt: skip
         assert goal.status_code == 201, goal.text
         now = datetime.now(UTC)
-        score, newer, late, analysis, sync = foreign_events(client, now)
-        await publish_envelopes(clean_nats, [score, newer, late, analysis, sync])
+        score, newer, late, analysis, measured = foreign_events(client, now)
+        goal_id = goal.json()["id"]
+        measured = wrap(
+            GoalsMeasured(client_id=client, measured_on=date(2026, 1, 31), goals=[
+                GoalMeasurement(goal_id=goal_id, metric="revenue", current=Decimal("420.5"),
+                                period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), status="Off Track")]),
+            source="results",
+        )  # fmt: skip
+        await publish_envelopes(clean_nats, [score, newer, late, analysis, measured])
         connection = await nats.connect(clean_nats)  # duplicates past the dedup window
         for copy in (score, newer):
             await connection.jetstream().publish(copy.data.subject, copy.to_json(), stream="TIERING")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.di import Provide
 
+from clientpulse.clients.api.check_ins import CheckInController
 from clientpulse.clients.api.clients import ClientController
 from clientpulse.clients.api.companies import CompanyController
 from clientpulse.clients.api.goals import GoalController
@@ -15,6 +17,8 @@ from clientpulse.clients.api.me import MeController
 from clientpulse.clients.api.notes import NoteController
 from clientpulse.clients.api.prompts import ConversionPromptController
 from clientpulse.clients.api.qbrs import QbrController
+from clientpulse.clients.api.review import ReviewDecisionController
+from clientpulse.clients.domain.senior_dms import SeniorDms
 from clientpulse.clients.events import handlers
 from clientpulse.clients.settings import ClientsSettings
 from clientpulse.shared.contracts import Stream
@@ -25,8 +29,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: ClientsSettings | None = None) -> Litestar:
     """Build the app (nothing connects until its lifespan starts)."""
-    runtime = build_runtime(settings or ClientsSettings(), migrations=MIGRATIONS, publishes=[Stream.CLIENTS])
-    handlers.register(runtime.bus)
+    settings = settings or ClientsSettings()
+    runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[Stream.CLIENTS])
+    senior_dms = SeniorDms.of(settings.senior_dms)
+    handlers.register(runtime.bus, senior_dms)
     return create_service_app(
         runtime,
         route_handlers=[
@@ -35,11 +41,14 @@ def create_app(settings: ClientsSettings | None = None) -> Litestar:
             ConversionPromptController,
             HealthController,
             QbrController,
+            CheckInController,
+            ReviewDecisionController,
             GoalController,
             NoteController,
             GroupController,
             MeController,
         ],
         title="clientpulse clients",
-        description="Companies, client profiles, lifecycle, health, QBRs, goals, notes and history.",
+        description="Companies, client profiles, lifecycle, health, QBRs, check-ins, goals, notes and history.",
+        dependencies={"senior_dms": Provide(lambda: senior_dms, sync_to_thread=False, use_cache=True)},
     )

@@ -122,6 +122,8 @@ ROUTING_TABLE = RoutingTable(
         Route("/webhooks...", "notifications", Access.EXECUTIVE),
         Route("/companies...", "clients", Access.CLIENTS_MODULE),
         Route("/conversion-prompts...", "clients", Access.CLIENTS_MODULE),
+        # The Review action lives with the client profile: its decision is the clients service's.
+        Route("/clients/{client_id}/tiering/review-decision", "clients", Access.CLIENTS_MODULE),
         Route("/clients/{client_id}/tiering...", "tiering", Access.CLIENTS_MODULE),
         Route("/clients/{client_id}/connections...", "results", Access.CLIENTS_MODULE),
         Route("/clients/{client_id}/results...", "results", Access.CLIENTS_MODULE),

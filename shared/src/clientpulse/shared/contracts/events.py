@@ -236,6 +236,87 @@ class GoalChanged(EventData):
     changed_by: str
 
 
+class ReviewDecision(enum.StrEnum):
+    """What was decided for a client in Review (its 30-day action)."""
+
+    REPRICE = "reprice"
+    EXIT = "exit"
+    IMPROVE = "improve"
+
+
+class CheckInLogged(EventData):
+    """A monthly check-in with a client was held and logged; for a Platinum client the next falls due a month later."""
+
+    event_type: ClassVar[str] = "CheckInLogged"
+    subject: ClassVar[str] = "clients.v1.check_in.logged"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    check_in_id: str
+    held_on: date
+    held_by: str
+    next_due_on: date | None = Field(default=None, description="None unless the client is Platinum")
+    logged_by: str
+
+
+class CheckInDue(EventData):
+    """A Platinum client's monthly check-in falls due soon; published once per due date."""
+
+    event_type: ClassVar[str] = "CheckInDue"
+    subject: ClassVar[str] = "clients.v1.check_in.due"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    due_on: date
+    last_check_in_on: date | None = None
+    dm_id: str | None = None
+    squad_id: str | None = None
+
+
+class CheckInOverdue(EventData):
+    """An Active Platinum client's monthly check-in is past due; published once per overdue episode."""
+
+    event_type: ClassVar[str] = "CheckInOverdue"
+    subject: ClassVar[str] = "clients.v1.check_in.overdue"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    due_on: date
+    days_overdue: int = Field(ge=0)
+    last_check_in_on: date | None = None
+    dm_id: str | None = None
+    squad_id: str | None = None
+
+
+class SeniorDmMissing(EventData):
+    """A Platinum client is looked after by a DM who is not one of the senior DMs (or by nobody).
+
+    Published when the client starts to lack a senior DM (it became Platinum, or was assigned).
+    """
+
+    event_type: ClassVar[str] = "SeniorDmMissing"
+    subject: ClassVar[str] = "clients.v1.client.senior_dm_missing"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    dm_id: str | None = None
+    squad_id: str | None = None
+
+
+class ReviewDecisionRecorded(EventData):
+    """The 30-day action of a client in Review was closed with a decision and its reason."""
+
+    event_type: ClassVar[str] = "ReviewDecisionRecorded"
+    subject: ClassVar[str] = "clients.v1.review.decided"
+    stream: ClassVar[Stream] = Stream.CLIENTS
+
+    client_id: str
+    decision: ReviewDecision
+    reason: str
+    action_due_on: date | None = Field(default=None, description="the 30-day due date the decision closed")
+    decided_by: str
+
+
 # --- tiering ------------------------------------------------------------------------------------
 
 
@@ -273,6 +354,36 @@ class TierChanged(EventData):
     cause: TierChangeCause
     receipt_id: str | None = None
     changed_by: str | None = None
+
+
+class TierOverrideSet(EventData):
+    """A tier override was set (or replaced), whether or not the effective tier moved."""
+
+    event_type: ClassVar[str] = "TierOverrideSet"
+    subject: ClassVar[str] = "tiering.v1.override.set"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    client_id: str
+    tier: Tier
+    reason: str
+    expires_at: datetime | None = None
+    effective_tier: Tier
+    computed_tier: Tier | None = None
+    set_by: str
+
+
+class TierOverrideCleared(EventData):
+    """A tier override ended: cleared by a person or reached its expiry (``expired``)."""
+
+    event_type: ClassVar[str] = "TierOverrideCleared"
+    subject: ClassVar[str] = "tiering.v1.override.cleared"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    client_id: str
+    tier: Tier = Field(description="the tier the override had set")
+    effective_tier: Tier = Field(description="the effective tier after it ended (the computed one)")
+    expired: bool = False
+    cleared_by: str
 
 
 class RecalculationRequested(EventData):
@@ -409,6 +520,64 @@ class ConnectionExpiring(EventData):
     expires_at: datetime
 
 
+class ConnectionAdded(EventData):
+    """A client was connected to a platform account."""
+
+    event_type: ClassVar[str] = "ConnectionAdded"
+    subject: ClassVar[str] = "results.v1.connection.added"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    client_id: str
+    connection_id: str
+    platform: str
+    platform_name: str
+    account_id: str
+    account_name: str | None = None
+    added_by: str
+
+
+class ConnectionRemoved(EventData):
+    """A client's platform connection was removed (its stored results stay)."""
+
+    event_type: ClassVar[str] = "ConnectionRemoved"
+    subject: ClassVar[str] = "results.v1.connection.removed"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    client_id: str
+    connection_id: str
+    platform: str
+    platform_name: str
+    account_id: str
+    account_name: str | None = None
+    removed_by: str
+
+
+class GoalMeasurement(BaseModel):
+    """One linked goal's metric value over the goal's own period so far (nested in GoalsMeasured)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    goal_id: str
+    metric: str
+    current: Decimal
+    period_start: date
+    period_end: date
+    status: str = Field(description="On Track, At Risk or Off Track, judged on the results service's numbers")
+
+
+class GoalsMeasured(EventData):
+    """The open goals of a client linked to a metric, measured over their own periods after new results
+    were stored (a sync, a backfill) or a goal changed."""
+
+    event_type: ClassVar[str] = "GoalsMeasured"
+    subject: ClassVar[str] = "results.v1.goals.measured"
+    stream: ClassVar[Stream] = Stream.RESULTS
+
+    client_id: str
+    measured_on: date = Field(description="the day the periods were measured up to")
+    goals: list[GoalMeasurement] = Field(default_factory=list)
+
+
 # --- insights -----------------------------------------------------------------------------------
 
 
@@ -488,8 +657,15 @@ CATALOGUE: tuple[type[EventData], ...] = (
     QbrLogged,
     QbrOverdue,
     GoalChanged,
+    CheckInLogged,
+    CheckInDue,
+    CheckInOverdue,
+    SeniorDmMissing,
+    ReviewDecisionRecorded,
     ScoreRecorded,
     TierChanged,
+    TierOverrideSet,
+    TierOverrideCleared,
     RecalculationRequested,
     RecalculationCompleted,
     BackfillRequested,
@@ -498,6 +674,9 @@ CATALOGUE: tuple[type[EventData], ...] = (
     BackfillSliceRequested,
     SyncCompleted,
     ConnectionExpiring,
+    ConnectionAdded,
+    ConnectionRemoved,
+    GoalsMeasured,
     WeeklyAnalysisRequested,
     ClientAnalysisRequested,
     AnalysisGenerated,

@@ -9,6 +9,7 @@ from litestar import get, patch
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clientpulse.clients.api.deps import SeniorDmsDep
 from clientpulse.clients.api.pagination import Cursor
 from clientpulse.clients.api.schemas.clients import ClientRead, ClientUpdate
 from clientpulse.clients.api.schemas.history import HistoryRead
@@ -80,12 +81,14 @@ class ClientController(ClientsModuleController):
         "/",
         summary="List the clients the caller may see",
         description="Filters combine; each row carries tier, health band and colour, stale flag, next QBR due "
-        "and the overdue flag. `tier=unscored` lists clients tiering has not scored yet.",
+        "and the overdue flag, next check-in due and its overdue flag, and the senior-DM flag. "
+        "`tier=unscored` lists clients tiering has not scored yet.",
     )
     async def list_clients(
         self,
         identity: Caller,
         db: Db,
+        senior_dms: SeniorDmsDep,
         status: FromQuery[ClientStatus | None] = None,
         tier: Annotated[str | None, QueryParameter(description="Platinum, Core, Standard, Review or unscored")] = None,
         health_band: FromQuery[HealthBand | None] = None,
@@ -94,6 +97,9 @@ class ClientController(ClientsModuleController):
         squad_id: Annotated[str | None, QueryParameter(max_length=120)] = None,
         group_id: Annotated[str | None, QueryParameter(max_length=64, description="members of this parent")] = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description="text in the name")] = None,
+        qbr_overdue: FromQuery[bool | None] = None,
+        check_in_overdue: FromQuery[bool | None] = None,
+        senior_dm_missing: FromQuery[bool | None] = None,
         sort: Annotated[str | None, QueryParameter(max_length=20, description=SORT_DESCRIPTION)] = None,
         cursor: Cursor = None,
         limit: FromQuery[int | None] = None,
@@ -115,6 +121,11 @@ class ClientController(ClientsModuleController):
             squad_id=squad_id,
             group_id=group_id,
             text=q,
+            today=now.date(),
+            qbr_overdue=qbr_overdue,
+            check_in_overdue=check_in_overdue,
+            senior_dm_missing=senior_dm_missing,
+            senior_dms=senior_dms.ids,
         )
         async with db.transaction() as session:
             rows = await ClientRepository(session).list_visible(
@@ -122,7 +133,10 @@ class ClientController(ClientsModuleController):
             )
             parents = {client.parent_id for client, _ in rows[:size] if client.parent_id}
             hidden = frozenset(await ClientRepository(session).hidden_from(identity, parents))
-        items = [ClientRead.of(client, company, now=now, hidden=hidden) for client, company in rows[:size]]
+        items = [
+            ClientRead.of(client, company, now=now, hidden=hidden, senior_dms=senior_dms)
+            for client, company in rows[:size]
+        ]
         next_cursor = None
         if len(rows) > size:
             last_client, last_company = rows[size - 1]
@@ -132,11 +146,13 @@ class ClientController(ClientsModuleController):
         return Page[ClientRead](items=items, next_cursor=next_cursor)
 
     @get("/{client_id:str}", summary="Read a client")
-    async def get_client(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ClientRead:
+    async def get_client(
+        self, identity: Caller, db: Db, senior_dms: SeniorDmsDep, client_id: FromPath[str]
+    ) -> ClientRead:
         async with db.transaction() as session:
             client, company = await visible_client(session, identity, client_id)
             hidden = await _hidden_parent(session, identity, client)
-        return ClientRead.of(client, company, hidden=hidden)
+        return ClientRead.of(client, company, hidden=hidden, senior_dms=senior_dms)
 
     @patch(
         "/{client_id:str}",
@@ -146,7 +162,7 @@ class ClientController(ClientsModuleController):
         "make a cycle is a 409; the client itself as parent is a 422.",
     )
     async def update_client(
-        self, identity: Caller, db: Db, client_id: FromPath[str], data: JSONBody[ClientUpdate]
+        self, identity: Caller, db: Db, senior_dms: SeniorDmsDep, client_id: FromPath[str], data: JSONBody[ClientUpdate]
     ) -> ClientRead:
         fields = data.model_fields_set
         async with db.transaction() as session:
@@ -158,13 +174,14 @@ class ClientController(ClientsModuleController):
                     client,
                     dm_id=data.dm_id if "dm_id" in fields else client.dm_id,
                     squad_id=data.squad_id if "squad_id" in fields else client.squad_id,
+                    senior_dms=senior_dms,
                 )
             if "parent_id" in fields:
                 await set_parent(session, identity, client, data.parent_id)
             if data.status is not None:
                 await change_status(session, identity, client, data.status, data.status_reason)
             hidden = await _hidden_parent(session, identity, client)
-        return ClientRead.of(client, company, hidden=hidden)
+        return ClientRead.of(client, company, hidden=hidden, senior_dms=senior_dms)
 
     @get(
         "/{client_id:str}/history",

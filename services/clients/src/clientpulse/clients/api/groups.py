@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import get
 from litestar.params import FromPath
 
+from clientpulse.clients.api.deps import SeniorDmsDep
 from clientpulse.clients.api.schemas.clients import ClientRead
 from clientpulse.clients.db.repositories.clients import ClientRepository
 from clientpulse.clients.domain.clients import visible_client
@@ -20,9 +21,11 @@ class GroupController(ClientsModuleController):
     tags = ["clients"]
 
     @get("/{client_id:str}/members", summary="The members of a group account")
-    async def members(self, identity: Caller, db: Db, client_id: FromPath[str]) -> list[ClientRead]:
+    async def members(
+        self, identity: Caller, db: Db, senior_dms: SeniorDmsDep, client_id: FromPath[str]
+    ) -> list[ClientRead]:
         now = utcnow()
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
             rows = await ClientRepository(session).members(identity, client_id)
-        return [ClientRead.of(client, company, now=now) for client, company in rows]
+        return [ClientRead.of(client, company, now=now, senior_dms=senior_dms) for client, company in rows]

@@ -42,6 +42,7 @@ class Client(Base):
         # The list's common filters lead with status; the id keeps keyset pagination on the index.
         Index("ix_clients_status_tier_band_id", "status", "tier", "health_band", "id"),
         Index("ix_clients_status_qbr_due_on", "status", "qbr_due_on"),
+        Index("ix_clients_status_check_in_due_on", "status", "check_in_due_on"),
     )
 
     id: Mapped[str] = mapped_column(String(64), ForeignKey("companies.id"), primary_key=True)
@@ -69,6 +70,19 @@ class Client(Base):
     qbr_overdue_reported_for: Mapped[date | None] = mapped_column(
         doc="the due date whose overdue episode was already announced with QbrOverdue"
     )
+    # Platinum service: monthly check-ins (docs/domain-rules.md, "Tier service approach").
+    platinum_since: Mapped[date | None] = mapped_column(doc="when the client last became Platinum")
+    last_check_in_on: Mapped[date | None]
+    check_in_due_on: Mapped[date | None]
+    check_in_due_reported_for: Mapped[date | None] = mapped_column(doc="the due date already announced with CheckInDue")
+    check_in_overdue_reported_for: Mapped[date | None] = mapped_column(
+        doc="the due date whose overdue episode was already announced with CheckInOverdue"
+    )
+    # The last decision that closed a Review client's 30-day action.
+    review_decision: Mapped[str | None] = mapped_column(String(20))
+    review_decision_reason: Mapped[str | None] = mapped_column(Text)
+    review_decided_at: Mapped[datetime | None]
+    review_decided_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class HealthScore(Base):
@@ -102,6 +116,21 @@ class Qbr(Base):
     logged_by: Mapped[str] = mapped_column(String(120))
     logged_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class CheckIn(Base):
+    """A monthly check-in held with a client."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_client_held", "client_id", "held_on"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id"))
+    held_on: Mapped[date]
+    held_by: Mapped[str] = mapped_column(String(120), doc="who held it")
+    notes: Mapped[str] = mapped_column(Text)
+    logged_by: Mapped[str] = mapped_column(String(120))
+    logged_at: Mapped[datetime]
 
 
 class Goal(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.clients.db.models import Client
 from clientpulse.clients.domain.history import emit
+from clientpulse.clients.domain.senior_dms import SeniorDms, tell_if_senior_dm_missing
 from clientpulse.shared.contracts.events import ClientAssigned
 from clientpulse.shared.errors import Forbidden
 from clientpulse.shared.identity import Identity
@@ -38,14 +39,23 @@ def initial_assignment(identity: Identity, *, dm_id: str | None, squad_id: str |
 
 
 async def assign(
-    session: AsyncSession, identity: Identity, client: Client, *, dm_id: str | None, squad_id: str | None
+    session: AsyncSession,
+    identity: Identity,
+    client: Client,
+    *,
+    dm_id: str | None,
+    squad_id: str | None,
+    senior_dms: SeniorDms | None = None,
 ) -> bool:
-    """Set the client's DM and squad; only Executives and Heads may (docs/access.md)."""
+    """Set the client's DM and squad; only Executives and Heads may (docs/access.md). A Platinum client
+    handed to a DM who is not a senior DM is flagged and announced (SeniorDmMissing)."""
     if not identity.sees_all_clients:
         raise Forbidden("only an Executive or a Head may assign a client's DM or squad")
     if (dm_id, squad_id) == (client.dm_id, client.squad_id):
         return False
     previous_dm, previous_squad = client.dm_id, client.squad_id
+    senior_dms = senior_dms or SeniorDms()
+    was_missing = senior_dms.client_missing(client)
     client.dm_id, client.squad_id = dm_id, squad_id
     await emit(
         session,
@@ -60,4 +70,5 @@ async def assign(
         line=f"Assigned to DM {dm_id or 'nobody'} in squad {squad_id or 'none'}",
         actor=identity.sub,
     )
+    await tell_if_senior_dm_missing(session, senior_dms, client, was_missing=was_missing)
     return True

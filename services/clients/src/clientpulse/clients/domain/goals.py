@@ -1,9 +1,11 @@
-"""Client goals: a target against a current value over a period, optionally linked to a synced results
-metric; their status follows the pace rule (docs/domain-rules.md, "Goals").
+"""Client goals: a target against a current value over a period, optionally linked to a results metric
+whose value over the goal's own period the results service measures (GoalsMeasured); their status
+follows the pace rule (docs/domain-rules.md, "Goals").
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,7 +17,7 @@ from clientpulse.clients.db.models import Client, Goal
 from clientpulse.clients.db.repositories.goals import GoalRepository
 from clientpulse.clients.domain.history import add_entry, emit
 from clientpulse.shared.contracts import new_event_id
-from clientpulse.shared.contracts.events import GoalChanged
+from clientpulse.shared.contracts.events import GoalChanged, GoalMeasurement
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Conflict, NotFound, Unprocessable
 from clientpulse.shared.goals import GoalDirection, GoalKind
@@ -116,13 +118,28 @@ async def update_goal(
     return goal
 
 
-async def apply_synced_metrics(session: AsyncSession, client_id: str, values: dict[str, Decimal], at: datetime) -> int:
-    """Set the current value of open goals linked to synced metrics (older syncs never overwrite newer)."""
+def measurement_applies(goal: Goal, measured: GoalMeasurement, at: datetime) -> bool:
+    """Whether a measurement from the results service is the newest word on the goal as it now stands:
+    the goal is open, still follows that metric over that period, and no newer measurement set it."""
+    return (
+        goal.closed_at is None
+        and goal.metric == measured.metric
+        and (goal.period_start, goal.period_end) == (measured.period_start, measured.period_end)
+        and (goal.current_at is None or goal.current_at <= at)
+    )
+
+
+async def apply_goal_measurements(
+    session: AsyncSession, client_id: str, measurements: Sequence[GoalMeasurement], at: datetime
+) -> int:
+    """Set the current value of linked goals from the results service's measurements over each goal's own
+    period (older measurements never overwrite newer ones)."""
+    by_goal = {measured.goal_id: measured for measured in measurements}
     updated = 0
-    for goal in await GoalRepository(session).linked_open(client_id, list(values)):
-        if goal.current_at is not None and goal.current_at > at:
+    for goal in await GoalRepository(session).several(client_id, list(by_goal)):
+        measured = by_goal[goal.id]
+        if not measurement_applies(goal, measured, at):
             continue
-        assert goal.metric is not None
-        goal.current, goal.current_at, goal.updated_at = values[goal.metric], at, utcnow()
+        goal.current, goal.current_at, goal.updated_at = measured.current, at, utcnow()
         updated += 1
     return updated

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from clientpulse.clients.db.models import Client
+from clientpulse.clients.domain.check_ins import refresh_check_in_due
 from clientpulse.clients.domain.qbrs import refresh_qbr_due
 from clientpulse.shared.contracts.events import Tier
 from clientpulse.shared.ratings import ratings_are_stale
@@ -27,7 +28,8 @@ def is_stale(ratings_recorded_at: datetime | None, now: datetime) -> bool:
 
 
 def apply_tier(client: Client, tier: Tier, at: datetime) -> bool:
-    """Take a tier from tiering unless a newer event already set one; entering Review starts its 30 days."""
+    """Take a tier from tiering unless a newer event already set one; entering Review starts its 30 days,
+    entering Platinum its monthly check-ins."""
     if client.tier_at is not None and client.tier_at > at:
         return False
     previous = Tier(client.tier) if client.tier else None
@@ -36,7 +38,12 @@ def apply_tier(client: Client, tier: Tier, at: datetime) -> bool:
         client.review_action_due_on = review_action_due(at.date())
     elif tier is not Tier.REVIEW:
         client.review_action_due_on = None
+    if tier is Tier.PLATINUM and previous is not Tier.PLATINUM:
+        client.platinum_since = at.date()
+    elif tier is not Tier.PLATINUM:
+        client.platinum_since = None
     refresh_qbr_due(client)
+    refresh_check_in_due(client)
     return True
 
 

@@ -1,28 +1,35 @@
 """What the clients service does with other contexts' events: won deals raise conversion prompts, tier
-facts are replicated, synced metrics move linked goals, and the rest joins the client's history feed.
+facts are replicated, the results service's goal measurements move linked goals, and the rest joins the
+client's history feed.
 """
 
 from __future__ import annotations
 
+from functools import partial, update_wrapper
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.clients.db.repositories.clients import ClientRepository
-from clientpulse.clients.domain.goals import apply_synced_metrics
+from clientpulse.clients.domain.goals import apply_goal_measurements
 from clientpulse.clients.domain.history import add_entry
 from clientpulse.clients.domain.prompts import record_deal_won
+from clientpulse.clients.domain.senior_dms import SeniorDms, tell_if_senior_dm_missing
 from clientpulse.clients.domain.tiers import apply_score, apply_tier
 from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import (
     AnalysisGenerated,
     BackfillCompleted,
     BackfillFailed,
+    ConnectionAdded,
+    ConnectionRemoved,
     DealWon,
+    GoalsMeasured,
     ScoreRecorded,
     SummaryGenerated,
-    SyncCompleted,
     TierChanged,
+    TierOverrideCleared,
+    TierOverrideSet,
 )
 from clientpulse.shared.messaging import EventBus
 
@@ -46,25 +53,33 @@ def _history(envelope: Envelope[Any], session: AsyncSession, line: str, actor: s
     )
 
 
-async def on_score_recorded(envelope: Envelope[ScoreRecorded], session: AsyncSession) -> None:
+async def on_score_recorded(
+    envelope: Envelope[ScoreRecorded], session: AsyncSession, senior_dms: SeniorDms | None = None
+) -> None:
     """Replicate the client's score, tier and ratings age; note the score in its history."""
     data = envelope.data
     client = await ClientRepository(session).get_for_update(data.client_id)
     if client is None:  # tiering only scores clients it heard of from us; a stray id has nothing to update
         return
     apply_score(client, data.score, data.ratings_recorded_at, envelope.time)
-    apply_tier(client, data.effective_tier, envelope.time)
+    was_missing = (senior_dms or SeniorDms()).client_missing(client)
+    if apply_tier(client, data.effective_tier, envelope.time):
+        await tell_if_senior_dm_missing(session, senior_dms or SeniorDms(), client, was_missing=was_missing)
     line = f"Scored {data.score} ({data.computed_tier.value}); effective tier {data.effective_tier.value}"
     _history(envelope, session, line, data.recorded_by)
 
 
-async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession) -> None:
+async def on_tier_changed(
+    envelope: Envelope[TierChanged], session: AsyncSession, senior_dms: SeniorDms | None = None
+) -> None:
     """Replicate the client's new tier (and score); note the change in its history."""
     data = envelope.data
     client = await ClientRepository(session).get_for_update(data.client_id)
     if client is None:
         return
-    apply_tier(client, data.new_tier, envelope.time)
+    was_missing = (senior_dms or SeniorDms()).client_missing(client)
+    if apply_tier(client, data.new_tier, envelope.time):
+        await tell_if_senior_dm_missing(session, senior_dms or SeniorDms(), client, was_missing=was_missing)
     if data.new_score is not None:
         apply_score(client, data.new_score, None, envelope.time)
     old = data.old_tier.value if data.old_tier else "unscored"
@@ -73,11 +88,40 @@ async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession
     )
 
 
-async def on_sync_completed(envelope: Envelope[SyncCompleted], session: AsyncSession) -> None:
-    """A sync moves the goals linked to its metrics."""
-    values = {metric.metric: metric.value for metric in envelope.data.metrics}
-    if values:
-        await apply_synced_metrics(session, envelope.data.client_id, values, envelope.time)
+async def on_tier_override_set(envelope: Envelope[TierOverrideSet], session: AsyncSession) -> None:
+    """A tier override set joins the history feed, even when the effective tier stays the same."""
+    data = envelope.data
+    until = f" until {data.expires_at.date().isoformat()}" if data.expires_at else ""
+    line = f"Tier override set to {data.tier.value}{until}: {data.reason}"
+    _history(envelope, session, line, data.set_by)
+
+
+async def on_tier_override_cleared(envelope: Envelope[TierOverrideCleared], session: AsyncSession) -> None:
+    """A tier override cleared (or expired) joins the history feed."""
+    data = envelope.data
+    how = "expired" if data.expired else "cleared"
+    line = f"Tier override to {data.tier.value} {how}; effective tier {data.effective_tier.value}"
+    _history(envelope, session, line, data.cleared_by)
+
+
+async def on_goals_measured(envelope: Envelope[GoalsMeasured], session: AsyncSession) -> None:
+    """The results service measured linked goals over their own periods: their current values follow."""
+    if envelope.data.goals:
+        await apply_goal_measurements(session, envelope.data.client_id, envelope.data.goals, envelope.time)
+
+
+async def on_connection_added(envelope: Envelope[ConnectionAdded], session: AsyncSession) -> None:
+    """A platform connection added joins the history feed."""
+    data = envelope.data
+    account = f"{data.account_name} ({data.account_id})" if data.account_name else data.account_id
+    _history(envelope, session, f"{data.platform_name} account {account} connected", data.added_by)
+
+
+async def on_connection_removed(envelope: Envelope[ConnectionRemoved], session: AsyncSession) -> None:
+    """A platform connection removed joins the history feed."""
+    data = envelope.data
+    account = f"{data.account_name} ({data.account_id})" if data.account_name else data.account_id
+    _history(envelope, session, f"{data.platform_name} account {account} disconnected", data.removed_by)
 
 
 async def on_backfill_completed(envelope: Envelope[BackfillCompleted], session: AsyncSession) -> None:
@@ -107,13 +151,28 @@ async def on_summary_generated(envelope: Envelope[SummaryGenerated], session: As
     _history(envelope, session, "Relationship summary written", envelope.data.generated_by)
 
 
-def register(bus: EventBus) -> None:
+def _with_senior_dms(handler: Any, senior_dms: SeniorDms | None) -> Any:
+    """A tier handler bound to the configured senior DMs, keeping its name and documentation."""
+    return update_wrapper(partial(handler, senior_dms=senior_dms), handler)
+
+
+def register(bus: EventBus, senior_dms: SeniorDms | None = None) -> None:
     """Subscribe the clients service's consumers (one per producing stream, so each sees stream order)."""
     bus.consumer(DealWon, name="deal-won")(on_deal_won)
-    bus.typed_consumer({ScoreRecorded: on_score_recorded, TierChanged: on_tier_changed}, name="tiering")
     bus.typed_consumer(
         {
-            SyncCompleted: on_sync_completed,
+            ScoreRecorded: _with_senior_dms(on_score_recorded, senior_dms),
+            TierChanged: _with_senior_dms(on_tier_changed, senior_dms),
+            TierOverrideSet: on_tier_override_set,
+            TierOverrideCleared: on_tier_override_cleared,
+        },
+        name="tiering",
+    )
+    bus.typed_consumer(
+        {
+            GoalsMeasured: on_goals_measured,
+            ConnectionAdded: on_connection_added,
+            ConnectionRemoved: on_connection_removed,
             BackfillCompleted: on_backfill_completed,
             BackfillFailed: on_backfill_failed,
         },

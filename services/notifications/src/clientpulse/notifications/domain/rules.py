@@ -9,6 +9,8 @@ from typing import Protocol
 from clientpulse.shared.contracts.events import (
     BackfillCompleted,
     BackfillFailed,
+    CheckInDue,
+    CheckInOverdue,
     ClientAssigned,
     ClientCreated,
     ConnectionExpiring,
@@ -17,6 +19,7 @@ from clientpulse.shared.contracts.events import (
     HealthScoreRecorded,
     QbrOverdue,
     RecalculationCompleted,
+    SeniorDmMissing,
     TierChangeCause,
     TierChanged,
 )
@@ -172,6 +175,53 @@ def on_qbr_overdue(event: QbrOverdue, client: ClientEntry | None) -> list[Messag
             client_id=event.client_id,
             link=f"/clients/{event.client_id}/qbrs",
         )
+    ]
+
+
+def on_check_in_due(event: CheckInDue | CheckInOverdue, client: ClientEntry | None) -> list[Message]:
+    """A Platinum client's monthly check-in falls due soon, or is past due: tell the DM."""
+    dm_id = client.dm_id if client is not None and client.dm_id else event.dm_id
+    if not dm_id:
+        return []
+    name = client_label(client, event.client_id)
+    due = event.due_on.isoformat()
+    if isinstance(event, CheckInOverdue):
+        rule, title = "check_in_overdue", f"Monthly check-in overdue for {name}"
+        body = f"{name}'s monthly check-in was due on {due} ({event.days_overdue} days overdue)."
+    else:
+        rule, title = "check_in_due", f"Monthly check-in due for {name}"
+        body = f"{name}'s monthly check-in is due on {due}."
+    return [
+        Message(
+            recipient_id=dm_id,
+            rule=rule,
+            title=title,
+            body=body,
+            client_id=event.client_id,
+            link=f"/clients/{event.client_id}/check-ins",
+        )
+    ]
+
+
+def on_senior_dm_missing(
+    event: SeniorDmMissing, client: ClientEntry | None, squad_heads: dict[str, list[str]], heads: list[str]
+) -> list[Message]:
+    """A Platinum client is not looked after by a senior DM: tell the Heads of its squad (every Head when its
+    squad has none configured)."""
+    name = client_label(client, event.client_id)
+    recipients = squad_heads.get(event.squad_id, []) if event.squad_id else []
+    who = f"DM {event.dm_id}" if event.dm_id else "no DM"
+    return [
+        Message(
+            recipient_id=head,
+            rule="senior_dm_missing",
+            title=f"{name} is Platinum without a senior DM",
+            body=f"{name} is a Platinum client looked after by {who}, who is not one of the senior DMs: "
+            "assign a senior DM.",
+            client_id=event.client_id,
+            link=client_link(event.client_id),
+        )
+        for head in dict.fromkeys(recipients or heads)
     ]
 
 

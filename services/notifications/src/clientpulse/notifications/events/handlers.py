@@ -21,6 +21,8 @@ from clientpulse.shared.contracts import Envelope, new_event_id
 from clientpulse.shared.contracts.events import (
     BackfillCompleted,
     BackfillFailed,
+    CheckInDue,
+    CheckInOverdue,
     ClientAssigned,
     ClientCreated,
     ClientGroupChanged,
@@ -32,6 +34,7 @@ from clientpulse.shared.contracts.events import (
     QbrLogged,
     QbrOverdue,
     RecalculationCompleted,
+    SeniorDmMissing,
     TierChanged,
 )
 from clientpulse.shared.db import utcnow
@@ -129,6 +132,22 @@ class Handlers:
         """A QBR held ends the overdue episode it answers."""
         await QbrEpisodeRepository(session).record_qbr_held(envelope.data.client_id, envelope.data.held_on)
 
+    async def on_check_in_due(self, envelope: Envelope[CheckInDue], session: AsyncSession) -> None:
+        """A Platinum client's monthly check-in falls due soon: tell the DM."""
+        client = await find_client(session, envelope.data.client_id)
+        await self.tell(session, envelope, rules.on_check_in_due(envelope.data, client))
+
+    async def on_check_in_overdue(self, envelope: Envelope[CheckInOverdue], session: AsyncSession) -> None:
+        """A Platinum client's monthly check-in is past due: tell the DM."""
+        client = await find_client(session, envelope.data.client_id)
+        await self.tell(session, envelope, rules.on_check_in_due(envelope.data, client))
+
+    async def on_senior_dm_missing(self, envelope: Envelope[SeniorDmMissing], session: AsyncSession) -> None:
+        """A Platinum client lacks a senior DM: tell the Heads."""
+        client = await find_client(session, envelope.data.client_id)
+        messages = rules.on_senior_dm_missing(envelope.data, client, self.audience.squad_heads, self.audience.heads)
+        await self.tell(session, envelope, messages)
+
     async def on_deal_won(self, envelope: Envelope[DealWon], session: AsyncSession) -> None:
         """A won deal: the owner (or the Heads) hear of the conversion prompt."""
         await self.tell(session, envelope, rules.on_deal_won(envelope.data, self.audience.heads))
@@ -162,6 +181,7 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
             ClientStatusChanged: apply_client_event,
             ClientAssigned: handlers.on_client_assigned,
             ClientGroupChanged: apply_client_event,
+            SeniorDmMissing: handlers.on_senior_dm_missing,
         },
         name="client-directory",
     )
@@ -170,6 +190,8 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
             HealthScoreRecorded: handlers.on_health_recorded,
             QbrOverdue: handlers.on_qbr_overdue,
             QbrLogged: handlers.on_qbr_logged,
+            CheckInDue: handlers.on_check_in_due,
+            CheckInOverdue: handlers.on_check_in_overdue,
         },
         name="client-health",
     )

@@ -216,7 +216,7 @@ class ConnectionController(ClientsModuleController):
     ) -> None:
         async with db.transaction() as session:
             connection = await _connection(session, identity, client_id, connection_id)
-            await ConnectionRepository(session).remove(connection)
+            await service.remove_connection(session, identity, connection)
 
     @post("/{connection_id:str}/test", summary="Test a connection against its platform", status_code=200)
     async def test_connection(

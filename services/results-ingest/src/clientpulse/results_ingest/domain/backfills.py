@@ -13,6 +13,7 @@ from clientpulse.results_ingest.db.repositories.backfills import BackfillConflic
 from clientpulse.results_ingest.db.repositories.connections import ConnectionRepository
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.connections import connection_status_for
+from clientpulse.results_ingest.domain.goals import announce_goal_progress
 from clientpulse.results_ingest.domain.ingest import (
     ConnectionRef,
     Runtime,
@@ -263,3 +264,6 @@ async def run_slice(session: AsyncSession, data: BackfillSliceRequested, deps: W
     done, failed, total = await repository.complete_slice(item, rows)
     slice_finished(session, ref.platform, "completed")
     await _slice_finished(session, backfill, done, failed, total)
+    if done + failed >= total:  # the backfill closed with this slice: its linked goals are measured anew
+        today, rates = deps.runtime.clock.now().date(), deps.runtime.settings.rate_table()
+        await announce_goal_progress(session, backfill.client_id, today, rates)

@@ -40,13 +40,16 @@ from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo
 from clientpulse.results_ingest.platforms import REGISTRY, ConnectionTarget, PlatformSpec, UnknownPlatform
 from clientpulse.results_ingest.platforms.spec import OAuth
 from clientpulse.results_ingest.settings import ResultsSettings
-from clientpulse.shared.contracts import new_event_id
+from clientpulse.shared.contracts import new_event_id, wrap
+from clientpulse.shared.contracts.events import ConnectionAdded, ConnectionRemoved
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Forbidden, Unprocessable
 from clientpulse.shared.identity import Identity
+from clientpulse.shared.messaging import record_event
 
 _log = logging.getLogger("clientpulse.results_ingest.connections")
 
+SOURCE = "results-ingest"
 OAUTH_STATE_LIFETIME = timedelta(minutes=15)
 # What a platform's refusal of a connection attempt can be.
 REFUSALS = (PlatformError, GaveUp, Transient, MustWait)
@@ -112,6 +115,7 @@ async def _store(
 ) -> Connection:
     repository = ConnectionRepository(session)
     connection = await repository.find(client_id, platform, account_id)
+    added = connection is None
     if connection is None:
         connection = Connection(
             id=new_event_id(),
@@ -136,7 +140,31 @@ async def _store(
     connection.currency = account.currency
     connection.time_zone = account.time_zone
     await session.flush()
+    if added:
+        await _announce_connection(session, connection, ConnectionAdded, added_by=identity_sub)
     return connection
+
+
+async def _announce_connection(
+    session: AsyncSession, connection: Connection, event: type[ConnectionAdded | ConnectionRemoved], **by: str
+) -> None:
+    """Record ConnectionAdded or ConnectionRemoved in the unit of work of the change."""
+    data = event(
+        client_id=connection.client_id,
+        connection_id=connection.id,
+        platform=connection.platform,
+        platform_name=REGISTRY.get(connection.platform).name,
+        account_id=connection.account_id,
+        account_name=connection.account_name,
+        **by,
+    )
+    await record_event(session, wrap(data, source=SOURCE))
+
+
+async def remove_connection(session: AsyncSession, identity: Identity, connection: Connection) -> None:
+    """Forget a connection (its stored results stay) and announce it, in one unit of work."""
+    await _announce_connection(session, connection, ConnectionRemoved, removed_by=identity.sub)
+    await ConnectionRepository(session).remove(connection)
 
 
 async def connect_with_token(

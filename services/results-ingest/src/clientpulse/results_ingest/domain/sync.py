@@ -22,6 +22,7 @@ from clientpulse.results_ingest.db.repositories.connections import ConnectionRep
 from clientpulse.results_ingest.domain.catalogue import Aggregation
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.connections import connection_status_for
+from clientpulse.results_ingest.domain.goals import announce_goal_progress
 from clientpulse.results_ingest.domain.ingest import (
     ConnectionRef,
     FetchedWindow,
@@ -161,7 +162,8 @@ def window_totals(fetched: FetchedWindow, spec: PlatformSpec[Any]) -> dict[str, 
 
 
 async def sync_connection(runtime: Runtime, database: Database, ref: ConnectionRef, report: SyncReport) -> None:
-    """Re-read one connection's trailing window and store it with its SyncCompleted, in one transaction."""
+    """Re-read one connection's trailing window and store it with its SyncCompleted and the client's linked
+    goals measured anew (GoalsMeasured), in one transaction."""
     spec = ref.spec
     fetched = await fetch_window(
         runtime,
@@ -185,6 +187,7 @@ async def sync_connection(runtime: Runtime, database: Database, ref: ConnectionR
             metrics=[MetricValue(metric=k, value=Decimal(v), unit=unit) for k, (v, unit) in totals.items()],
         )
         await record_event(session, wrap(event, source=SOURCE))
+        await announce_goal_progress(session, ref.client_id, runtime.clock.now().date(), runtime.settings.rate_table())
         if await warn_of_expiry(session, runtime, ref, fetched):
             report.expiry_warnings += 1
     report.synced += 1

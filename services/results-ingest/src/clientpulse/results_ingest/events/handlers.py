@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.results_ingest.domain.backfills import WorkerDeps, plan_backfill, run_slice
-from clientpulse.results_ingest.domain.goals import replicate_goal
+from clientpulse.results_ingest.domain.goals import replicate_and_measure_goal
 from clientpulse.shared.client_directory import register_client_directory
 from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import BackfillRequested, BackfillSliceRequested, GoalChanged
@@ -17,7 +17,11 @@ from clientpulse.shared.messaging import EventBus
 def register(bus: EventBus, deps: WorkerDeps) -> None:
     """Subscribe the results-ingest service's consumers."""
     register_client_directory(bus)
-    bus.consumer(GoalChanged, name="goals")(replicate_goal)
+
+    @bus.consumer(GoalChanged, name="goals")
+    async def on_goal_changed(envelope: Envelope[GoalChanged], session: AsyncSession) -> None:
+        """Keep a client's goal and measure it on the stored results."""
+        await replicate_and_measure_goal(envelope, session, deps.runtime.settings.rate_table())
 
     @bus.consumer(BackfillRequested, name="backfill-planner")
     async def on_backfill_requested(envelope: Envelope[Any], session: AsyncSession) -> None:

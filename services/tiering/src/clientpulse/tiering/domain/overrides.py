@@ -1,6 +1,7 @@
 """Tier overrides: the effective tier set by hand, with a reason and an optional expiry, beside the
-computed score (docs/domain-rules.md, "Tier scoring"). Each change keeps a receipt and, when the
-effective tier moves, emits TierChanged; nothing here commits.
+computed score (docs/domain-rules.md, "Tier scoring"). Each change keeps a receipt, announces itself
+(TierOverrideSet, TierOverrideCleared) and, when the effective tier moves, emits TierChanged; nothing
+here commits.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clientpulse.shared.contracts.events import Tier, TierChangeCause
+from clientpulse.shared.contracts.events import Tier, TierChangeCause, TierOverrideCleared, TierOverrideSet
 from clientpulse.shared.errors import Conflict, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
+from clientpulse.tiering.domain.outbox import emit
 from clientpulse.tiering.domain.receipts import ReceiptKind, announce_tier_change, receipt_of
 from clientpulse.tiering.domain.scoring import override_in_force
 
@@ -32,8 +34,9 @@ async def settle_expired_override(session: AsyncSession, row: ClientScore, now: 
     """An override past its expiry ends: the computed tier is effective again (TierChanged: expiry)."""
     if row.override_tier is None or override_in_force(row.override_expires_at, now):
         return
-    old_tier, old_score = row.effective_tier, row.score
+    old_tier, old_score, overridden = row.effective_tier, row.score, row.override_tier
     _end_override(row, now)
+    await _announce_cleared(session, row, overridden, actor=EXPIRY_ACTOR, expired=True)
     receipt = receipt_of(row, kind=ReceiptKind.EXPIRY, actor=EXPIRY_ACTOR, at=now)
     ScoreRepository(session).add(receipt)
     await announce_tier_change(
@@ -84,6 +87,18 @@ async def set_override(
     row.effective_tier = tier.value
     row.updated_at = now
     receipt = _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE, actor=identity.sub, now=now)
+    await emit(
+        session,
+        TierOverrideSet(
+            client_id=client_id,
+            tier=tier,
+            reason=row.override_reason,
+            expires_at=expires_at,
+            effective_tier=Tier(row.effective_tier),
+            computed_tier=Tier(row.computed_tier) if row.computed_tier else None,
+            set_by=identity.sub,
+        ),
+    )
     await announce_tier_change(
         session,
         row,
@@ -104,9 +119,10 @@ async def clear_override(
     await settle_expired_override(session, row, now)
     if row.override_tier is None:
         return row, None
-    old_tier, old_score = row.effective_tier, row.score
+    old_tier, old_score, overridden = row.effective_tier, row.score, row.override_tier
     _end_override(row, now)
     receipt = _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE_CLEARED, actor=identity.sub, now=now)
+    await _announce_cleared(session, row, overridden, actor=identity.sub, expired=False)
     await announce_tier_change(
         session,
         row,
@@ -117,6 +133,22 @@ async def clear_override(
         actor=identity.sub,
     )
     return row, receipt
+
+
+async def _announce_cleared(
+    session: AsyncSession, row: ClientScore, overridden: str, *, actor: str, expired: bool
+) -> None:
+    """Announce that an override ended, whether or not the effective tier moved."""
+    await emit(
+        session,
+        TierOverrideCleared(
+            client_id=row.client_id,
+            tier=Tier(overridden),
+            effective_tier=Tier(row.effective_tier),
+            expired=expired,
+            cleared_by=actor,
+        ),
+    )
 
 
 def _keep_receipt(session: AsyncSession, row: ClientScore, *, kind: str, actor: str, now: datetime) -> ScoreReceipt:

@@ -16,12 +16,16 @@ class AttentionClient(BaseModel):
     low_health: bool
     next_qbr_due_on: date | None
     health_score: int | None
+    check_in_overdue: bool = False
+    next_check_in_due_on: date | None = None
 
 
 class AttentionRead(BaseModel):
-    """The sidebar count: overdue QBRs plus low health among the caller's visible Active clients."""
+    """The sidebar count: overdue QBRs, low health and overdue Platinum check-ins among the caller's visible
+    Active clients."""
 
     count: int
     overdue_qbrs: int
     low_health: int
+    overdue_check_ins: int
     clients: list[AttentionClient]

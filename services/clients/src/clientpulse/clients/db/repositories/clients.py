@@ -40,6 +40,33 @@ class ClientFilters:
     squad_id: str | None = None
     group_id: str | None = None
     text: str | None = None
+    today: date | None = None
+    qbr_overdue: bool | None = None
+    check_in_overdue: bool | None = None
+    senior_dm_missing: bool | None = None
+    senior_dms: frozenset[str] = frozenset()
+
+
+def qbr_overdue_clause(today: date) -> ColumnElement[bool]:
+    """An Active client past its QBR due date (docs/domain-rules.md, "QBRs")."""
+    return and_(Client.status == "Active", Client.qbr_due_on < today)
+
+
+def check_in_overdue_clause(today: date) -> ColumnElement[bool]:
+    """An Active Platinum client past its monthly check-in due date."""
+    return and_(Client.status == "Active", Client.tier == "Platinum", Client.check_in_due_on < today)
+
+
+def senior_dm_missing_clause(senior_dms: frozenset[str]) -> ColumnElement[bool]:
+    """A Platinum client whose DM is not one of the senior DMs; nobody is flagged when none are configured."""
+    if not senior_dms:
+        return false()
+    return and_(Client.tier == "Platinum", or_(Client.dm_id.is_(None), Client.dm_id.not_in(sorted(senior_dms))))
+
+
+def _flag(clause: ColumnElement[bool], wanted: bool) -> ColumnElement[bool]:
+    # A missing due date makes the clause NULL, which must read as "not flagged".
+    return clause if wanted else ~func.coalesce(clause, false())
 
 
 # Sort keys of the client list. Nullable ones sort through a stand-in value (no health: -1, no due
@@ -135,6 +162,13 @@ class ClientRepository:
             conditions.append(Client.parent_id == filters.group_id)
         if filters.text:
             conditions.append(Company.name_key.contains(filters.text.strip().lower(), autoescape=True))
+        today = filters.today or date.today()
+        if filters.qbr_overdue is not None:
+            conditions.append(_flag(qbr_overdue_clause(today), filters.qbr_overdue))
+        if filters.check_in_overdue is not None:
+            conditions.append(_flag(check_in_overdue_clause(today), filters.check_in_overdue))
+        if filters.senior_dm_missing is not None:
+            conditions.append(_flag(senior_dm_missing_clause(filters.senior_dms), filters.senior_dm_missing))
         return conditions
 
     async def hidden_from(self, identity: Identity, client_ids: set[str]) -> set[str]:
@@ -160,16 +194,19 @@ class ClientRepository:
 
     async def needing_attention(
         self, identity: Identity, *, today: date, low_health_below: int, limit: int
-    ) -> tuple[int, int, Sequence[tuple[Client, Company]]]:
-        """Visible Active clients with an overdue QBR, with low health, and the first of either."""
+    ) -> tuple[tuple[int, int, int], Sequence[tuple[Client, Company]]]:
+        """Visible Active clients with an overdue QBR, with low health, with an overdue check-in (the three
+        counts), and the first clients of any of them."""
         base = and_(visible_to(identity), Client.status == "Active")
         overdue = Client.qbr_due_on < today
         low = Client.health_score < low_health_below
+        check_in = check_in_overdue_clause(today)
         counts = (
             await self.session.execute(
                 select(
                     func.count().filter(overdue),
                     func.count().filter(low),
+                    func.count().filter(check_in),
                 ).where(base)
             )
         ).one()
@@ -177,12 +214,12 @@ class ClientRepository:
             await self.session.execute(
                 select(Client, Company)
                 .join(Company, Company.id == Client.id)
-                .where(base, or_(overdue, low))
+                .where(base, or_(overdue, low, check_in))
                 .order_by(Client.id)
                 .limit(limit)
             )
         ).all()
-        return int(counts[0]), int(counts[1]), [(row[0], row[1]) for row in rows]
+        return (int(counts[0]), int(counts[1]), int(counts[2])), [(row[0], row[1]) for row in rows]
 
     async def overdue_unreported(self, *, today: date, limit: int) -> Sequence[Client]:
         """Active clients past their QBR due date whose current overdue episode was not yet announced."""
@@ -203,3 +240,31 @@ class ClientRepository:
     async def mark_overdue_reported(self, client_id: str, due_on: date) -> None:
         """Remember that the overdue episode of ``due_on`` was announced."""
         await self.session.execute(update(Client).where(Client.id == client_id).values(qbr_overdue_reported_for=due_on))
+
+    async def check_ins_unreported(self, *, today: date, remind_until: date, limit: int) -> Sequence[Client]:
+        """Active Platinum clients whose check-in falls due by ``remind_until`` without its reminder announced,
+        or is past due without its overdue episode announced."""
+        due_soon = and_(
+            Client.check_in_due_on >= today,
+            Client.check_in_due_on <= remind_until,
+            or_(
+                Client.check_in_due_reported_for.is_(None),
+                Client.check_in_due_reported_for != Client.check_in_due_on,
+            ),
+        )
+        overdue = and_(
+            Client.check_in_due_on < today,
+            or_(
+                Client.check_in_overdue_reported_for.is_(None),
+                Client.check_in_overdue_reported_for != Client.check_in_due_on,
+            ),
+        )
+        query = (
+            select(Client)
+            .where(Client.status == "Active", Client.tier == "Platinum", or_(due_soon, overdue))
+            .order_by(Client.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return (await self.session.scalars(query)).all()

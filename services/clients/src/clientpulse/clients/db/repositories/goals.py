@@ -31,7 +31,8 @@ class GoalRepository:
             query = query.where(Goal.id > after_id)
         return (await self.session.scalars(query.order_by(Goal.id).limit(limit))).all()
 
-    async def linked_open(self, client_id: str, metrics: Sequence[str]) -> Sequence[Goal]:
-        """Open goals of a client linked to any of ``metrics``."""
-        query = select(Goal).where(Goal.client_id == client_id, Goal.metric.in_(metrics), Goal.closed_at.is_(None))
-        return (await self.session.scalars(query)).all()
+    async def several(self, client_id: str, goal_ids: Sequence[str]) -> Sequence[Goal]:
+        """Goals of a client by id, their rows locked until the unit of work ends (measurements of one
+        goal handled at once must not both read the old row)."""
+        query = select(Goal).where(Goal.client_id == client_id, Goal.id.in_(goal_ids)).order_by(Goal.id)
+        return (await self.session.scalars(query.with_for_update())).all()

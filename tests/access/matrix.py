@@ -165,6 +165,12 @@ MATRIX: dict[str, Operation] = {
     "POST /api/v1/clients/{client_id}/health": op(CM, 201, prepare=_body({"score": 71}), scope=CLIENT),
     "GET /api/v1/clients/{client_id}/history": op(CM, 200, scope=CLIENT),
     "GET /api/v1/clients/{client_id}/insights/analysis": op(CM, 200, scope=CLIENT),
+    "GET /api/v1/clients/{client_id}/insights/summary": op(CM, 200, scope=CLIENT),
+    "GET /api/v1/clients/{client_id}/insights/ask": op(CM, 200, scope=CLIENT),
+    # The matrix's system has no model: an allowed caller is told how to configure one.
+    "POST /api/v1/clients/{client_id}/insights/ask": op(
+        CM, 503, prepare=_body({"question": "which campaigns should I cut this week?"}), scope=CLIENT
+    ),
     "GET /api/v1/clients/{client_id}/notes": op(CM, 200, scope=CLIENT),
     "POST /api/v1/clients/{client_id}/notes": op(CM, 201, prepare=_body({"body": "hello"}), scope=CLIENT),
     "DELETE /api/v1/clients/{client_id}/notes/{note_id}": op(CM, 204, prepare=_fresh_note(), scope=CLIENT),

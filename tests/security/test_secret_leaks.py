@@ -59,6 +59,8 @@ def configured_secrets() -> dict[str, str]:
         "CLIENTPULSE_RESULTS_PLATFORMS__GOOGLE_ADS__CLIENT_SECRET": distinctive("google-client-secret"),
         "CLIENTPULSE_RESULTS_PLATFORMS__GOOGLE_ADS__DEVELOPER_TOKEN": distinctive("google-developer-token"),
         "CLIENTPULSE_RESULTS_PLATFORMS__TIKTOK_ADS__APP_SECRET": distinctive("tiktok-app-secret"),
+        "CLIENTPULSE_RESULTS_PLATFORMS__SHOPIFY__CLIENT_SECRET": distinctive("shopify-client-secret"),
+        "CLIENTPULSE_RESULTS_PLATFORMS__GA4__CLIENT_SECRET": distinctive("ga4-client-secret"),
         "CLIENTPULSE_TIERING_PRODUCTIVE_TOKEN": distinctive("productive-token"),
     }
 

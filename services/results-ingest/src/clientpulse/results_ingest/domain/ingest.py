@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -222,8 +222,8 @@ async def fetch_window(
     """Read one window of a connection (and, when asked, the platform's reach for the standard windows).
 
     ``window`` may be a rule applied to the account (a sync's window is in the account's own days).
-    The ads with their copy are read with the newest window only (a sync, a backfill's newest slice),
-    the same windows that read reach.
+    The ads with their copy are read with the newest window only (a sync, a backfill's newest slice:
+    the windows that read reach), over at least the platform's re-read days ending with it.
     """
     if ref.secret is None:
         raise ValueError(f"connection {ref.id} has no stored credentials")
@@ -238,7 +238,7 @@ async def fetch_window(
         window = window(account)
     days = await connector.campaign_days(window, account)
     metric_days = await connector.metric_days(window, account)
-    ad_days = await connector.ad_creatives(window, account) if with_reach else []
+    ad_days = await connector.ad_creatives(ads_window(window, spec.reread_days), account) if with_reach else []
     reach: dict[DateRange, dict[str, tuple[int, int]]] = {}
     figures: list[WindowFigure] = []
     if with_reach:
@@ -262,6 +262,12 @@ async def fetch_window(
         credentials_renewable=renewable,
         ad_days=ad_days,
     )
+
+
+def ads_window(window: DateRange, reread_days: int) -> DateRange:
+    """The days whose ads a newest window reads: the window, widened to the platform's re-read days before its end
+    (a backfill's newest slice may be a short remainder)."""
+    return DateRange(min(window.start, window.end - timedelta(days=reread_days - 1)), window.end)
 
 
 def _catalogued(spec: PlatformSpec[Any], metric_days: list[MetricDay], figures: list[WindowFigure]) -> list[MetricDay]:

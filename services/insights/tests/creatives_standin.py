@@ -11,6 +11,7 @@ from typing import Any
 
 from insights_testkit import SECRET, serve_in_thread
 from litestar import Litestar, Request, get
+from litestar.params import FromPath
 from litestar.response import Response
 
 from clientpulse.shared.identity import IDENTITY_HEADER, IdentityError, verify_identity
@@ -61,7 +62,7 @@ class AdsStandIn:
         stand_in = self
 
         @get("/api/v1/clients/{client_id:str}/results/creatives", sync_to_thread=False)
-        def creatives(request: Request[Any, Any, Any], client_id: str) -> Response[Any]:
+        def creatives(request: Request[Any, Any, Any], client_id: FromPath[str]) -> Response[Any]:
             try:
                 caller = verify_identity(request.headers.get(IDENTITY_HEADER, ""), SECRET)
             except IdentityError:

@@ -20,7 +20,9 @@ from clientpulse.results_ingest.domain.periods import DateRange
 WINDOW = DateRange(date(2026, 10, 1), date(2026, 11, 9))  # 40 days: TikTok needs two 30-day requests
 
 
-@pytest.mark.parametrize(("platform", "account"), [("meta_ads", "1001"), ("google_ads", "2002"), ("tiktok_ads", "3003")])
+@pytest.mark.parametrize(
+    ("platform", "account"), [("meta_ads", "1001"), ("google_ads", "2002"), ("tiktok_ads", "3003")]
+)
 async def test_ads_carry_their_copy_and_add_up_to_their_campaigns(
     sandbox: SandboxControl, platform: str, account: str
 ) -> None:

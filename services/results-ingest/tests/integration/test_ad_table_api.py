@@ -86,9 +86,9 @@ async def test_the_ad_table_serves_each_ads_copy_and_numbers_that_add_up_to_its_
         totals[0] += a["spend_minor"]
         totals[1] += a["clicks"]
         totals[2] += a["revenue_minor"]
-    campaigns = (
-        await api.get(f"/api/v1/clients/c-ads/results/campaigns?{query}", headers=as_user(EXECUTIVE))
-    ).json()["items"]
+    campaigns = (await api.get(f"/api/v1/clients/c-ads/results/campaigns?{query}", headers=as_user(EXECUTIVE))).json()[
+        "items"
+    ]
     expected = {
         (c["connection_id"], c["campaign_id"]): [c["spend_minor"], c["clicks"], c["revenue_minor"]]
         for c in campaigns

@@ -27,8 +27,8 @@ async def test_meta_joins_each_ads_creative_copy_to_its_ad_level_days() -> None:
     ads = {
         "data": [
             {"id": "601", "name": "Static", "campaign_id": "7",
-             "creative": {"id": "c1", "title": "Linen That Breathes", "body": "Free returns.",
-                          "object_story_spec": {"link_data": {"name": "Linen That Breathes", "message": "Free returns."}}}},
+             "creative": {"id": "c1", "title": "Linen", "body": "Free returns.",
+                          "object_story_spec": {"link_data": {"name": "Linen", "message": "Free returns."}}}},
             {"id": "602", "name": "Dynamic", "campaign_id": "7",
              "creative": {"id": "c2", "asset_feed_spec": {"titles": [{"text": "Summer Sale"}, {"text": "New Colours"}],
                                                          "bodies": [{"text": INJECTION}]}}},
@@ -98,10 +98,10 @@ async def test_google_ads_reads_responsive_search_ad_copy_from_ad_group_ad() -> 
     row = {
         "customer": {"currencyCode": "EUR"},
         "campaign": {"id": "7"},
-        "adGroupAd": {"ad": {"id": "555", "name": "RSA 1",
-                             "responsiveSearchAd": {"headlines": [{"text": "Linen Shirts"}, {"text": "Free Returns",
-                                                                                              "pinnedField": "HEADLINE_1"}],
-                                                    "descriptions": [{"text": "Breathable linen for hot days."}]}}},
+        "adGroupAd": {"ad": {"id": "555", "name": "RSA 1", "responsiveSearchAd": {
+            "headlines": [{"text": "Linen Shirts"}, {"text": "Free Returns", "pinnedField": "HEADLINE_1"}],
+            "descriptions": [{"text": "Breathable linen for hot days."}],
+        }}},
         "metrics": {"costMicros": "12340000", "impressions": "800", "clicks": "40", "conversions": 1.5,
                     "conversionsValue": 99.9},
         "segments": {"date": "2026-11-02"},

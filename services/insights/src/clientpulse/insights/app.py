@@ -102,6 +102,7 @@ def create_app(settings: InsightsSettings | None = None) -> Litestar:
         route_handlers=[AnalysisController, SummaryController, QuestionController, CreativeInsightsController],
         dependencies={"wiring": Provide(lambda: wiring, sync_to_thread=False, use_cache=True)},
         title="clientpulse insights",
-        description="Weekly structured analysis, relationship summaries, natural-language questions and creative insights.",
+        description="Weekly structured analysis, relationship summaries, natural-language questions and creative "
+        "insights.",
         lifespan=[_closing(http)],
     )

@@ -10,7 +10,14 @@ from datetime import date
 
 from clientpulse.insights import metrics
 from clientpulse.insights.chat import ChatModel, ModelUnavailable
-from clientpulse.insights.domain.ad_copy import DEFAULT_RULES, AdResult, CreativeRules, ad_facts, creative_facts, merge_halves
+from clientpulse.insights.domain.ad_copy import (
+    DEFAULT_RULES,
+    AdResult,
+    CreativeRules,
+    ad_facts,
+    creative_facts,
+    merge_halves,
+)
 from clientpulse.insights.domain.ad_copy_review import (
     DETERMINISTIC,
     CreativeInsights,

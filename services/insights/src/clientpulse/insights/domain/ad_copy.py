@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -30,12 +29,18 @@ class CreativeRules(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    min_spend_share: Decimal = Field(default=Decimal("0.05"), description="an ad judged has ≥ this share of its currency's ad spend")
+    min_spend_share: Decimal = Field(
+        default=Decimal("0.05"), description="an ad judged has ≥ this share of its currency's ad spend"
+    )
     min_impressions: int = Field(default=1000, description="an ad judged has at least these impressions")
     ranked: int = Field(default=3, description="ads named as best or worst per ratio")
     short_text_chars: int = Field(default=125, description="a primary text up to this length is short")
-    fatigue_ctr_drop: Decimal = Field(default=Decimal("0.30"), description="a CTR fall (second half vs first) this large is fatigue")
-    fatigue_min_half_impressions: int = Field(default=500, description="impressions in each half for fatigue to be judged")  # fmt: skip
+    fatigue_ctr_drop: Decimal = Field(
+        default=Decimal("0.30"), description="a CTR fall (second half vs first) this large is fatigue"
+    )
+    fatigue_min_half_impressions: int = Field(
+        default=500, description="impressions a half needs for its CTR to be given (and fatigue judged)"
+    )
 
 
 DEFAULT_RULES = CreativeRules()
@@ -106,6 +111,10 @@ class CreativeFact(BaseModel):
     text: str = Field(description="the fact in words, written by the analyzer")
 
 
+# A fact before it is numbered: kind, rule, ad ids, figures, text (and, for a headline pattern, the word).
+_Found = tuple["FactKind", str, list[str], dict[str, Decimal], str]
+
+
 @dataclass(frozen=True, slots=True)
 class _Half:
     impressions: int
@@ -144,9 +153,13 @@ def merge_halves(first: Sequence[AdResult], second: Sequence[AdResult]) -> list[
     return merged
 
 
-def ad_facts(
-    merged: Sequence[tuple[AdResult, _Half, _Half]], rules: CreativeRules = DEFAULT_RULES
-) -> list[AdFacts]:
+def _half_ctr(half: _Half, rules: CreativeRules) -> Decimal | None:
+    if half.impressions < rules.fatigue_min_half_impressions:
+        return None
+    return _ratio(half.clicks, half.impressions, CTR_PLACES)
+
+
+def ad_facts(merged: Sequence[tuple[AdResult, _Half, _Half]], rules: CreativeRules = DEFAULT_RULES) -> list[AdFacts]:
     """Each ad's facts; ``judged`` when it has enough of its currency's spend and enough impressions."""
     spend_by_currency: dict[str, int] = {}
     for ad, _, _ in merged:
@@ -161,8 +174,7 @@ def ad_facts(
                 spend_minor=ad.spend_minor, revenue_minor=ad.revenue_minor, impressions=ad.impressions,
                 clicks=ad.clicks, conversions=ad.conversions, roas=_ratio(ad.revenue_minor, ad.spend_minor),
                 ctr=_ratio(ad.clicks, ad.impressions, CTR_PLACES), spend_share=share,
-                ctr_first_half=_ratio(first.clicks, first.impressions, CTR_PLACES),
-                ctr_second_half=_ratio(second.clicks, second.impressions, CTR_PLACES),
+                ctr_first_half=_half_ctr(first, rules), ctr_second_half=_half_ctr(second, rules),
                 headline_chars=len(ad.headlines[0]) if ad.headlines else None,
                 body_chars=len(ad.bodies[0]) if ad.bodies else None,
                 judged=share >= rules.min_spend_share and ad.impressions >= rules.min_impressions,
@@ -211,20 +223,21 @@ def _ranked(ads: Sequence[AdFacts], rules: CreativeRules) -> list[tuple[FactKind
     return found
 
 
-def _ranked_fact(kind: FactKind, ads: list[AdFacts]) -> tuple[FactKind, str, list[str], dict[str, Decimal], str]:
+def _ranked_fact(kind: FactKind, ads: list[AdFacts]) -> _Found:
     ratio = kind.split("_", 1)[1]
     label = "Best" if kind.startswith("best") else "Weakest"
     shown = [getattr(a, ratio) for a in ads]
     words = ", ".join(
-        f"{a.ad_id} ({'ROAS ' + str(v) if ratio == 'roas' else 'CTR ' + _pct(v)})" for a, v in zip(ads, shown, strict=True)
+        f"{a.ad_id} ({'ROAS ' + str(v) if ratio == 'roas' else 'CTR ' + _pct(v)})"
+        for a, v in zip(ads, shown, strict=True)
     )
     figures = {f"{a.ad_id}_{ratio}": v for a, v in zip(ads, shown, strict=True)}
     return kind, f"{ratio}_rank", [a.ad_id for a in ads], figures, f"{label} ads by {ratio.upper()}: {words}."
 
 
-def _copy_length(ads: Sequence[AdFacts], rules: CreativeRules) -> list[tuple[FactKind, str, list[str], dict[str, Decimal], str]]:  # fmt: skip
+def _copy_length(ads: Sequence[AdFacts], rules: CreativeRules) -> list[_Found]:
     """Per currency: short against long primary texts, each group's ROAS and CTR from its sums."""
-    found = []
+    found: list[_Found] = []
     for currency in sorted({a.currency for a in ads}):
         judged = [a for a in ads if a.judged and a.currency == currency and a.body_chars is not None]
         short = [a for a in judged if (a.body_chars or 0) <= rules.short_text_chars]
@@ -239,13 +252,13 @@ def _copy_length(ads: Sequence[AdFacts], rules: CreativeRules) -> list[tuple[Fac
             f"(ROAS {s.get('roas', '–')}, CTR {_pct(s['ctr']) if 'ctr' in s else '–'}) against {len(long)} with a "
             f"longer one (ROAS {lg.get('roas', '–')}, CTR {_pct(lg['ctr']) if 'ctr' in lg else '–'})."
         )
-        found.append(("copy_length", "primary_text_length", [a.ad_id for a in short + long], figures, text))  # type: ignore[arg-type]
-    return found  # type: ignore[return-value]
+        found.append(("copy_length", "primary_text_length", [a.ad_id for a in short + long], figures, text))
+    return found
 
 
-def _headline_patterns(ads: Sequence[AdFacts], best: list[AdFacts]) -> list[tuple[FactKind, str, list[str], dict[str, Decimal], str, str]]:  # fmt: skip
+def _headline_patterns(best: list[AdFacts]) -> list[tuple[_Found, str]]:
     """Headline words shared by at least two of the best ads by ROAS, with the ROAS of the ads that carry them."""
-    found = []
+    found: list[tuple[_Found, str]] = []
     counts: dict[str, list[AdFacts]] = {}
     for ad in best:
         for word in headline_words(ad):
@@ -255,14 +268,17 @@ def _headline_patterns(ads: Sequence[AdFacts], best: list[AdFacts]) -> list[tupl
             continue
         figures = _group_figures(carriers)
         ids = [a.ad_id for a in carriers]
-        text = f"{len(carriers)} of the best ads by ROAS share a headline word ({', '.join(ids)}); together ROAS {figures.get('roas', '–')}."
-        found.append(("headline_pattern", "shared_headline_word", ids, figures, text, word))
-    return found  # type: ignore[return-value]
+        text = (
+            f"{len(carriers)} of the best ads by ROAS share a headline word ({', '.join(ids)}); "
+            f"together ROAS {figures.get('roas', '–')}."
+        )
+        found.append((("headline_pattern", "shared_headline_word", ids, figures, text), word))
+    return found
 
 
-def _fatigue(ads: Sequence[AdFacts], rules: CreativeRules) -> list[tuple[FactKind, str, list[str], dict[str, Decimal], str]]:  # fmt: skip
+def _fatigue(ads: Sequence[AdFacts], rules: CreativeRules) -> list[_Found]:
     """Judged ads whose CTR fell by the fatigue share or more from the first half of the period to the second."""
-    found = []
+    found: list[_Found] = []
     for a in ads:
         first, second = a.ctr_first_half, a.ctr_second_half
         if not a.judged or not first or second is None:
@@ -271,22 +287,23 @@ def _fatigue(ads: Sequence[AdFacts], rules: CreativeRules) -> list[tuple[FactKin
         if drop < rules.fatigue_ctr_drop:
             continue
         figures = {"ctr_first_half": first, "ctr_second_half": second, "ctr_drop": drop}
-        text = f"Ad {a.ad_id}: CTR fell from {_pct(first)} to {_pct(second)} between the halves of the period ({_pct(drop)} lower)."
+        text = (
+            f"Ad {a.ad_id}: CTR fell from {_pct(first)} to {_pct(second)} between the halves of the period "
+            f"({_pct(drop)} lower)."
+        )
         found.append(("fatigue", "ctr_decay", [a.ad_id], figures, text))
-    return found  # type: ignore[return-value]
+    return found
 
 
 def creative_facts(ads: Sequence[AdFacts], rules: CreativeRules = DEFAULT_RULES) -> list[CreativeFact]:
     """Every fact the ads' numbers show about their copy, numbered ``C1``… in a stable order."""
-    rows: list[tuple[FactKind, str, list[str], dict[str, Decimal], str, str | None]] = []
     ranked = _ranked(ads, rules)
-    for kind, chosen in ranked:
-        rows.append((*_ranked_fact(kind, chosen), None))
-    rows += [(*row, None) for row in _copy_length(ads, rules)]
+    rows: list[tuple[_Found, str | None]] = [(_ranked_fact(kind, chosen), None) for kind, chosen in ranked]
+    rows += [(row, None) for row in _copy_length(ads, rules)]
     best = next((chosen for kind, chosen in ranked if kind == "best_roas"), [])
-    rows += list(_headline_patterns(ads, best))
-    rows += [(*row, None) for row in _fatigue(ads, rules)]
+    rows += list(_headline_patterns(best))
+    rows += [(row, None) for row in _fatigue(ads, rules)]
     return [
         CreativeFact(id=f"C{i}", kind=kind, rule=rule, ad_ids=ids, figures=figures, text=text, word=word)
-        for i, (kind, rule, ids, figures, text, word) in enumerate(rows, start=1)
+        for i, ((kind, rule, ids, figures, text), word) in enumerate(rows, start=1)
     ]

@@ -115,7 +115,9 @@ percentages). Do not compute new numbers or estimate.
 - When you quote copy, quote it exactly, in double quotes."""
 
 
-def review_facts(client_id: str, start: date, end: date, ads: list[AdFacts], facts: list[CreativeFact]) -> dict[str, Any]:  # fmt: skip
+def review_facts(
+    client_id: str, start: date, end: date, ads: list[AdFacts], facts: list[CreativeFact]
+) -> dict[str, Any]:
     """The document a model reads: the ads (money also as display strings) and the facts."""
     rendered = []
     for ad in ads:
@@ -168,7 +170,9 @@ def check_review(content: str, document: dict[str, Any]) -> tuple[_ModelReply | 
     known_ads = {ad["ad_id"] for ad in document["ads"]}
     known_facts = {fact["id"] for fact in document["facts"]}
     named_ads = [i for o in reply.observations for i in o.ad_ids] + [s.ad_id for s in reply.suggestions]
-    named_facts = [i for o in reply.observations for i in o.fact_ids] + [i for s in reply.suggestions for i in s.fact_ids]
+    named_facts = [i for o in reply.observations for i in o.fact_ids] + [
+        i for s in reply.suggestions for i in s.fact_ids
+    ]
     if unknown := sorted(set(named_ads) - known_ads):
         return None, "unknown_id", f"names ads it was not given: {unknown}"
     if unknown := sorted(set(named_facts) - known_facts):

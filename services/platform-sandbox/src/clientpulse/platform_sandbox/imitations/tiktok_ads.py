@@ -194,7 +194,10 @@ def _ad_report_rows(profile: Any, start: date, end: date) -> list[dict[str, Any]
                 metrics = _metrics(c, part, no_reach="0")
                 metrics.update({"ad_name": ad.name, "campaign_id": c.campaign_id})
                 rows.append(
-                    {"metrics": metrics, "dimensions": {"ad_id": ad.ad_id, "stat_time_day": f"{day.isoformat()} 00:00:00"}}
+                    {
+                        "metrics": metrics,
+                        "dimensions": {"ad_id": ad.ad_id, "stat_time_day": f"{day.isoformat()} 00:00:00"},
+                    }
                 )
     return rows
 

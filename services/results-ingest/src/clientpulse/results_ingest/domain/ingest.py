@@ -30,8 +30,8 @@ from clientpulse.results_ingest.connectors.base import (
     Transient,
 )
 from clientpulse.results_ingest.db.models import Connection
-from clientpulse.results_ingest.db.repositories.ad_days import AdDayRepository
 from clientpulse.results_ingest.db.repositories.account_metrics import AccountMetricRepository
+from clientpulse.results_ingest.db.repositories.ad_days import AdDayRepository
 from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
 from clientpulse.results_ingest.db.repositories.metric_breakdowns import MetricBreakdownRepository
 from clientpulse.results_ingest.db.repositories.metric_windows import MetricWindowRepository

@@ -64,6 +64,15 @@ def _row(account: StoredAccount, d: AdCreativeDay, final_before: date | None, no
     }
 
 
+def _ad_window(r: Any) -> AdWindow:
+    """A row of (connection, platform, campaign, ad, name, headlines, bodies, currency, six sums) as an AdWindow."""
+    spend, impressions, clicks, conversions, value, days = (int(v) for v in r[8:14])
+    return AdWindow(
+        r[0], r[1], r[2], r[3], r[4], list(r[5] or []), list(r[6] or []), r[7],
+        spend, impressions, clicks, conversions, value, days,
+    )  # fmt: skip
+
+
 class AdDayRepository:
     """Per-day ad snapshots: idempotent upserts and each ad's sums over a window."""
 
@@ -123,10 +132,4 @@ class AdDayRepository:
             ),
         )  # fmt: skip
         rows = (await self.session.execute(query)).all()
-        return [
-            AdWindow(
-                r[0], r[1], r[2], r[3], r[4], list(r[5] or []), list(r[6] or []), r[7],
-                *(int(v) for v in r[8:14]),
-            )  # fmt: skip
-            for r in rows
-        ]
+        return [_ad_window(r) for r in rows]

@@ -295,9 +295,9 @@ async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: Fetch
     written += await breakdowns.store(account, fetched.metric_days, final_before=cutoff)
     written += await MetricWindowRepository(session).store(account, catalogue, fetched.window_figures)
     ads = AdDayRepository(session)
-    # Ad rows are counted in the metric, not in a backfill's progress (the results rows of its windows).
-    ad_rows = await ads.upsert(account, fetched.ad_days, final_before=cutoff)
-    rows_written(session, ref.platform, written + ad_rows)
+    # Ad rows hold the same sums again, per ad: they count neither in the metric nor in a backfill's progress.
+    await ads.upsert(account, fetched.ad_days, final_before=cutoff)
+    rows_written(session, ref.platform, written)
     await account_metrics.refresh(account, spec.metrics, window.start, window.end, final_before=cutoff)
     await campaign_days.mark_final(ref.id, cutoff)
     await account_metrics.mark_final(ref.id, cutoff)

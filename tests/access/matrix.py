@@ -171,6 +171,7 @@ MATRIX: dict[str, Operation] = {
     "POST /api/v1/clients/{client_id}/insights/ask": op(
         CM, 503, prepare=_body({"question": "which campaigns should I cut this week?"}), scope=CLIENT
     ),
+    "GET /api/v1/clients/{client_id}/insights/creatives": op(CM, 200, scope=CLIENT),
     "GET /api/v1/clients/{client_id}/notes": op(CM, 200, scope=CLIENT),
     "POST /api/v1/clients/{client_id}/notes": op(CM, 201, prepare=_body({"body": "hello"}), scope=CLIENT),
     "DELETE /api/v1/clients/{client_id}/notes/{note_id}": op(CM, 204, prepare=_fresh_note(), scope=CLIENT),
@@ -187,6 +188,7 @@ MATRIX: dict[str, Operation] = {
     "POST /api/v1/clients/{client_id}/results/backfills": op(CM, 202, 409, prepare=_body({"days": 30}), scope=CLIENT),
     "GET /api/v1/clients/{client_id}/results/backfills/{backfill_id}": op(CM, 200, scope=CLIENT),
     "GET /api/v1/clients/{client_id}/results/campaigns": op(CM, 200, prepare=_shared(start="2026-01-01", end="2026-01-31"), scope=CLIENT),
+    "GET /api/v1/clients/{client_id}/results/creatives": op(CM, 200, prepare=_shared(start="2026-01-01", end="2026-01-31"), scope=CLIENT),
     "GET /api/v1/clients/{client_id}/results/metrics": op(CM, 200, scope=CLIENT),
     "GET /api/v1/clients/{client_id}/results/breakdown": op(
         CM, 200, prepare=_shared(dimension="channel_group", start="2026-01-01", end="2026-01-31"), scope=CLIENT

@@ -82,6 +82,8 @@ def test_an_executive_manages_webhooks_and_recalculations(
         ("/api/v1/clients/c-1/connections", "results"),
         ("/api/v1/clients/c-1/results/metrics", "results"),
         ("/api/v1/clients/c-1/insights/summary", "insights"),
+        ("/api/v1/clients/c-1/insights/creatives", "insights"),
+        ("/api/v1/clients/c-1/results/creatives", "results"),
         ("/api/v1/groups/c-1/portfolio", "tiering"),
         ("/api/v1/groups/c-1/members", "clients"),
         ("/api/v1/me/attention", "clients"),

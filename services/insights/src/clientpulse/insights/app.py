@@ -14,10 +14,12 @@ from litestar.di import Provide
 
 from clientpulse.insights import metrics  # noqa: F401 - registers the metrics (every label value) at start
 from clientpulse.insights.api.analysis import AnalysisController
+from clientpulse.insights.api.creatives import CreativeInsightsController
 from clientpulse.insights.api.deps import InsightsWiring
 from clientpulse.insights.api.questions import QuestionController
 from clientpulse.insights.api.summary import SummaryController
 from clientpulse.insights.chat import ChatLimits, ChatModel
+from clientpulse.insights.creative_review import CreativeReviewer
 from clientpulse.insights.db.repositories.model_spending import DailyTokenCaps
 from clientpulse.insights.events import handlers
 from clientpulse.insights.events.summaries import SummaryDeps, register_summaries
@@ -93,12 +95,14 @@ def create_app(settings: InsightsSettings | None = None) -> Litestar:
         summaries=summaries,
         chat=chat,
         ask_max_tool_rounds=settings.ask_max_tool_rounds,
+        creatives=CreativeReviewer(chat),
     )
     return create_service_app(
         runtime,
-        route_handlers=[AnalysisController, SummaryController, QuestionController],
+        route_handlers=[AnalysisController, SummaryController, QuestionController, CreativeInsightsController],
         dependencies={"wiring": Provide(lambda: wiring, sync_to_thread=False, use_cache=True)},
         title="clientpulse insights",
-        description="Weekly structured analysis, relationship summaries and natural-language questions.",
+        description="Weekly structured analysis, relationship summaries, natural-language questions and creative "
+        "insights.",
         lifespan=[_closing(http)],
     )

@@ -76,6 +76,12 @@ CLIENT_ANALYSES = Counter(
     "JetStream redelivers it)",
     ["outcome"],
 )
+CREATIVE_INSIGHTS = Counter(
+    "clientpulse_insights_creative_insights_total",
+    "Creative insights served, by who wrote the observations: deterministic (no model configured), model, "
+    "fallback (a model was asked but its reply was refused or did not come)",
+    ["generated_by"],
+)
 CLIENTS_REQUESTED = Counter(
     "clientpulse_insights_clients_requested_total",
     "Clients a weekly analysis request handed out for analysis (Active, with results, not yet analysed)",
@@ -95,6 +101,8 @@ for _generated_by in GENERATED_BY:
     ANALYSES.labels(_generated_by)
 for _reason in FALLBACK_REASONS:
     LLM_FALLBACKS.labels(_reason)
+for _creative in SUMMARY_OUTCOMES:
+    CREATIVE_INSIGHTS.labels(_creative)
 for _client_outcome in CLIENT_OUTCOMES:
     CLIENT_ANALYSES.labels(_client_outcome)
 

@@ -137,3 +137,81 @@ def window_stats(profile: AccountProfile, facts: CampaignFacts, start: date, end
         conversion_value=sum((s.conversion_value for s in delivered), start=Decimal(0)),
         reach=people,
     )
+
+
+# --- ads and their copy (the numbers of a campaign's ads add up to the campaign's) ----------------
+
+_BODIES = [
+    "Free returns on every order.",
+    "Breathable linen for hot days. Shop the new colours before they sell out.",
+    "Made to last and priced to move: 20% off this week only.",
+    "Our linen shirts are cut in Portugal from European flax, washed soft and ready to wear from day one.",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AdShare:
+    """An ad's share of its campaign's day: weights of spend, impressions, clicks and conversions (with value)."""
+
+    spend: int
+    impressions: int
+    clicks: int
+    conversions: int
+
+
+# A campaign's first ad takes most of the spend and converts best; the second is the weaker test.
+AD_SHARES = (AdShare(3, 3, 4, 4), AdShare(2, 2, 1, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class AdFacts:
+    """A sandbox ad of a campaign, with its headlines and primary texts."""
+
+    index: int
+    ad_id: str
+    name: str
+    headlines: tuple[str, ...]
+    bodies: tuple[str, ...]
+    share: AdShare
+
+
+def ads_of(facts: CampaignFacts) -> list[AdFacts]:
+    """A campaign's two ads (ids ``<campaign id>7<n>``), copy varying with the campaign and the ad."""
+    found = []
+    for n, share in enumerate(AD_SHARES):
+        headline = _TITLES[(facts.index + n) % len(_TITLES)]
+        found.append(
+            AdFacts(
+                index=n,
+                ad_id=f"{facts.campaign_id}7{n}",
+                name=f"{facts.name} | ad {n + 1}",
+                headlines=(headline, _TITLES[(facts.index + n + 1) % len(_TITLES)]),
+                bodies=(_BODIES[(facts.index + 2 * n) % len(_BODIES)],),
+                share=share,
+            )
+        )
+    return found
+
+
+def split_counts(total: int, weights: list[int]) -> list[int]:
+    """``total`` split by ``weights`` in whole units; the last part takes what rounding left, so parts add up."""
+    whole = sum(weights)
+    if whole == 0:
+        return [0] * (len(weights) - 1) + [total]
+    parts = [total * w // whole for w in weights[:-1]]
+    return [*parts, total - sum(parts)]
+
+
+def split_day(stats: DayStats, shares: list[AdShare]) -> list[DayStats]:
+    """A campaign's day split among its ads: every sum of the parts is the campaign's (money to the cent)."""
+    spend = split_counts(int(stats.spend * 100), [s.spend for s in shares])
+    impressions = split_counts(stats.impressions, [s.impressions for s in shares])
+    clicks = split_counts(stats.clicks, [s.clicks for s in shares])
+    conversions = split_counts(stats.conversions, [s.conversions for s in shares])
+    # Revenue goes with the conversions (an ad without a purchase has no purchase value).
+    value = split_counts(int(stats.conversion_value * 100), conversions)
+    reach = split_counts(stats.reach, [s.impressions for s in shares])
+    return [
+        DayStats(Decimal(spend[i]) / 100, impressions[i], clicks[i], conversions[i], Decimal(value[i]) / 100, reach[i])
+        for i in range(len(shares))
+    ]

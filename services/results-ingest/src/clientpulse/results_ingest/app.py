@@ -11,6 +11,7 @@ from litestar.di import Provide
 
 from clientpulse.results_ingest import metrics
 from clientpulse.results_ingest.api.connections import ConnectionController, OAuthCallbackController
+from clientpulse.results_ingest.api.creatives import CreativeController
 from clientpulse.results_ingest.api.results import ResultsController
 from clientpulse.results_ingest.connectors.base import Clock
 from clientpulse.results_ingest.connectors.http import http_client, quiet_http_logs
@@ -48,7 +49,7 @@ def create_app(settings: ResultsSettings | None = None, *, clock: Clock | None =
 
     return create_service_app(
         runtime,
-        route_handlers=[ConnectionController, OAuthCallbackController, ResultsController],
+        route_handlers=[ConnectionController, OAuthCallbackController, ResultsController, CreativeController],
         title="clientpulse results",
         description="Platform connections, sync and backfill, account metrics and campaign results.",
         dependencies={"runtime": Provide(lambda: platforms, sync_to_thread=False, use_cache=True)},

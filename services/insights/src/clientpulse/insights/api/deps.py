@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from litestar.di import NamedDependency
 
 from clientpulse.insights.chat import ChatModel
+from clientpulse.insights.creative_review import CreativeReviewer
 from clientpulse.insights.llm import SummaryWriter
 from clientpulse.insights.relationship_api import RelationshipApi
 from clientpulse.insights.results_api import ResultsApi
@@ -21,6 +22,7 @@ class InsightsWiring:
     summaries: SummaryWriter
     chat: ChatModel | None
     ask_max_tool_rounds: int
+    creatives: CreativeReviewer
 
 
 Wiring = NamedDependency[InsightsWiring]

@@ -4,7 +4,8 @@
 Under ``/google-ads/{version}`` and ``/google-oauth``. The GAQL understood: ``FROM customer``,
 ``FROM customer_client`` (a manager's hierarchy) and ``FROM campaign`` with
 ``WHERE segments.date BETWEEN 'YYYY-MM-DD' AND 'YYYY-MM-DD'`` — one row per campaign and day when
-``segments.date`` is selected, one row per campaign over the range otherwise.
+``segments.date`` is selected, one row per campaign over the range otherwise; ``FROM ad_group_ad`` gives
+each responsive search ad's headlines, descriptions and day (its parts add up to its campaign's day).
 
 One manager account (``MANAGER_ACCOUNT``) manages ``MANAGED_ACCOUNTS``; a request for a managed account
 must name the manager in ``login-customer-id``, as the real API requires. Every other account id is
@@ -30,8 +31,10 @@ from clientpulse.platform_sandbox.data import (
     campaigns,
     day_stats,
     days_between,
+    split_counts,
     window_stats,
 )
+from clientpulse.platform_sandbox.data import ads_of as sandbox_ads
 from clientpulse.platform_sandbox.faults import (
     ACCOUNT_FAULTS,
     TOKEN_ACCOUNT,
@@ -281,6 +284,69 @@ def _campaign_rows(profile: AccountProfile, select: list[str], query: str) -> li
     return rows
 
 
+def _ad_metrics(campaign_day: dict[str, Any], weights: list[list[int]]) -> list[dict[str, Any]]:
+    """A campaign's day metrics split among its ads (conversions in halves, value in cents): parts add up."""
+    cost = split_counts(int(campaign_day["costMicros"]), weights[0])
+    impressions = split_counts(int(campaign_day["impressions"]), weights[1])
+    clicks = split_counts(int(campaign_day["clicks"]), weights[2])
+    halves = split_counts(round(campaign_day["conversions"] * 2), weights[3])
+    cents = split_counts(round(campaign_day["conversionsValue"] * 100), halves)
+    return [
+        {
+            "clicks": str(clicks[i]),
+            "conversionsValue": cents[i] / 100,
+            "conversions": halves[i] / 2,
+            "costMicros": str(cost[i]),
+            "impressions": str(impressions[i]),
+        }
+        for i in range(len(cost))
+    ]
+
+
+def _ad_group_ad_rows(profile: AccountProfile, query: str) -> list[dict[str, Any]]:
+    """``FROM ad_group_ad`` per day: each responsive search ad with its copy and its part of the campaign's day."""
+    match = _BETWEEN.search(query)
+    if match is None:
+        raise QueryRefused(
+            {"queryError": "EXPECTED_FILTERS_ON_DATE_RANGE"},
+            "an ad_group_ad query needs segments.date BETWEEN 'YYYY-MM-DD' AND 'YYYY-MM-DD'",
+        )
+    start, end = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+    rows = []
+    for day in days_between(start, end):
+        for c in campaigns(profile):
+            if (stats := day_stats(profile, c, day)) is None:
+                continue
+            ads = sandbox_ads(c)
+            shares = [a.share for a in ads]
+            weights = [[s.spend for s in shares], [s.impressions for s in shares], [s.clicks for s in shares],
+                       [s.conversions for s in shares]]  # fmt: skip
+            parts = _ad_metrics(_campaign_metrics(c, [stats], stats.reach, False), weights)
+            for ad, metrics in zip(ads, parts, strict=True):
+                rows.append(
+                    {
+                        "campaign": {"resourceName": f"customers/{profile.account_id}/campaigns/{c.campaign_id}",
+                                     "id": c.campaign_id},
+                        "adGroupAd": {
+                            "resourceName": f"customers/{profile.account_id}/adGroupAds/{c.campaign_id}5~{ad.ad_id}",
+                            "status": _STATUS[c.status],
+                            "ad": {
+                                "resourceName": f"customers/{profile.account_id}/ads/{ad.ad_id}",
+                                "id": ad.ad_id,
+                                "name": ad.name,
+                                "responsiveSearchAd": {
+                                    "headlines": [{"text": h} for h in ad.headlines],
+                                    "descriptions": [{"text": b} for b in ad.bodies],
+                                },
+                            },
+                        },
+                        "metrics": metrics,
+                        "segments": {"date": day.isoformat()},
+                    }
+                )  # fmt: skip
+    return rows
+
+
 def _rows(request: web.Request, customer: str, query: str) -> tuple[list[dict[str, Any]], str]:
     """The rows a GAQL query selects and its field mask."""
     parsed = _SELECT.search(query)
@@ -296,6 +362,8 @@ def _rows(request: web.Request, customer: str, query: str) -> tuple[list[dict[st
         return _customer_clients(request, customer, query), mask
     if resource == "campaign":
         return _campaign_rows(profile, select, query), mask
+    if resource == "ad_group_ad":
+        return _ad_group_ad_rows(profile, query), mask
     raise QueryRefused(
         {"queryError": "QUERY_ERROR"},
         f"the sandbox answers FROM campaign, customer or customer_client, not {resource!r}",

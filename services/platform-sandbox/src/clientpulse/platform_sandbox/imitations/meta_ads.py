@@ -26,7 +26,17 @@ from aiohttp import web
 
 from clientpulse.platform_sandbox.bodies import bad_request, json_object
 from clientpulse.platform_sandbox.credentials import authorize, presented_token
-from clientpulse.platform_sandbox.data import CampaignFacts, campaigns, day_stats, days_between, window_stats
+from clientpulse.platform_sandbox.data import (
+    AD_SHARES,
+    AdShare,
+    CampaignFacts,
+    DayStats,
+    campaigns,
+    day_stats,
+    days_between,
+    split_day,
+    window_stats,
+)
 from clientpulse.platform_sandbox.faults import (
     ACCOUNT_FAULTS,
     TOKEN_ACCOUNT,
@@ -288,6 +298,7 @@ def _ads_of(c: CampaignFacts) -> list[dict[str, Any]]:
             "id": f"{c.campaign_id}2",
             "name": "creative",
             "title": c.headline,
+            "body": "Free returns.",
             "object_type": "SHARE",
             "object_story_spec": {
                 "page_id": "104000000000001",
@@ -306,7 +317,10 @@ def _ads_of(c: CampaignFacts) -> list[dict[str, Any]]:
             "name": "dco",
             "object_type": "SHARE",
             "object_story_spec": {"page_id": "104000000000001"},
-            "asset_feed_spec": {"titles": [{"text": c.headline}, {"text": "Linen That Breathes"}]},
+            "asset_feed_spec": {
+                "titles": [{"text": c.headline}, {"text": "Linen That Breathes"}],
+                "bodies": [{"text": "Breathable linen for hot days. Shop the new colours."}],
+            },
         },
     }
     return [static, dynamic] if c.index % 2 == 0 else [dynamic]
@@ -330,6 +344,34 @@ def _actions(conversions: int, value: Decimal) -> dict[str, Any]:
     return {"actions": [{"action_type": "link_click", "value": "1"}, *counted], "action_values": valued}
 
 
+def _ad_shares(c: CampaignFacts) -> list[AdShare]:
+    """How a campaign's day is split among its ads (``_ads_of``): the static ad takes the larger share."""
+    return list(AD_SHARES) if len(_ads_of(c)) == 2 else [AdShare(1, 1, 1, 1)]
+
+
+def _ad_rows(currency: str, days: list[tuple[CampaignFacts, date, DayStats | None]]) -> list[dict[str, Any]]:
+    """``level=ad`` rows: each ad's part of its campaign's day (the parts add up to the campaign's row)."""
+    rows = []
+    for c, day, stats in days:
+        if stats is None:
+            continue
+        for ad, part in zip(_ads_of(c), split_day(stats, _ad_shares(c)), strict=True):
+            row = {
+                "ad_id": ad["id"],
+                "ad_name": ad["name"],
+                "campaign_id": c.campaign_id,
+                "account_currency": currency,
+                "spend": f"{part.spend}",
+                "impressions": str(part.impressions),
+                "clicks": str(part.clicks),
+                "date_start": day.isoformat(),
+                "date_stop": day.isoformat(),
+            }
+            row.update(_actions(part.conversions, part.conversion_value))
+            rows.append(row)
+    return rows
+
+
 @_reporting_usage(insights=True)
 async def insights(request: web.Request) -> web.StreamResponse:
     """Campaign insights per day (``time_increment=1``) or over the whole window (``all_days``, with the
@@ -337,8 +379,9 @@ async def insights(request: web.Request) -> web.StreamResponse:
     account = request.match_info["account"]
     if (problem := _guard(request, account, insights=True)) is not None:
         return problem
-    if request.query.get("level") != "campaign":
-        return _error(100, "(#100) The sandbox serves level=campaign insights only")
+    level = request.query.get("level")
+    if level not in ("campaign", "ad"):
+        return _error(100, "(#100) The sandbox serves level=campaign and level=ad insights only")
     try:
         time_range = json.loads(request.query["time_range"])
         start, end = date.fromisoformat(time_range["since"]), date.fromisoformat(time_range["until"])
@@ -347,6 +390,11 @@ async def insights(request: web.Request) -> web.StreamResponse:
     profile = state_of(request).profile(PLATFORM, account)
     await asyncio.sleep(profile.latency)
     daily = request.query.get("time_increment", "all_days") == "1"
+    if level == "ad":
+        if not daily:
+            return _error(100, "(#100) The sandbox serves level=ad insights per day (time_increment=1) only")
+        days = [(c, d, day_stats(profile, c, d)) for d in days_between(start, end) for c in campaigns(profile)]
+        return web.json_response(_page(request, _ad_rows(profile.currency, days)))
     buckets = [(d, d) for d in days_between(start, end)] if daily else [(start, end)]
     rows: list[dict[str, Any]] = []
     for bucket_start, bucket_end in buckets:

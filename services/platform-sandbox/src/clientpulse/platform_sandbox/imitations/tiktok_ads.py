@@ -18,7 +18,16 @@ from typing import Any
 from aiohttp import web
 
 from clientpulse.platform_sandbox.credentials import authorize, presented_token
-from clientpulse.platform_sandbox.data import CampaignFacts, DayStats, campaigns, day_stats, days_between, window_stats
+from clientpulse.platform_sandbox.data import (
+    CampaignFacts,
+    DayStats,
+    ads_of,
+    campaigns,
+    day_stats,
+    days_between,
+    split_day,
+    window_stats,
+)
 from clientpulse.platform_sandbox.faults import (
     ACCOUNT_FAULTS,
     TOKEN_ACCOUNT,
@@ -147,6 +156,10 @@ async def report(request: web.Request) -> web.Response:
         return _answer(40002, "The time range cannot exceed 365 days.")
     profile = state_of(request).profile(PLATFORM, advertiser)
     await asyncio.sleep(profile.latency)
+    if request.query.get("data_level") == "AUCTION_AD":
+        if not daily:
+            return _answer(40002, "The sandbox serves AUCTION_AD reports per day (stat_time_day) only.")
+        return _answer(0, "OK", _paged(request, _ad_report_rows(profile, start, end)))
     rows: list[dict[str, Any]] = []
     for c in campaigns(profile):
         if daily:
@@ -164,6 +177,51 @@ async def report(request: web.Request) -> web.Response:
                     "dimensions": {"campaign_id": c.campaign_id},
                 }
             )
+    return _answer(0, "OK", _paged(request, rows))
+
+
+def _ad_report_rows(profile: Any, start: date, end: date) -> list[dict[str, Any]]:
+    """``data_level=AUCTION_AD`` rows per ad and day: each ad's part of its campaign's day."""
+    rows = []
+    for day in days_between(start, end):
+        for c in campaigns(profile):
+            ads = ads_of(c)
+            stats = day_stats(profile, c, day)
+            parts: list[DayStats | None] = (
+                list(split_day(stats, [a.share for a in ads])) if stats is not None else [None] * len(ads)
+            )
+            for ad, part in zip(ads, parts, strict=True):
+                metrics = _metrics(c, part, no_reach="0")
+                metrics.update({"ad_name": ad.name, "campaign_id": c.campaign_id})
+                rows.append(
+                    {
+                        "metrics": metrics,
+                        "dimensions": {"ad_id": ad.ad_id, "stat_time_day": f"{day.isoformat()} 00:00:00"},
+                    }
+                )
+    return rows
+
+
+async def ad_list(request: web.Request) -> web.Response:
+    """``/ad/get/``: every ad of the advertiser with its name and ad text (the primary text)."""
+    advertiser = request.query.get("advertiser_id", "")
+    if (problem := _guard(request, advertiser)) is not None:
+        return problem
+    profile = state_of(request).profile(PLATFORM, advertiser)
+    rows = [
+        {
+            "advertiser_id": advertiser,
+            "campaign_id": c.campaign_id,
+            "adgroup_id": f"{c.campaign_id}5",
+            "ad_id": ad.ad_id,
+            "ad_name": ad.name,
+            "ad_text": ad.bodies[0],
+            "operation_status": _STATUS[c.status][0],
+            "secondary_status": "AD_STATUS_DELIVERY_OK" if c.status == "ACTIVE" else "AD_STATUS_CAMPAIGN_DISABLE",
+        }
+        for c in campaigns(profile)
+        for ad in ads_of(c)
+    ]
     return _answer(0, "OK", _paged(request, rows))
 
 
@@ -299,6 +357,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/tiktok/portal/auth", consent)
     router.add_get("/tiktok/open_api/v1.3/report/integrated/get/", report)
     router.add_get("/tiktok/open_api/v1.3/campaign/get/", campaign_list)
+    router.add_get("/tiktok/open_api/v1.3/ad/get/", ad_list)
     router.add_get("/tiktok/open_api/v1.3/advertiser/info/", advertiser_info)
     router.add_get("/tiktok/open_api/v1.3/oauth2/advertiser/get/", authorized_advertisers)
     router.add_post("/tiktok/open_api/v1.3/oauth2/access_token/", access_token)

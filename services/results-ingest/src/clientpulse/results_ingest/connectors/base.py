@@ -15,7 +15,14 @@ from typing import Any, Protocol
 import httpx
 
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, MetricDay, WindowFigure
+from clientpulse.results_ingest.domain.records import (
+    AccountChoice,
+    AccountInfo,
+    AdCreativeDay,
+    CampaignDay,
+    MetricDay,
+    WindowFigure,
+)
 from clientpulse.results_ingest.metrics import observe_connector_request
 from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
 
@@ -351,6 +358,10 @@ class PlatformConnector(Protocol):
         """The accounts these credentials reach (what a person picks from); empty if the platform cannot list."""
         ...
 
+    async def ad_creatives(self, window: DateRange, account: AccountInfo) -> list[AdCreativeDay]:
+        """Each ad's copy (headlines, primary texts) and its sums for each day it delivered in the window."""
+        ...
+
 
 class ConnectorDefaults:
     """What a connector answers for what its platform does not have: nothing, without a request."""
@@ -373,4 +384,8 @@ class ConnectorDefaults:
 
     async def accessible_accounts(self) -> list[AccountChoice]:
         """The platform cannot list accounts."""
+        return []
+
+    async def ad_creatives(self, window: DateRange, account: AccountInfo) -> list[AdCreativeDay]:
+        """No ads with copy."""
         return []

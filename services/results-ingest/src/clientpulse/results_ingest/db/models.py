@@ -261,3 +261,29 @@ class LinkedGoal(Base):
     period_end: Mapped[date] = mapped_column(Date)
     closed: Mapped[bool] = mapped_column(Boolean)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="time of the event that set this state")
+
+
+class AdDaily(Base):
+    """One ad's copy and its additive sums for one account-local day (money in minor units)."""
+
+    __tablename__ = "ad_daily"
+    __table_args__ = (Index("ix_ad_daily_client_day", "client_id", "day"),)
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ad_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[str] = mapped_column(String(120))
+    ad_name: Mapped[str | None] = mapped_column(String(500))
+    headlines: Mapped[list[str]] = mapped_column(JSON)
+    bodies: Mapped[list[str]] = mapped_column(JSON)
+    currency: Mapped[str] = mapped_column(String(3))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    spend_minor: Mapped[int] = mapped_column(BigInteger)
+    impressions: Mapped[int] = mapped_column(BigInteger)
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    conversions_e4: Mapped[int] = mapped_column(BigInteger)
+    conversion_value_minor: Mapped[int] = mapped_column(BigInteger)
+    is_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime]

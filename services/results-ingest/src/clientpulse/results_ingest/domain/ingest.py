@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +31,7 @@ from clientpulse.results_ingest.connectors.base import (
 )
 from clientpulse.results_ingest.db.models import Connection
 from clientpulse.results_ingest.db.repositories.account_metrics import AccountMetricRepository
+from clientpulse.results_ingest.db.repositories.ad_days import AdDayRepository
 from clientpulse.results_ingest.db.repositories.campaign_days import CampaignDayRepository
 from clientpulse.results_ingest.db.repositories.metric_breakdowns import MetricBreakdownRepository
 from clientpulse.results_ingest.db.repositories.metric_windows import MetricWindowRepository
@@ -38,7 +39,7 @@ from clientpulse.results_ingest.db.repositories.period_reach import PeriodReachR
 from clientpulse.results_ingest.db.repositories.stored_account import StoredAccount
 from clientpulse.results_ingest.domain.connection_status import ConnectionStatus
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.records import AccountInfo, CampaignDay, MetricDay, WindowFigure
+from clientpulse.results_ingest.domain.records import AccountInfo, AdCreativeDay, CampaignDay, MetricDay, WindowFigure
 from clientpulse.results_ingest.domain.windows import final_before, standard_reach_windows
 from clientpulse.results_ingest.metrics import rows_written
 from clientpulse.results_ingest.pauses import LocalPauses, SharedPauses
@@ -93,6 +94,8 @@ class FetchedWindow:
     credentials_expire_at: datetime | None = None
     # Whether a refresh token keeps the access alive, or it ends at ``credentials_expire_at``.
     credentials_renewable: bool = True
+    # Each ad's copy and days (ad platforms; read with the newest window only).
+    ad_days: list[AdCreativeDay] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +222,8 @@ async def fetch_window(
     """Read one window of a connection (and, when asked, the platform's reach for the standard windows).
 
     ``window`` may be a rule applied to the account (a sync's window is in the account's own days).
+    The ads with their copy are read with the newest window only (a sync, a backfill's newest slice:
+    the windows that read reach), over at least the platform's re-read days ending with it.
     """
     if ref.secret is None:
         raise ValueError(f"connection {ref.id} has no stored credentials")
@@ -233,6 +238,7 @@ async def fetch_window(
         window = window(account)
     days = await connector.campaign_days(window, account)
     metric_days = await connector.metric_days(window, account)
+    ad_days = await connector.ad_creatives(ads_window(window, spec.reread_days), account) if with_reach else []
     reach: dict[DateRange, dict[str, tuple[int, int]]] = {}
     figures: list[WindowFigure] = []
     if with_reach:
@@ -254,7 +260,14 @@ async def fetch_window(
         window_figures=figures,
         credentials_expire_at=ctx.credentials.expires_at,
         credentials_renewable=renewable,
+        ad_days=ad_days,
     )
+
+
+def ads_window(window: DateRange, reread_days: int) -> DateRange:
+    """The days whose ads a newest window reads: the window, widened to the platform's re-read days before its end
+    (a backfill's newest slice may be a short remainder)."""
+    return DateRange(min(window.start, window.end - timedelta(days=reread_days - 1)), window.end)
 
 
 def _catalogued(spec: PlatformSpec[Any], metric_days: list[MetricDay], figures: list[WindowFigure]) -> list[MetricDay]:
@@ -281,11 +294,15 @@ async def store_window(session: AsyncSession, ref: ConnectionRef, fetched: Fetch
     )
     written += await breakdowns.store(account, fetched.metric_days, final_before=cutoff)
     written += await MetricWindowRepository(session).store(account, catalogue, fetched.window_figures)
+    ads = AdDayRepository(session)
+    # Ad rows hold the same sums again, per ad: they count neither in the metric nor in a backfill's progress.
+    await ads.upsert(account, fetched.ad_days, final_before=cutoff)
     rows_written(session, ref.platform, written)
     await account_metrics.refresh(account, spec.metrics, window.start, window.end, final_before=cutoff)
     await campaign_days.mark_final(ref.id, cutoff)
     await account_metrics.mark_final(ref.id, cutoff)
     await breakdowns.mark_final(ref.id, cutoff)
+    await ads.mark_final(ref.id, cutoff)
     for reach_window, reach in fetched.reach.items():
         await period_reach.upsert(account, reach_window.start, reach_window.end, reach)
     await session.execute(

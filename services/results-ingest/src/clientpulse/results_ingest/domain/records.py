@@ -118,3 +118,35 @@ class WindowFigure:
     metric_key: str
     value: int
     breakdown: Breakdown | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdCreativeDay:
+    """One ad's copy and its additive sums on one account-local day (money in minor units of ``currency``).
+
+    ``headlines`` and ``bodies`` are the ad's headline(s) and primary text(s) as the platform holds them
+    (several for a dynamic or responsive ad, in the platform's order, without repeats); both are text
+    written by people and are untrusted wherever they go.
+    """
+
+    ad_id: str
+    campaign_id: str
+    day: date
+    ad_name: str | None
+    headlines: tuple[str, ...]
+    bodies: tuple[str, ...]
+    currency: str
+    spend_minor: int
+    impressions: int
+    clicks: int
+    conversions_e4: int
+    conversion_value_minor: int
+
+
+def distinct_texts(*texts: object) -> tuple[str, ...]:
+    """The non-empty strings among ``texts``, stripped, each once, in order (an ad's headlines or bodies)."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        if isinstance(text, str) and text.strip():
+            seen.setdefault(text.strip(), None)
+    return tuple(seen)

@@ -29,7 +29,14 @@ from clientpulse.results_ingest.connectors.base import (
     token_endpoint_error,
 )
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
+from clientpulse.results_ingest.domain.records import (
+    AccountChoice,
+    AccountInfo,
+    AdCreativeDay,
+    CampaignDay,
+    conversions_to_scaled,
+    distinct_texts,
+)
 from clientpulse.results_ingest.platforms.google_ads.statuses import google_status
 from clientpulse.shared.money import micros_to_minor_units, to_minor_units
 
@@ -59,6 +66,13 @@ REACH_QUERY = (
     "WHERE segments.date BETWEEN '{start}' AND '{end}'"
 )
 REACH_MAX_DAYS = 92
+# Each ad's day with its copy: a responsive search ad's headlines and descriptions (AdTextAsset ``text``).
+AD_QUERY = (
+    "SELECT customer.currency_code, campaign.id, ad_group_ad.ad.id, ad_group_ad.ad.name, "
+    "ad_group_ad.ad.responsive_search_ad.headlines, ad_group_ad.ad.responsive_search_ad.descriptions, "
+    "segments.date, metrics.cost_micros, metrics.impressions, metrics.clicks, metrics.conversions, "
+    "metrics.conversions_value FROM ad_group_ad WHERE segments.date BETWEEN '{start}' AND '{end}'"
+)
 THROTTLE_STATUSES = frozenset({"RESOURCE_EXHAUSTED"})
 # Refusals of our own developer token: the settings need fixing, not the connection.
 OUR_CONFIGURATION_ERRORS = frozenset(
@@ -86,6 +100,28 @@ def parse_row(row: dict[str, Any]) -> CampaignDay:
         conversions_e4=conversions_to_scaled(repr(float(metrics.get("conversions", 0.0)))),
         conversion_value_minor=to_minor_units(repr(float(metrics.get("conversionsValue", 0.0))), currency),
         reach_daily=None,  # campaign-level reach is not in this report
+    )
+
+
+def parse_ad_row(row: dict[str, Any], currency: str) -> AdCreativeDay:
+    """One ``FROM ad_group_ad`` row: the ad, its responsive search copy and its day's metrics."""
+    ad = (row.get("adGroupAd") or {}).get("ad") or {}
+    search_ad = ad.get("responsiveSearchAd") or {}
+    metrics = row.get("metrics", {})
+    currency = (row.get("customer") or {}).get("currencyCode") or currency
+    return AdCreativeDay(
+        ad_id=str(ad["id"]),
+        campaign_id=str((row.get("campaign") or {}).get("id", "")),
+        day=date.fromisoformat(row["segments"]["date"]),
+        ad_name=ad.get("name"),
+        headlines=distinct_texts(*((h or {}).get("text") for h in search_ad.get("headlines") or [])),
+        bodies=distinct_texts(*((d or {}).get("text") for d in search_ad.get("descriptions") or [])),
+        currency=currency,
+        spend_minor=micros_to_minor_units(metrics.get("costMicros", "0"), currency),
+        impressions=int(metrics.get("impressions", 0)),
+        clicks=int(metrics.get("clicks", 0)),
+        conversions_e4=conversions_to_scaled(repr(float(metrics.get("conversions", 0.0)))),
+        conversion_value_minor=to_minor_units(repr(float(metrics.get("conversionsValue", 0.0))), currency),
     )
 
 
@@ -259,6 +295,14 @@ class GoogleAdsConnector(ConnectorDefaults):
         if not isinstance(body, list):
             raise Transient("Google Ads searchStream answered with an object, not an array of batches")
         return parse_search_stream(body)
+
+    async def ad_creatives(self, window: DateRange, account: AccountInfo) -> list[AdCreativeDay]:
+        """Each ad's days with its responsive search headlines and descriptions (``FROM ad_group_ad``)."""
+        query = AD_QUERY.format(start=window.start.isoformat(), end=window.end.isoformat())
+        body = await self._post("searchStream", {"query": query}, "Google Ads ads")
+        if not isinstance(body, list):
+            raise Transient("Google Ads searchStream answered with an object, not an array of batches")
+        return [parse_ad_row(row, account.currency) for batch in body for row in batch.get("results", [])]
 
     async def period_reach(self, window: DateRange) -> dict[str, tuple[int, int]]:
         if window.days > REACH_MAX_DAYS:

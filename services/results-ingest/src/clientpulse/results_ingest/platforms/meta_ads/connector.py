@@ -33,7 +33,14 @@ from clientpulse.results_ingest.connectors.base import (
     wait_until_seconds,
 )
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
+from clientpulse.results_ingest.domain.records import (
+    AccountChoice,
+    AccountInfo,
+    AdCreativeDay,
+    CampaignDay,
+    conversions_to_scaled,
+    distinct_texts,
+)
 from clientpulse.results_ingest.platforms.meta_ads.statuses import meta_status
 from clientpulse.shared.money import to_minor_units
 
@@ -46,6 +53,11 @@ INSIGHT_FIELDS = (
     "campaign_id,campaign_name,account_currency,spend,impressions,reach,frequency,clicks,ctr,"
     "actions,action_values,purchase_roas,date_start,date_stop"
 )
+# Ad-level insights (one row per ad and day) and the ads' creatives with their copy.
+AD_INSIGHT_FIELDS = (
+    "ad_id,ad_name,campaign_id,account_currency,spend,impressions,clicks,actions,action_values,date_start,date_stop"
+)
+AD_COPY_FIELDS = "id,name,campaign_id,creative{id,title,body,object_story_spec,asset_feed_spec}"
 # Purchases appear under several duplicate action types; count ONE, in this order of preference.
 PURCHASE_ACTION_TYPES = ("omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase")
 # Business-use-case (account) throttles: wait for the account, then try again.
@@ -138,6 +150,64 @@ def parse_ad_headlines(body: dict[str, Any]) -> dict[str, str]:
         if campaign_id and headline and campaign_id not in headlines:
             headlines[campaign_id] = headline
     return headlines
+
+
+def copy_of(creative: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """An ad's (headlines, primary texts): the link's or video's name and message, the asset feed's
+    titles and bodies, and the creative's own ``title`` and ``body``, each once."""
+    story = creative.get("object_story_spec") or {}
+    link, video = story.get("link_data") or {}, story.get("video_data") or {}
+    feed = creative.get("asset_feed_spec") or {}
+    headlines = distinct_texts(
+        link.get("name"),
+        video.get("title"),
+        *((t or {}).get("text") for t in feed.get("titles") or []),
+        creative.get("title"),
+    )
+    bodies = distinct_texts(
+        link.get("message"),
+        video.get("message"),
+        *((b or {}).get("text") for b in feed.get("bodies") or []),
+        creative.get("body"),
+    )
+    return headlines, bodies
+
+
+def parse_ad_copy(body: dict[str, Any]) -> dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
+    """ad id → (name, headlines, primary texts) from an ``/ads`` page."""
+    return {
+        str(ad["id"]): (ad.get("name"), *copy_of(ad.get("creative") or {}))
+        for ad in body.get("data", [])
+        if ad.get("id")
+    }
+
+
+def parse_ad_insights_page(
+    body: dict[str, Any], copy: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]], currency: str
+) -> list[AdCreativeDay]:
+    """The ad-day rows of one ``level=ad`` insights page, with each ad's copy joined in."""
+    found = []
+    for item in body.get("data", []):
+        row_currency = item.get("account_currency") or currency
+        ad_id = str(item["ad_id"])
+        name, headlines, bodies = copy.get(ad_id, (None, (), ()))
+        found.append(
+            AdCreativeDay(
+                ad_id=ad_id,
+                campaign_id=str(item.get("campaign_id") or ""),
+                day=date.fromisoformat(item["date_start"]),
+                ad_name=item.get("ad_name") or name,
+                headlines=headlines,
+                bodies=bodies,
+                currency=row_currency,
+                spend_minor=to_minor_units(item.get("spend") or "0", row_currency),
+                impressions=int(item.get("impressions") or 0),
+                clicks=int(item.get("clicks") or 0),
+                conversions_e4=conversions_to_scaled(_action_value(item.get("actions")) or "0"),
+                conversion_value_minor=to_minor_units(_action_value(item.get("action_values")) or "0", row_currency),
+            )
+        )
+    return found
 
 
 def _json_header(response: httpx.Response, name: str) -> Any:
@@ -373,3 +443,21 @@ class MetaConnector(ConnectorDefaults):
                 if item.get("reach") not in (None, ""):
                     reach[str(item["campaign_id"])] = (int(item["reach"]), int(item.get("impressions") or 0))
         return reach
+
+    async def ad_creatives(self, window: DateRange, account: AccountInfo) -> list[AdCreativeDay]:
+        """Ad-level insights per day, each ad with the copy of its creative."""
+        copy: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {}
+        ads_url = f"{self.root}/act_{self.account_id}/ads"
+        for page in await self._all_pages(ads_url, {"fields": AD_COPY_FIELDS, "limit": "500"}, "Meta ad copy"):
+            copy.update(parse_ad_copy(page))
+        params = {
+            "level": "ad",
+            "time_increment": "1",
+            "time_range": json.dumps({"since": window.start.isoformat(), "until": window.end.isoformat()}),
+            "fields": AD_INSIGHT_FIELDS,
+            "limit": "500",
+        }
+        days: list[AdCreativeDay] = []
+        for page in await self._all_pages(f"{self.root}/act_{self.account_id}/insights", params, "Meta ad insights"):
+            days.extend(parse_ad_insights_page(page, copy, account.currency))
+        return days

@@ -30,7 +30,14 @@ from clientpulse.results_ingest.connectors.base import (
     retry_after_seconds,
 )
 from clientpulse.results_ingest.domain.periods import DateRange
-from clientpulse.results_ingest.domain.records import AccountChoice, AccountInfo, CampaignDay, conversions_to_scaled
+from clientpulse.results_ingest.domain.records import (
+    AccountChoice,
+    AccountInfo,
+    AdCreativeDay,
+    CampaignDay,
+    conversions_to_scaled,
+    distinct_texts,
+)
 from clientpulse.results_ingest.domain.windows import slices
 from clientpulse.results_ingest.platforms.tiktok_ads.statuses import tiktok_status
 from clientpulse.shared.money import to_minor_units
@@ -50,6 +57,10 @@ DAILY_METRICS = [
     "conversion",
     PURCHASE_VALUE_METRIC,
 ]
+# Ad-level daily report (``data_level=AUCTION_AD``): the ad's name and campaign come as attribute metrics.
+AD_DAILY_METRICS = ["ad_name", "campaign_id", "spend", "impressions", "clicks", "conversion", PURCHASE_VALUE_METRIC]
+# ``/ad/get/``: the ad's primary text is ``ad_text`` (TikTok ads have no separate headline).
+AD_FIELDS = ["ad_id", "ad_name", "ad_text", "campaign_id"]
 MAX_DAILY_WINDOW = 30
 THROTTLE_CODES = frozenset({40100, 40133})
 TOKEN_CODES = frozenset({40102, 40104, 40105})
@@ -117,6 +128,41 @@ def parse_campaigns(body: dict[str, Any]) -> tuple[dict[str, tuple[str | None, s
     }
     info = data.get("page_info", {})
     return found, int(info.get("page", 1)), int(info.get("total_page", 1))
+
+
+def parse_ads(body: dict[str, Any]) -> tuple[dict[str, tuple[str | None, str | None]], int]:
+    """ad id → (ad_name, ad_text) of one ``/ad/get/`` page, with total_page."""
+    data = body.get("data") or {}
+    found = {str(a["ad_id"]): (a.get("ad_name"), a.get("ad_text")) for a in data.get("list", []) if a.get("ad_id")}
+    return found, int((data.get("page_info") or {}).get("total_page", 1))
+
+
+def parse_ad_report_page(
+    body: dict[str, Any], copy: dict[str, tuple[str | None, str | None]], currency: str
+) -> list[AdCreativeDay]:
+    """The ad-days of one ``AUCTION_AD`` report page that delivered, each with its ad text joined in."""
+    found = []
+    for item in (body.get("data") or {}).get("list", []):
+        metrics, dims = item.get("metrics", {}), item.get("dimensions", {})
+        ad_id = str(dims["ad_id"])
+        name, text = copy.get(ad_id, (None, None))
+        day = AdCreativeDay(
+            ad_id=ad_id,
+            campaign_id=str(_number(metrics.get("campaign_id")) or ""),
+            day=date.fromisoformat(str(dims["stat_time_day"])[:10]),
+            ad_name=_number(metrics.get("ad_name")) or name,
+            headlines=(),
+            bodies=distinct_texts(text),
+            currency=currency,
+            spend_minor=to_minor_units(_number(metrics.get("spend")) or "0", currency),
+            impressions=int(_number(metrics.get("impressions")) or 0),
+            clicks=int(_number(metrics.get("clicks")) or 0),
+            conversions_e4=conversions_to_scaled(_number(metrics.get("conversion")) or "0"),
+            conversion_value_minor=to_minor_units(_number(metrics.get(PURCHASE_VALUE_METRIC)) or "0", currency),
+        )
+        if day.impressions or day.spend_minor or day.clicks or day.conversions_e4:
+            found.append(day)
+    return found
 
 
 def interpret(response: httpx.Response) -> dict[str, Any]:
@@ -259,7 +305,9 @@ class TikTokConnector(ConnectorDefaults):
             page += 1
         return statuses
 
-    async def _report(self, window: DateRange, dimensions: list[str], metrics: list[str]) -> list[dict[str, Any]]:
+    async def _report(
+        self, window: DateRange, dimensions: list[str], metrics: list[str], data_level: str = "AUCTION_CAMPAIGN"
+    ) -> list[dict[str, Any]]:
         pages: list[dict[str, Any]] = []
         page, total = 1, 1
         while page <= total:
@@ -269,7 +317,7 @@ class TikTokConnector(ConnectorDefaults):
                     "advertiser_id": self.advertiser_id,
                     "service_type": "AUCTION",
                     "report_type": "BASIC",
-                    "data_level": "AUCTION_CAMPAIGN",
+                    "data_level": data_level,
                     "dimensions": json.dumps(dimensions),
                     "metrics": json.dumps(metrics),
                     "start_date": window.start.isoformat(),
@@ -322,3 +370,23 @@ class TikTokConnector(ConnectorDefaults):
                     impressions = int(_number(item["metrics"].get("impressions")) or 0)
                     reach[str(item["dimensions"]["campaign_id"])] = (int(people), impressions)
         return reach
+
+    async def ad_creatives(self, window: DateRange, account: AccountInfo) -> list[AdCreativeDay]:
+        """The ad-level daily report, each ad with its ad text from ``/ad/get/``."""
+        copy: dict[str, tuple[str | None, str | None]] = {}
+        page, total = 1, 1
+        while page <= total:
+            body = await self._get(
+                "ad/get/",
+                {"advertiser_id": self.advertiser_id, "fields": json.dumps(AD_FIELDS), "page": str(page),
+                 "page_size": "1000"},
+                "TikTok ads",
+            )  # fmt: skip
+            found, total = parse_ads(body)
+            copy.update(found)
+            page += 1
+        days: list[AdCreativeDay] = []
+        for part in slices(window, MAX_DAILY_WINDOW):
+            for body in await self._report(part, ["ad_id", "stat_time_day"], AD_DAILY_METRICS, "AUCTION_AD"):
+                days.extend(parse_ad_report_page(body, copy, account.currency))
+        return days

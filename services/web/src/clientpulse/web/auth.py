@@ -15,8 +15,9 @@ from litestar.response import Redirect, Template
 from clientpulse.shared.identity import Role
 from clientpulse.shared.tokens import mint_token
 from clientpulse.web.gateway import ApiProblem, Gateway
+from clientpulse.web.layout import page
 from clientpulse.web.oidc import OidcClient, PendingSignIn, SignInFailed
-from clientpulse.web.session import User, current_user, sign_in
+from clientpulse.web.session import User, current_user, require_user, sign_in
 from clientpulse.web.settings import WebSettings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -122,6 +123,13 @@ class AuthController(Controller):
             return _sign_in_page(settings, f"The gateway refused the development token: {problem}", 403)
         sign_in(request, user)
         return Redirect("/")
+
+    @get("/account", name="account")
+    async def account(self, request: Request[Any, Any, Any], gateway: Gateway) -> Template:
+        """Who the gateway says the signed-in person is."""
+        user = require_user(request)
+        me = await gateway.get("/me", user.token)
+        return await page(gateway, user, "account.html", me=me, title="Your account")
 
     @post("/sign-out", name="sign-out")
     async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:

@@ -59,3 +59,14 @@ def test_a_notification_links_to_its_clients_tab() -> None:
 
 def test_a_query_string_keeps_filters_and_drops_empty_values() -> None:
     assert merge_query({"status": "Active", "q": ""}, sort="-name") == "status=Active&sort=-name"
+
+
+def test_the_development_sign_in_is_a_development_default() -> None:
+    from pydantic import SecretStr
+
+    from clientpulse.web.settings import WebSettings
+
+    real = SecretStr("a-real-session-secret-of-enough-length")
+    assert WebSettings(session_secret=real).development_defaults() == []
+    assert WebSettings(session_secret=real, dev_sign_in=True).development_defaults() == ["CLIENTPULSE_WEB_DEV_SIGN_IN"]
+    assert WebSettings().development_defaults() == ["CLIENTPULSE_WEB_SESSION_SECRET"]

@@ -14,6 +14,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -29,6 +30,7 @@ from clientpulse.web.session import current_user, session_config
 from clientpulse.web.settings import WebSettings
 
 HERE = Path(__file__).parent
+_OPS_PATHS = ["^/healthz$", "^/readyz$", "^/metrics$", "^/static/"]
 
 
 @get("/", name="home")
@@ -39,9 +41,20 @@ async def home(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/clients" if user.sees_clients else "/notifications")
 
 
-@get("/healthz", name="liveness", exclude_from_csrf=True)
+@get("/healthz", name="liveness")
 async def healthz() -> dict[str, str]:
+    """The process is alive."""
     return {"status": "ok"}
+
+
+@get("/readyz", name="readiness")
+async def readyz(gateway: Gateway) -> Response[Any]:
+    """Ready when the gateway answers: every page needs it."""
+    if await gateway.alive():
+        return Response({"status": "ok"})
+    return Response(
+        {"status": "not ready", "detail": f"the gateway at {gateway.base_url} does not answer"}, status_code=503
+    )
 
 
 def _problem_page(request: Request[Any, Any, Any], problem: ApiProblem) -> Response[Any]:
@@ -89,11 +102,17 @@ def create_app(settings: WebSettings | None = None) -> Litestar:
             await state["gateway"].close()
             await http.aclose()
 
+    # The same metric names and labels as the services' HTTP metrics, so one dashboard covers all.
+    prometheus = PrometheusConfig(
+        app_name="clientpulse_web", prefix="clientpulse_http", group_path=True, exclude=_OPS_PATHS
+    )
     csrf_secret = hashlib.sha256(b"csrf:" + settings.session_secret.get_secret_value().encode()).hexdigest()
     return Litestar(
         route_handlers=[
             home,
             healthz,
+            readyz,
+            PrometheusController,
             AuthController,
             ClientPages,
             ClientActions,
@@ -111,7 +130,7 @@ def create_app(settings: WebSettings | None = None) -> Litestar:
             engine=JinjaTemplateEngine,
             engine_callback=lambda engine: formatting.register(engine.engine),
         ),
-        middleware=[session_config(settings).middleware],
+        middleware=[session_config(settings).middleware, prometheus.middleware],
         csrf_config=CSRFConfig(
             secret=csrf_secret,
             cookie_secure=settings.secure_cookies,

@@ -82,6 +82,13 @@ class Gateway:
             return None
         return response.json()
 
+    async def alive(self) -> bool:
+        """Whether the gateway answers its liveness probe."""
+        try:
+            return (await self._client.get("/healthz", timeout=2.0)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     async def get(self, path: str, token: str, **params: Any) -> Any:
         """GET with query parameters."""
         return await self.call("GET", path, token, params=params)

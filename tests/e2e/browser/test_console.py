@@ -5,7 +5,6 @@ serious violation. Each main page is saved as a screenshot."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -120,6 +119,17 @@ def test_an_api_error_reads_as_its_problem_in_words(
     text = page.locator("main").inner_text()
     assert "Not found" in text or "not found" in text
     assert "Traceback" not in page.content()
+    page.goto(f"{console_system.web_url}/clients/{world.client_id}/goals")
+    page.get_by_label("Name").fill("Spring revenue")
+    page.get_by_label("Target").fill("1000")
+    page.get_by_label("From").fill("2026-06-30")
+    page.get_by_label("To").fill("2026-04-01")
+    page.get_by_role("button", name="Add goal").click()
+    page.wait_for_url(lambda url: url.endswith(f"/clients/{world.client_id}/goals"))
+    assert "period_end is before period_start" in page.locator("#refused").inner_text()
+    screenshot(page, "client-goals-refused")
+    page.reload()
+    assert page.locator("#refused").count() == 0
 
 
 def test_scoring_changes_the_tier_and_the_dm_is_told_live(
@@ -135,7 +145,7 @@ def test_scoring_changes_the_tier_and_the_dm_is_told_live(
     assert "Not scored yet" in executive.locator("#effective-tier").inner_text()
     form = executive.locator("#score-form")
     for group in form.locator("fieldset").all():
-        group.get_by_label(re.compile(r"^5\b")).check()
+        group.locator("input[value='5']").check()
     form.get_by_role("button", name="Score now").click()
     executive.wait_for_url(lambda url: "flash=Scored" in url)
     tier = executive.locator("#effective-tier .badge.tier").inner_text()

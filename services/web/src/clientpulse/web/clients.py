@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlencode
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body
@@ -57,6 +60,7 @@ class ClientPages(Controller):
             raise NotFoundException(f"a client has no {tab!r} tab; the tabs are {', '.join(LOADERS)}")
         client = await gateway.get(f"/clients/{client_id}", user.token)
         context = await loader(gateway, user.token, client_id, request.query_params)
+        refused = refused_action(request)
         return await page(
             gateway,
             user,
@@ -66,14 +70,16 @@ class ClientPages(Controller):
             tabs=TABS,
             title=f"{client['name']} · {dict(TABS)[tab]}",
             flash=request.query_params.get("flash"),
+            refused=refused,
+            cookies=[Cookie(key=REFUSED_COOKIE, value="", max_age=0, path="/")] if refused else [],
             **context,
         )
 
 
-def _to(client_id: str, tab: str, flash: str = "", **query: str) -> Redirect:
+def _to(client_id: str, tab: str, flash: str = "", cookies: list[Cookie] | None = None, **query: str) -> Redirect:
     suffix = "" if tab == "overview" else f"/{tab}"
-    params = "&".join(f"{k}={v}" for k, v in {"flash": flash, **query}.items() if v)
-    return Redirect(f"/clients/{client_id}{suffix}" + (f"?{params}" if params else ""))
+    params = urlencode({k: v for k, v in {"flash": flash, **query}.items() if v})
+    return Redirect(f"/clients/{client_id}{suffix}" + (f"?{params}" if params else ""), cookies=cookies)
 
 
 def _optional(value: str | None) -> str | None:
@@ -84,10 +90,57 @@ def _lines(value: str | None) -> list[str]:
     return [line.strip() for line in (value or "").replace(",", "\n").splitlines() if line.strip()]
 
 
+# The tab each form returns to, by the last segment of its action path.
+ACTION_TABS = {
+    "status": "overview",
+    "score": "tiering",
+    "override": "tiering",
+    "remove": "tiering",
+    "health": "health",
+    "qbrs": "qbrs",
+    "goals": "goals",
+    "notes": "notes",
+    "connections": "connections",
+    "test": "connections",
+    "backfill": "results",
+    "ask": "insights",
+}
+REFUSED_COOKIE = "clientpulse_refused"
+
+
+def _back_with_problem(request: Request[Any, Any, Any], problem: ApiProblem) -> Response[Any]:
+    """A refused form goes back to its tab, which shows the problem in words (kept for one page view)."""
+    if problem.status == 401:
+        request.clear_session()
+        return Redirect("/sign-in")
+    parts = request.url.path.strip("/").split("/")
+    tab = "connections" if "connections" in parts else ACTION_TABS.get(parts[-1], "overview")
+    value = json.dumps({"status": problem.status, "title": problem.title, "detail": problem.detail})
+    cookie = Cookie(key=REFUSED_COOKIE, value=quote(value), max_age=60, path="/", httponly=True, samesite="lax")
+    return _to(parts[1], tab, cookies=[cookie])
+
+
+def refused_action(request: Request[Any, Any, Any]) -> ApiProblem | None:
+    """The problem a form just met, if the browser brings one back."""
+    raw = request.cookies.get(REFUSED_COOKIE)
+    if not raw:
+        return None
+    try:
+        body = json.loads(unquote(raw))
+        return ApiProblem(int(body["status"]), str(body["title"]), str(body["detail"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class ClientActions(Controller):
-    """Forms posted from a client's tabs; each calls one gateway route and returns to the tab."""
+    """Forms posted from a client's tabs; each calls one gateway route and returns to the tab.
+
+    A refusal (bad input, a 409, the insights service's 503 without a model) returns to the tab with
+    the problem shown in words above it.
+    """
 
     path = "/clients/{client_id:str}/do"
+    exception_handlers = {ApiProblem: _back_with_problem}  # type: ignore[dict-item]
 
     @get("/backfills/{backfill_id:str}", name="backfill-progress")
     async def backfill_progress(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from litestar.datastructures import Cookie
 from litestar.response import Template
 
 from clientpulse.web.gateway import ApiProblem, Gateway
@@ -27,13 +28,22 @@ async def _unread(gateway: Gateway, user: User) -> int | None:
         return None
 
 
-async def page(gateway: Gateway, user: User, template: str, *, status: int = 200, **context: Any) -> Template:
+async def page(
+    gateway: Gateway,
+    user: User,
+    template: str,
+    *,
+    status: int = 200,
+    cookies: list[Cookie] | None = None,
+    **context: Any,
+) -> Template:
     """A page of the console with the sidebar filled in (a failing count leaves its badge out)."""
     attention, unread = await asyncio.gather(_attention(gateway, user), _unread(gateway, user))
     return Template(
         template,
         context={"user": user, "attention": attention, "unread": unread, **context},
         status_code=status,
+        cookies=cookies,
     )
 
 

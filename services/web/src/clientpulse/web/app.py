@@ -83,10 +83,8 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     )
 
 
-def create_app(settings: WebSettings | None = None) -> Litestar:
-    """The console app for these settings."""
-    settings = settings or WebSettings()
-    state: dict[str, Any] = {}
+def _lifespan(settings: WebSettings, state: dict[str, Any]) -> Any:
+    """Open the gateway's and the identity provider's HTTP clients for the app's life."""
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -101,6 +99,14 @@ def create_app(settings: WebSettings | None = None) -> Litestar:
         finally:
             await state["gateway"].close()
             await http.aclose()
+
+    return lifespan
+
+
+def create_app(settings: WebSettings | None = None) -> Litestar:
+    """The console app for these settings."""
+    settings = settings or WebSettings()
+    state: dict[str, Any] = {}
 
     # The same metric names and labels as the services' HTTP metrics, so one dashboard covers all.
     prometheus = PrometheusConfig(
@@ -142,7 +148,7 @@ def create_app(settings: WebSettings | None = None) -> Litestar:
             NotAuthorizedException: _signed_out,
             HTTPException: _http_error,
         },
-        lifespan=[lifespan],
+        lifespan=[_lifespan(settings, state)],
         openapi_config=None,
     )
 

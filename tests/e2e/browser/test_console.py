@@ -91,6 +91,13 @@ def test_each_role_sees_only_what_it_may(console_system: System, world: World, b
         rows = page.locator("#client-table tbody").inner_text()
         assert "Aurora Apparel" in rows and "Hidden Harbour" in rows
         assert page.locator("#attention-count").is_visible()
+    page.get_by_label("Squad").fill("s-9")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(lambda url: "squad_id=s-9" in url)
+    assert page.locator("#client-table tbody tr").all_inner_texts() == [
+        row for row in page.locator("#client-table tbody tr").all_inner_texts() if "Hidden Harbour" in row
+    ]
+    assert page.locator("#client-table tbody tr").count() == 1
     dm = sign_in(browser, console_system, DM)
     pages.append(dm)
     assert "Aurora Apparel" in dm.locator("#client-table tbody").inner_text()
@@ -219,6 +226,12 @@ def test_a_company_becomes_a_client(console_system: System, world: World, browse
     page.wait_for_url(lambda url: f"/clients/{world.prospect_id}" in url)
     assert "Converted to a client" in page.locator(".flash").inner_text()
     screenshot(page, "client-overview")
+    page.get_by_label("Change status").select_option("Dormant")
+    page.get_by_label("Reason").fill("Paused for the winter")
+    page.get_by_role("button", name="Change").click()
+    page.wait_for_url(lambda url: "flash=Status+changed" in url)
+    assert "Dormant" in page.locator(".client-head").inner_text()
+    assert "Dormant" in page.locator(".feed").first.inner_text()
 
 
 MAIN_PAGES = ("/clients", "/clients/{id}", "/clients/{id}/tiering", "/clients/{id}/health", "/clients/{id}/results",

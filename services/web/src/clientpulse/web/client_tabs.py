@@ -50,7 +50,7 @@ Loader = Callable[[Gateway, str, str, Mapping[str, str]], Awaitable[dict[str, An
 async def overview(gateway: Gateway, token: str, client_id: str, query: Mapping[str, str]) -> dict[str, Any]:
     """Status history, group members and the AI summary with its citations."""
     return await gather_sections(
-        status_history=gateway.get(f"/clients/{client_id}/history", token, type="StatusChanged", limit=10),
+        status_history=gateway.get(f"/clients/{client_id}/history", token, type="ClientStatusChanged", limit=10),
         members=gateway.get(f"/groups/{client_id}/members", token),
         summary=gateway.get(f"/clients/{client_id}/insights/summary", token),
     )

@@ -253,7 +253,7 @@ def test_main_pages_are_accessible_and_fit_a_phone(
         phone.goto(url)
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} is {overflow}px wider than a phone"
-    screenshot(phone, "phone-connections")
+    screenshot(phone, "phone-notifications")
     signed_out = browser.new_context().new_page()
     pages.append(signed_out)
     signed_out.goto(f"{console_system.web_url}/sign-in")

@@ -3,7 +3,7 @@
 # One image per clientpulse service, all from this file:
 #
 #   docker build --target clients -t clientpulse/clients .
-#   (targets: gateway, clients, tiering, results-ingest, insights, notifications; the default,
+#   (targets: gateway, clients, tiering, results-ingest, insights, notifications, web; the default,
 #   last stage is the gateway)
 #
 # Each image holds only a virtual environment with the service's distribution, clientpulse-shared
@@ -42,6 +42,7 @@ COPY services/results-ingest/pyproject.toml services/results-ingest/
 COPY services/insights/pyproject.toml services/insights/
 COPY services/notifications/pyproject.toml services/notifications/
 COPY services/platform-sandbox/pyproject.toml services/platform-sandbox/
+COPY services/web/pyproject.toml services/web/
 
 # Per service: first the third-party dependencies alone (--no-install-workspace rather than
 # --no-install-project, because the service's own dependency clientpulse-shared is a workspace member
@@ -95,6 +96,14 @@ COPY shared shared
 COPY services/notifications services/notifications
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package clientpulse-notifications
+
+FROM build-base AS build-web
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --no-install-workspace --package clientpulse-web
+COPY shared shared
+COPY services/web services/web
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package clientpulse-web
 
 # ---------------------------------------------------------------------------------------------
 # Runtime base: the same Python image (the venv's interpreter link points at
@@ -177,6 +186,17 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:8005/healthz', timeout=2)"]
 ENTRYPOINT ["clientpulse-notifications"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8005"]
+
+FROM runtime AS web
+LABEL org.opencontainers.image.title="clientpulse-web" \
+      org.opencontainers.image.description="clientpulse web console"
+COPY --from=build-web /app/.venv /app/.venv
+EXPOSE 8080
+USER 10001:10001
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:8080/healthz', timeout=2)"]
+ENTRYPOINT ["clientpulse-web"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
 
 # Last, so a plain `docker build .` produces the gateway.
 FROM runtime AS gateway

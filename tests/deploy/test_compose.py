@@ -39,6 +39,7 @@ SERVICES = [
     Service("results-ingest", "RESULTS", 8003, "results"),
     Service("insights", "INSIGHTS", 8004, "insights"),
     Service("notifications", "NOTIFICATIONS", 8005, "notifications"),
+    Service("web", "WEB", 8080, None),
 ]
 BACKENDS = [service for service in SERVICES if service.database is not None]
 ids = pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
@@ -192,15 +193,33 @@ def test_every_compose_build_target_exists(compose: dict[str, Any], stages: dict
             assert build["target"] in stages, f"{name}: no Dockerfile stage {build['target']!r}"
 
 
-def test_only_the_gateway_publishes_a_port(compose: dict[str, Any]) -> None:
+def test_only_the_gateway_and_the_console_publish_a_port_on_loopback(compose: dict[str, Any]) -> None:
     publishing = {
         name
         for name, definition in compose["services"].items()
         if _published_ports(definition) and not definition.get("profiles")
     }
-    assert publishing == {"gateway"}
+    assert publishing == {"gateway", "web"}
     ports = _published_ports(compose["services"]["gateway"])
     assert [(host, container) for _ip, host, container in ports] == [(8000, 8000)]
+    assert _published_ports(compose["services"]["web"]) == [("127.0.0.1", 8080, 8080)]
+
+
+def test_the_console_is_built_from_its_target_and_signs_tokens_the_gateway_accepts(
+    compose: dict[str, Any], stages: dict[str, Stage]
+) -> None:
+    web = compose["services"]["web"]
+    assert web["build"]["target"] == "web" and "web" in stages
+    env, gateway_env = _env(web), _env(compose["services"]["gateway"])
+    assert env["CLIENTPULSE_WEB_GATEWAY_URL"] == "http://gateway:8000"
+    for name in (
+        "CLIENTPULSE_JWT_SECRET",
+        "CLIENTPULSE_JWT_ISSUER",
+        "CLIENTPULSE_JWT_AUDIENCE",
+        "CLIENTPULSE_JWT_ALGORITHMS",
+    ):
+        assert env[name] == gateway_env[name], name
+    assert stages["web"].last("ENTRYPOINT") == '["clientpulse-web"]'
 
 
 def test_monitoring_uis_are_published_on_loopback_only(compose: dict[str, Any]) -> None:
@@ -283,7 +302,8 @@ def test_nats_runs_jetstream_with_monitoring(compose: dict[str, Any]) -> None:
 def test_services_wait_for_healthy_infrastructure_and_run_read_only(service: Service, compose: dict[str, Any]) -> None:
     definition = compose["services"][service.name]
     depends = _depends_on(definition)
-    assert depends.get("nats") == "service_healthy"
+    # The console speaks only to the gateway, which itself waits for NATS.
+    assert depends.get("gateway" if service.name == "web" else "nats") == "service_healthy"
     if service.database is not None:
         assert depends.get("postgres") == "service_healthy"
     assert definition.get("restart") == "unless-stopped"

@@ -47,6 +47,7 @@ SERVICES = [
     Service("results-ingest", "RESULTS", 8003, "results"),
     Service("insights", "INSIGHTS", 8004, "insights"),
     Service("notifications", "NOTIFICATIONS", 8005, "notifications"),
+    Service("web", "WEB", 8080, None),
 ]
 BACKENDS = [service for service in SERVICES if service.database]
 ALL_SERVICES = {service.name: {} for service in SERVICES}
@@ -380,6 +381,25 @@ def test_hpa_on_takes_over_the_replica_count(chart: helm.Chart) -> None:
     assert of_kind(render(chart), "HorizontalPodAutoscaler") == {}
 
 
+def test_the_console_signs_in_at_the_configured_provider_and_calls_the_gateway(chart: helm.Chart) -> None:
+    values = {
+        "web": {"publicUrl": "https://console.example.com", "oidc": {"issuer": "https://id.example.com"}},
+        "secrets": {"webOidcClientSecret": "an-oidc-client-secret"},
+    }
+    manifests = render(chart, values)
+    config = of_kind(manifests, "ConfigMap")[f"{FULLNAME}-config"]["data"]
+    assert config["CLIENTPULSE_WEB_GATEWAY_URL"] == f"http://{FULLNAME}-gateway:8000"
+    assert config["CLIENTPULSE_WEB_OIDC_ISSUER"] == "https://id.example.com"
+    assert config["CLIENTPULSE_WEB_PUBLIC_URL"] == "https://console.example.com"
+    assert config["CLIENTPULSE_WEB_SECURE_COOKIES"] == "true"
+    web = env_of(containers(of_kind(manifests, "Deployment")[f"{FULLNAME}-web"])[0])
+    assert web["CLIENTPULSE_WEB_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "web-session-secret"
+    assert web["CLIENTPULSE_WEB_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "web-oidc-client-secret"
+    assert "CLIENTPULSE_WEB_DEV_SIGN_IN" not in web and "CLIENTPULSE_WEB_DEV_SIGN_IN" not in config
+    assert "an-oidc-client-secret" not in json.dumps([m for m in manifests if m["kind"] != "Secret"])
+    assert of_kind(manifests, "Service")[f"{FULLNAME}-web"]["spec"]["ports"][0]["port"] == 8080
+
+
 def test_hpa_with_min_above_max_is_refused(chart: helm.Chart) -> None:
     with pytest.raises(helm.HelmRenderError, match="minReplicas is above maxReplicas"):
         render(chart, {"services": {"clients": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}})
@@ -417,6 +437,7 @@ def test_chart_made_secret_holds_generated_secrets_and_clear_urls(chart: helm.Ch
         "results-encryption-keys",
         "llm-api-key",
         "notifications-webhook-secrets-key",
+        "web-session-secret",
     }
     deployments = of_kind(manifests, "Deployment")
     clients = env_of(containers(deployments[f"{FULLNAME}-clients"])[0])
@@ -798,6 +819,10 @@ def test_compose_runs_the_same_services_ports_and_environment_as_the_chart(chart
     compose_env = _compose_env(compose[service.name])
 
     missing = {name for name in compose_env if name not in chart_env}
+    if service.name == "web":
+        # compose signs people in with the development sign-in (tokens minted with the JWT secret);
+        # the chart only with OIDC, at a provider compose does not run.
+        missing -= {"CLIENTPULSE_WEB_DEV_SIGN_IN", "CLIENTPULSE_JWT_SECRET"}
     assert missing == set(), f"{service.name}: set in docker-compose.yml but not by the chart"
     # What the service itself reads must be set by both (the chart's extra keys are shared config).
     own = {name for name in chart_env if name.startswith(f"CLIENTPULSE_{service.prefix}_")}
@@ -812,6 +837,7 @@ def test_compose_runs_the_same_services_ports_and_environment_as_the_chart(chart
         "CLIENTPULSE_NOTIFICATIONS_PORT",
         "CLIENTPULSE_NOTIFICATIONS_DATABASE_URL",
     }
+    own -= {name for name in own if name.startswith(("CLIENTPULSE_WEB_OIDC_", "CLIENTPULSE_WEB_SECURE_"))}
     assert own <= set(compose_env), f"{service.name}: the chart sets {sorted(own - set(compose_env))}, compose not"
 
     assert compose_env[f"CLIENTPULSE_{service.prefix}_PORT"] == str(service.port)

@@ -36,6 +36,11 @@ class System:
         return self.stack.gateway_url
 
     @property
+    def web_url(self) -> str:
+        """The web console (when the system was started with it)."""
+        return self.stack.web_url
+
+    @property
     def nats_url(self) -> str:
         return str(self.stack.nats_url)
 
@@ -76,11 +81,12 @@ def logs(system: System) -> str:
 
 @contextlib.contextmanager
 def running_system(
-    postgres_admin_url: str, var_dir: Path, *, name: str, env: dict[str, str] | None = None
+    postgres_admin_url: str, var_dir: Path, *, name: str, env: dict[str, str] | None = None, web: bool = False
 ) -> Iterator[System]:
     """Every service, the sandbox and the gateway as processes, on databases and a NATS server of their own.
 
-    ``name`` prefixes the databases and is the tokens' issuer; ``env`` adds settings to every process.
+    ``name`` prefixes the databases and is the tokens' issuer; ``env`` adds settings to every process;
+    ``web`` starts the web console too.
     """
     with own_nats_server(var_dir) as nats_url:
         databases = {
@@ -93,7 +99,11 @@ def running_system(
             var_dir=var_dir,
             nats_url=nats_url,
             database_urls=databases,
-            ports={"sandbox": free_port(), **{spec.name: free_port() for spec in (*SERVICES, GATEWAY)}},
+            ports={
+                "sandbox": free_port(),
+                "web": free_port(),
+                **{spec.name: free_port() for spec in (*SERVICES, GATEWAY)},
+            },
             env={
                 "CLIENTPULSE_JWT_SECRET": jwt_secret,
                 "CLIENTPULSE_JWT_ISSUER": jwt.issuer,
@@ -101,6 +111,7 @@ def running_system(
                 "CLIENTPULSE_OUTBOX_POLL_INTERVAL": "0.2",
                 **(env or {}),
             },
+            web=web,
         )
         try:
             stack.start(timeout=120)

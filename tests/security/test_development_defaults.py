@@ -29,6 +29,7 @@ PREFIX = {
     "insights": "CLIENTPULSE_INSIGHTS_",
     "notifications": "CLIENTPULSE_NOTIFICATIONS_",
     "gateway": "CLIENTPULSE_GATEWAY_",
+    "web": "CLIENTPULSE_WEB_",
 }
 # Every secret with a development value built into the code, by the service that refuses it.
 DEVELOPMENT_SECRETS = {
@@ -37,6 +38,8 @@ DEVELOPMENT_SECRETS = {
     "insights": ["CLIENTPULSE_IDENTITY_SECRET"],
     "gateway": ["CLIENTPULSE_IDENTITY_SECRET", "CLIENTPULSE_JWT_SECRET"],
     "notifications": ["CLIENTPULSE_IDENTITY_SECRET", "CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY"],
+    # The console signs no identity; its session cookie key is its only secret.
+    "web": ["CLIENTPULSE_WEB_SESSION_SECRET"],
     "results-ingest": [
         "CLIENTPULSE_IDENTITY_SECRET",
         "CLIENTPULSE_RESULTS_ENCRYPTION_KEYS",
@@ -59,6 +62,7 @@ def real_values() -> dict[str, str]:
         "CLIENTPULSE_IDENTITY_SECRET": secrets.token_urlsafe(32),
         "CLIENTPULSE_JWT_SECRET": secrets.token_urlsafe(32),
         "CLIENTPULSE_NOTIFICATIONS_WEBHOOK_SECRETS_KEY": secrets.token_urlsafe(32),
+        "CLIENTPULSE_WEB_SESSION_SECRET": secrets.token_urlsafe(32),
         "CLIENTPULSE_RESULTS_ENCRYPTION_KEYS": json.dumps([Fernet.generate_key().decode()]),
         "CLIENTPULSE_RESULTS_SANDBOX_URL": "",
         "CLIENTPULSE_RESULTS_PLATFORMS__META_ADS__APP_SECRET": secrets.token_urlsafe(16),

@@ -10,6 +10,7 @@ tiering: {port: 8002, prefix: TIERING, database: true, upstreamSetting: TIERING_
 results-ingest: {port: 8003, prefix: RESULTS, database: true, upstreamSetting: RESULTS_URL, callers: [insights]}
 insights: {port: 8004, prefix: INSIGHTS, database: true, upstreamSetting: INSIGHTS_URL}
 notifications: {port: 8005, prefix: NOTIFICATIONS, database: true, upstreamSetting: NOTIFICATIONS_URL}
+web: {port: 8080, prefix: WEB, database: false, upstreamSetting: "", public: true}
 {{- end }}
 
 {{- define "clientpulse.fact" -}}
@@ -190,6 +191,19 @@ ConfigMap. Argument: dict root service.
     secretKeyRef:
       name: {{ include "clientpulse.secretName" $root }}
       key: llm-api-key
+      optional: true
+{{- end }}
+{{- if eq $service "web" }}
+- name: CLIENTPULSE_WEB_SESSION_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "clientpulse.secretName" $root }}
+      key: web-session-secret
+- name: CLIENTPULSE_WEB_OIDC_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "clientpulse.secretName" $root }}
+      key: web-oidc-client-secret
       optional: true
 {{- end }}
 {{- if eq $service "notifications" }}

@@ -120,7 +120,9 @@ def _run(args: argparse.Namespace) -> int:
 
     folder = var_dir()
     # The embedded development mode: the built-in development secrets are allowed (docs/security.md).
-    stack = Stack(var_dir=folder, env={"CLIENTPULSE_DEV_MODE": "true", **DEMO_SETTINGS, **_explicit(DEMO_SETTINGS)})
+    stack = Stack(
+        var_dir=folder, env={"CLIENTPULSE_DEV_MODE": "true", **DEMO_SETTINGS, **_explicit(DEMO_SETTINGS)}, web=True
+    )
     print(f"starting clientpulse (data in {folder}, logs in {stack.log_dir}) ...", flush=True)
     try:
         stack.start()
@@ -143,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
                     "(30-day backfills running)",
                     flush=True,
                 )
-        _print_banner(stack.gateway_url, str(stack.nats_url), stack.sandbox_url, dev_tokens())
+        _print_banner(stack.gateway_url, str(stack.nats_url), stack.sandbox_url, dev_tokens(), stack.web_url)
         # A crashed service is restarted with backoff; one that keeps crashing stops everything.
         code = stack.supervise(stopped)
     finally:
@@ -158,10 +160,11 @@ def _explicit(defaults: dict[str, str]) -> dict[str, str]:
     return {key: os.environ[key] for key in defaults if key in os.environ}
 
 
-def _print_banner(gateway_url: str, nats_url: str, sandbox_url: str, tokens: dict[Role, str]) -> None:
+def _print_banner(gateway_url: str, nats_url: str, sandbox_url: str, tokens: dict[Role, str], web_url: str) -> None:
     lines = [
         "",
         "clientpulse is running.",
+        f"  console   {web_url}   (development sign-in: pick a role, user and squad)",
         f"  gateway   {gateway_url}",
         f"  API docs  {gateway_url}/schema   (OpenAPI: {gateway_url}/schema/openapi.json)",
         f"  NATS      {nats_url}",

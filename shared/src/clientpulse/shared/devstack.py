@@ -46,6 +46,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("notifications", "CLIENTPULSE_NOTIFICATIONS_", 8005),
 )
 GATEWAY = ServiceSpec("gateway", "CLIENTPULSE_GATEWAY_", 8000)
+# The web console: a client of the gateway like any browser's, started after it when asked for.
+WEB = ServiceSpec("web", "CLIENTPULSE_WEB_", 8080)
 # Gateway settings naming each upstream.
 UPSTREAM_SETTING = {
     "clients": "CLIENTS_URL",
@@ -86,11 +88,15 @@ class Stack:
     nats_port: int = EMBEDDED_NATS_PORT
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats: NatsServerProcess | None = None
+    # Start the web console too (``make run`` and the browser tests do).
+    web: bool = False
 
     def port(self, name: str) -> int:
-        """The port a service (or the gateway, or the ``sandbox``) listens on."""
+        """The port a service (or the gateway, the ``web`` console, or the ``sandbox``) listens on."""
         if name == "sandbox":
             return self.ports.get(name, SANDBOX_PORT)
+        if name == "web":
+            return self.ports.get(name, WEB.port)
         default = GATEWAY.port if name == "gateway" else next(s.port for s in SERVICES if s.name == name)
         return self.ports.get(name, default)
 
@@ -103,6 +109,11 @@ class Stack:
     def gateway_url(self) -> str:
         """Where the gateway answers."""
         return f"http://{self.host}:{self.port('gateway')}"
+
+    @property
+    def web_url(self) -> str:
+        """Where the web console answers."""
+        return f"http://{self.host}:{self.port('web')}"
 
     def service_url(self, name: str) -> str:
         """Where one service answers (directly, bypassing the gateway)."""
@@ -117,7 +128,7 @@ class Stack:
         """Start NATS (if embedded), every service, then the gateway; wait until all are ready."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name in ["sandbox", *(spec.name for spec in (*SERVICES, GATEWAY))]:
+        for name in ["sandbox", *(spec.name for spec in (*SERVICES, GATEWAY)), *(["web"] if self.web else [])]:
             if port_open(self.host, self.port(name)):
                 raise StackError(
                     f"port {self.port(name)} for {name} is taken; stop what uses it (an earlier "
@@ -137,6 +148,9 @@ class Stack:
             self._wait_ready(["sandbox", *(s.name for s in SERVICES)], timeout)
             self._spawn(GATEWAY)
             self._wait_ready(["gateway"], timeout)
+            if self.web:
+                self._spawn(WEB)
+                self._wait_ready(["web"], timeout)
         except BaseException:
             self.stop()
             raise
@@ -161,6 +175,11 @@ class Stack:
             # The relationship summary reads its records from clients and tiering.
             env[f"{spec.env_prefix}CLIENTS_URL"] = self.service_url("clients")
             env[f"{spec.env_prefix}TIERING_URL"] = self.service_url("tiering")
+        if spec is WEB:
+            env[f"{WEB.env_prefix}GATEWAY_URL"] = self.gateway_url
+            env[f"{WEB.env_prefix}PUBLIC_URL"] = self.web_url
+            # The development sign-in mints tokens with the gateway's JWT settings (docs/security.md).
+            env.setdefault(f"{WEB.env_prefix}DEV_SIGN_IN", env.get("CLIENTPULSE_DEV_MODE", "false"))
         if spec is GATEWAY:
             for service, setting in UPSTREAM_SETTING.items():
                 env[f"{GATEWAY.env_prefix}{setting}"] = self.service_url(service)
@@ -187,7 +206,8 @@ class Stack:
         if name == "sandbox":
             self._spawn_sandbox()
         else:
-            self._spawn(GATEWAY if name == "gateway" else next(s for s in SERVICES if s.name == name))
+            named = {"gateway": GATEWAY, "web": WEB}
+            self._spawn(named.get(name) or next(s for s in SERVICES if s.name == name))
 
     def _wait_ready(self, names: list[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -201,7 +221,7 @@ class Stack:
                             f"{name} exited with code {process.returncode}; see {self.log_dir / (name + '.log')}"
                         )
                     try:
-                        probe = "/healthz" if name == "sandbox" else "/readyz"
+                        probe = "/healthz" if name in ("sandbox", "web") else "/readyz"
                         if client.get(f"{self.service_url(name)}{probe}").status_code == 200:
                             pending.discard(name)
                     except httpx.HTTPError:
@@ -284,7 +304,7 @@ class Stack:
 
     def stop(self) -> None:
         """Stop the gateway, then the services, then NATS."""
-        for name in ["gateway", *[s.name for s in SERVICES], "sandbox"]:
+        for name in ["web", "gateway", *[s.name for s in SERVICES], "sandbox"]:
             process = self.processes.get(name)
             if process is not None and process.poll() is None:
                 process.terminate()

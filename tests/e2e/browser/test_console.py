@@ -5,6 +5,7 @@ serious violation. Each main page is saved as a screenshot."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -158,6 +159,8 @@ def test_scoring_changes_the_tier_and_the_dm_is_told_live(
     tier = executive.locator("#effective-tier .badge.tier").inner_text()
     assert tier in ("Platinum", "Core", "Standard", "Review")
     screenshot(executive, "client-tiering")
+    assert executive.get_by_role("link", name="Check-ins").count() == (1 if tier == "Platinum" else 0)
+    log_a_platinum_check_in(executive, console_system, world)
     live = dm.locator("#live-notifications li a")
     live.first.wait_for(timeout=20_000)
     assert f"/clients/{world.client_id}" in (live.first.get_attribute("href") or "")
@@ -165,6 +168,29 @@ def test_scoring_changes_the_tier_and_the_dm_is_told_live(
     screenshot(dm, "notifications-live")
     live.first.click()
     dm.wait_for_url(lambda url: f"/clients/{world.client_id}" in url)
+
+
+def log_a_platinum_check_in(page: Any, system: System, world: World) -> None:
+    """Override the client to Platinum: its Check-ins tab appears (only that tier asks for them), and a
+    check-in logged there is listed."""
+    override = page.locator("form[action$='/do/override']")
+    override.get_by_label("Tier").select_option("Platinum")
+    override.get_by_label("Reason (required)").fill("Flagship account for the spring launch")
+    override.get_by_role("button", name="Override").click()
+    page.wait_for_url(lambda url: "flash=" in url)
+    tab = page.get_by_role("link", name="Check-ins")
+    deadline = time.monotonic() + 20
+    while tab.count() == 0 and time.monotonic() < deadline:  # the tier reaches the clients service by event
+        page.wait_for_timeout(500)
+        page.goto(f"{system.web_url}/clients/{world.client_id}/tiering")
+    tab.click()
+    form = page.locator("form[action$='/do/check-ins']")
+    form.get_by_label("Held on").fill("2026-12-01")
+    form.get_by_label("Notes").fill("Monthly check-in on the spring launch")
+    form.get_by_role("button", name="Log check-in").click()
+    page.wait_for_url(lambda url: "flash=Check-in" in url)
+    assert "Monthly check-in on the spring launch" in page.locator("main").inner_text()
+    screenshot(page, "client-check-ins")
 
 
 def test_a_backfill_runs_to_its_end_and_the_campaign_table_sorts(

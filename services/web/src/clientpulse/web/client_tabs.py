@@ -18,6 +18,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("tiering", "Tiering"),
     ("health", "Health"),
     ("qbrs", "QBRs"),
+    ("checkins", "Check-ins"),
     ("goals", "Goals"),
     ("notes", "Notes"),
     ("history", "History"),
@@ -85,6 +86,17 @@ async def health(gateway: Gateway, token: str, client_id: str, query: Mapping[st
 async def qbrs(gateway: Gateway, token: str, client_id: str, query: Mapping[str, str]) -> dict[str, Any]:
     """The QBRs held."""
     return await gather_sections(qbrs=gateway.get(f"/clients/{client_id}/qbrs", token, limit=50))
+
+
+async def check_ins(gateway: Gateway, token: str, client_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """The monthly check-ins a Platinum client has."""
+    return await gather_sections(check_ins=gateway.get(f"/clients/{client_id}/check-ins", token, limit=50))
+
+
+def tabs_of(client: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The tabs a client has: check-ins only where the tier asks for them (Platinum, or a due date kept)."""
+    wants_check_ins = client.get("tier") == "Platinum" or bool(client.get("next_check_in_due_on"))
+    return tuple(t for t in TABS if t[0] != "checkins" or wants_check_ins)
 
 
 async def goals(gateway: Gateway, token: str, client_id: str, query: Mapping[str, str]) -> dict[str, Any]:
@@ -160,6 +172,7 @@ LOADERS: dict[str, Loader] = {
     "tiering": tiering,
     "health": health,
     "qbrs": qbrs,
+    "checkins": check_ins,
     "goals": goals,
     "notes": notes,
     "history": history,
@@ -168,4 +181,4 @@ LOADERS: dict[str, Loader] = {
     "insights": insights,
 }
 
-__all__ = ["LOADERS", "TABS", "TIER_SCORES", "Band"]
+__all__ = ["LOADERS", "TABS", "TIER_SCORES", "Band", "tabs_of"]

@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from clientpulse.web.client_tabs import LOADERS, TABS
+from clientpulse.web.client_tabs import LOADERS, TABS, tabs_of
 from clientpulse.web.gateway import ApiProblem, Gateway
 from clientpulse.web.layout import page
 from clientpulse.web.session import require_user
@@ -67,7 +67,7 @@ class ClientPages(Controller):
             f"client_{tab}.html",
             client=client,
             tab=tab,
-            tabs=TABS,
+            tabs=tabs_of(client),
             title=f"{client['name']} · {dict(TABS)[tab]}",
             flash=request.query_params.get("flash"),
             refused=refused,
@@ -98,6 +98,7 @@ ACTION_TABS = {
     "remove": "tiering",
     "health": "health",
     "qbrs": "qbrs",
+    "check-ins": "checkins",
     "goals": "goals",
     "notes": "notes",
     "connections": "connections",
@@ -209,6 +210,17 @@ class ClientActions(Controller):
             return _to(client_id, "qbrs", "QBR corrected")
         await gateway.post(f"/clients/{client_id}/qbrs", user.token, body)
         return _to(client_id, "qbrs", "QBR logged")
+
+    @post("/check-ins", name="log-check-in")
+    async def check_in(self, request: Request[Any, Any, Any], gateway: Gateway, client_id: str, data: Form) -> Redirect:
+        user = require_user(request)
+        body = {
+            "held_on": data.get("held_on"),
+            "held_by": _optional(data.get("held_by")),
+            "notes": data.get("notes", ""),
+        }
+        await gateway.post(f"/clients/{client_id}/check-ins", user.token, body)
+        return _to(client_id, "checkins", "Check-in logged")
 
     @post("/goals", name="add-goal")
     async def goal(self, request: Request[Any, Any, Any], gateway: Gateway, client_id: str, data: Form) -> Redirect:

@@ -19,7 +19,9 @@ from clientpulse.shared.contracts.events import (
     BackfillCompleted,
     BackfillFailed,
     DealWon,
+    PortfolioTierChanged,
     ScoreRecorded,
+    ScoresRecalculated,
     SummaryGenerated,
     SyncCompleted,
     TierChanged,
@@ -73,6 +75,22 @@ async def on_tier_changed(envelope: Envelope[TierChanged], session: AsyncSession
     )
 
 
+async def on_scores_recalculated(envelope: Envelope[ScoresRecalculated], session: AsyncSession) -> None:
+    """A recalculation's moved scores reach the list and detail, one batched update per part; a client
+    whose score came from a newer event keeps it (the history keeps receipts in tiering, not a line per score)."""
+    scores = [(entry.client_id, entry.score) for entry in envelope.data.scores]
+    await ClientRepository(session).apply_scores(scores, envelope.time)
+
+
+async def on_portfolio_tier_changed(envelope: Envelope[PortfolioTierChanged], session: AsyncSession) -> None:
+    """A group's portfolio tier change joins the history of its parent."""
+    data = envelope.data
+    old = data.old_tier.value if data.old_tier else "none"
+    new = data.new_tier.value if data.new_tier else "none"
+    line = f"Portfolio tier of the group changed from {old} to {new} ({data.members} members)"
+    _history(envelope, session, line, data.changed_by)
+
+
 async def on_sync_completed(envelope: Envelope[SyncCompleted], session: AsyncSession) -> None:
     """A sync moves the goals linked to its metrics."""
     values = {metric.metric: metric.value for metric in envelope.data.metrics}
@@ -110,7 +128,15 @@ async def on_summary_generated(envelope: Envelope[SummaryGenerated], session: As
 def register(bus: EventBus) -> None:
     """Subscribe the clients service's consumers (one per producing stream, so each sees stream order)."""
     bus.consumer(DealWon, name="deal-won")(on_deal_won)
-    bus.typed_consumer({ScoreRecorded: on_score_recorded, TierChanged: on_tier_changed}, name="tiering")
+    bus.typed_consumer(
+        {
+            ScoreRecorded: on_score_recorded,
+            TierChanged: on_tier_changed,
+            ScoresRecalculated: on_scores_recalculated,
+            PortfolioTierChanged: on_portfolio_tier_changed,
+        },
+        name="tiering",
+    )
     bus.typed_consumer(
         {
             SyncCompleted: on_sync_completed,

@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientpulse.shared.contracts import Envelope, derived_event_id, new_event_id, wrap
 from clientpulse.shared.contracts.events import (
     RecalculationCompleted,
+    RecalculatedScore,
     ScoreRecorded,
+    ScoresRecalculated,
     Tier,
     TierChangeCause,
     TierChanged,
@@ -218,6 +220,7 @@ async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationI
     changes: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    moved: list[RecalculatedScore] = []
     failed = 0
     headers = current_trace_headers()
     for c in candidates:
@@ -233,13 +236,50 @@ async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationI
         receipts.append(_brief_receipt(c, new, receipt_id, cause))
         if new.effective_tier != c.old_tier:
             events.append(_tier_changed_outbox_row(c, new, receipt_id, cause, spec, headers))
+        if new.score != c.old_score:
+            moved.append(
+                RecalculatedScore(
+                    client_id=c.client_id,
+                    score=new.score,
+                    computed_tier=Tier(new.computed_tier),
+                    effective_tier=Tier(new.effective_tier),
+                )
+            )
     # Expired overrides must be split out: executemany needs one statement shape per batch.
     plain = [c for c in changes if "override_tier" not in c]
     cleared = [c for c in changes if "override_tier" in c]
     await sql.write_changes(session, plain, [], [])
     await sql.write_changes(session, cleared, [], [])
-    await sql.write_changes(session, [], await _full_receipts(session, receipts, spec), events)
+    parts = [_outbox_row(part, spec, headers) for part in scores_recalculated(moved, spec)]
+    await sql.write_changes(session, [], await _full_receipts(session, receipts, spec), events + parts)
     return sql.RecalculationCounts(len(candidates) - failed, len(events), skipped, failed)
+
+
+def scores_recalculated(moved: list[RecalculatedScore], spec: sql.RecalculationInput) -> list[Envelope[Any]]:
+    """The ScoresRecalculated parts of a run's moved scores, ordered by client id, ids stable across redeliveries."""
+    moved = sorted(moved, key=lambda m: m.client_id)
+    size = sql.SCORES_PER_EVENT
+    return [
+        wrap(
+            ScoresRecalculated(period=spec.period, run_id=spec.run_id, part=part, scores=moved[start : start + size]),
+            source=SOURCE,
+            event_id=sql.scores_recalculated_event_id(spec.run_id, part),
+            time=spec.now,
+        )
+        for part, start in enumerate(range(0, len(moved), size))
+    ]
+
+
+def _outbox_row(event: Envelope[Any], spec: sql.RecalculationInput, headers: dict[str, str]) -> dict[str, Any]:
+    """An event as an outbox row the SQLite path writes in its batch."""
+    return {
+        "event_id": event.id,
+        "subject": event.data.subject,
+        "stream": event.data.stream.value,
+        "payload": event.to_json(),
+        "headers": headers,
+        "created_at": spec.now,
+    }
 
 
 def _score_change(c: sql.Candidate, new: Rescored, receipt_id: str, spec: sql.RecalculationInput) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from clientpulse.shared.service import build_runtime, create_service_app
 from clientpulse.tiering import metrics
 from clientpulse.tiering.api.client_tiering import ClientTieringController
 from clientpulse.tiering.api.framework import FrameworkController
+from clientpulse.tiering.api.invoices import InvoiceImportController
 from clientpulse.tiering.api.portfolio import PortfolioController
 from clientpulse.tiering.api.recalculations import RecalculationController
 from clientpulse.tiering.domain.revenue import RevenueDesk
@@ -45,7 +46,13 @@ def create_app(settings: TieringSettings | None = None) -> Litestar:
     handlers.register(runtime.bus, desk.rates)
     return create_service_app(
         runtime,
-        route_handlers=[FrameworkController, ClientTieringController, PortfolioController, RecalculationController],
+        route_handlers=[
+            FrameworkController,
+            ClientTieringController,
+            PortfolioController,
+            RecalculationController,
+            InvoiceImportController,
+        ],
         title="clientpulse tiering",
         description="Scoring framework, revenue ledger, Score Now, overrides, recalculation and portfolio rollup.",
         dependencies={"desk": Provide(lambda: desk, sync_to_thread=False, use_cache=True)},

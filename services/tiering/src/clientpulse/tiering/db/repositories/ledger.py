@@ -23,6 +23,24 @@ class LedgerRepository:
         result = await self.session.execute(statement)
         return affected_rows(result) == 1
 
+    async def add_many_if_new(self, rows: list[dict[str, object]]) -> set[str]:
+        """Insert invoices in one statement, skipping ids already in the ledger; the ids inserted."""
+        if not rows:
+            return set()
+        statement = (
+            insert_ignoring_conflicts(self.session, LedgerInvoice.__table__)
+            .values(rows)
+            .returning(LedgerInvoice.__table__.c.invoice_id)
+        )
+        return set((await self.session.execute(statement)).scalars())
+
+    async def by_ids(self, invoice_ids: list[str]) -> dict[str, LedgerInvoice]:
+        """The ledger's invoices with these ids."""
+        if not invoice_ids:
+            return {}
+        query = select(LedgerInvoice).where(LedgerInvoice.invoice_id.in_(invoice_ids))
+        return {row.invoice_id: row for row in (await self.session.execute(query)).scalars()}
+
     async def totals_since(self, client_id: str, since: date) -> list[tuple[str, int, int]]:
         """(currency, amount in minor units, invoice count) per currency, issued on or after ``since``."""
         query = (

@@ -1,6 +1,7 @@
 """Monthly recalculation of 100,000 Active scored clients over 1,200,000 invoices (the bar in
-docs/quality.md: ≤ 10 s including the TierChanged and ScoresRecalculated outbox rows), beside a baseline measured in the same run on the
-same data: the single aggregate SQL query of trailing-12-month revenue per client.
+docs/quality.md: ≤ 10 s including the TierChanged and ScoresRecalculated outbox rows), beside a
+baseline measured in the same run on the same data: the single aggregate SQL query of trailing-12-month
+revenue per client.
 
 A fresh PostgreSQL database is created (and dropped at the end), migrated, and seeded set-based
 with ``generate_series``. Each round restores the seeded scores, forgets the previous run, and

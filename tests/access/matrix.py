@@ -25,6 +25,7 @@ class Access(enum.Enum):
     PUBLIC = "public"  # no token needed (the OAuth callback)
     ANY = "any"  # any signed-in user (their own profile and notifications)
     CLIENTS_MODULE = "clients_module"  # Executive, Head, Manager; Lead and Employee 403
+    ALL_CLIENTS = "all_clients"  # Executive and Head (settings of a client: its Productive company)
     EXECUTIVE = "executive"  # Executives only
 
 
@@ -143,6 +144,7 @@ def op(
 
 
 CM, EX, ANY, PUB = Access.CLIENTS_MODULE, Access.EXECUTIVE, Access.ANY, Access.PUBLIC
+ALL = Access.ALL_CLIENTS
 CLIENT, PROMPT = Scope.CLIENT, Scope.PROMPT
 GOAL = {"name": "Leads", "target": "10", "period_start": "2026-01-01", "period_end": "2026-06-30"}
 RATINGS = {"profitability": 3, "strategic_value": 3, "relationship_quality": 3}
@@ -182,6 +184,8 @@ MATRIX: dict[str, Operation] = {
     "GET /api/v1/clients/{client_id}/tiering/history": op(CM, 200, scope=CLIENT),
     "POST /api/v1/clients/{client_id}/tiering/override": op(CM, 200, prepare=_body({"tier": "Core", "reason": "flagship"}), scope=CLIENT),
     "DELETE /api/v1/clients/{client_id}/tiering/override": op(CM, 200, prepare=_overridden, scope=CLIENT),
+    "PUT /api/v1/clients/{client_id}/tiering/productive-link": op(ALL, 200, prepare=_body({"company_id": "p-1"}), scope=CLIENT),
+    "DELETE /api/v1/clients/{client_id}/tiering/productive-link": op(ALL, 200, scope=CLIENT),
     "POST /api/v1/clients/{client_id}/tiering/scores": op(CM, 201, prepare=_body({"track": "managed_delivery", "ratings": RATINGS}), scope=CLIENT),
     "GET /api/v1/companies": op(CM, 200, prepare=_shared(limit=200)),
     "POST /api/v1/companies": op(CM, 201, prepare=_body({"name": "Another Company"})),
@@ -206,6 +210,7 @@ MATRIX: dict[str, Operation] = {
     # The OAuth state is the only authority: an unknown one is refused whoever asks, token or not.
     "GET /api/v1/oauth/{platform}/callback": op(PUB, 403, prepare=_callback),
     "GET /api/v1/tiering/framework": op(CM, 200),
+    "POST /api/v1/tiering/invoices/import": op(EX, 200, prepare=_body([{"invoice_id": "matrix-1", "client_id": "matrix", "issued_on": "2026-01-05", "amount": "10.00", "currency": "EUR"}])),
     "GET /api/v1/tiering/recalculations": op(EX, 200),
     "POST /api/v1/tiering/recalculations": op(EX, 202, prepare=_body({"period": "2026-01"})),
     "GET /api/v1/webhooks": op(EX, 200),
@@ -222,6 +227,8 @@ def expected(operation: Operation, caller: Caller) -> frozenset[int] | str:
     if caller.token != "valid":
         return frozenset([401])
     if operation.access is Access.EXECUTIVE and caller.name != "executive":
+        return frozenset([403])
+    if operation.access is Access.ALL_CLIENTS and caller.name not in ("executive", "head"):
         return frozenset([403])
     if operation.access is Access.CLIENTS_MODULE and caller.name in ("lead", "employee"):
         return frozenset([403])

@@ -89,7 +89,8 @@ async def test_an_import_reports_every_row_and_is_idempotent(database_url: str, 
         assert "more than 2 decimals" in reasons[9]
         assert "exactly one of amount" in reasons[8]
         # Credit notes are negative whichever way the file said so; the ledger holds what the rule made.
-        assert await ledger(api, "c-a") == [{"currency": "EUR", "amount_minor": 120_050 - 5_000 - 30_000, "invoices": 3}]
+        expected = [{"currency": "EUR", "amount_minor": 120_050 - 5_000 - 30_000, "invoices": 3}]
+        assert await ledger(api, "c-a") == expected
 
         again = (await post_file(api, CSV, "text/csv")).json()
         assert (again["created"], again["unchanged"], again["rejected"]) == (0, 5, 7)
@@ -97,8 +98,14 @@ async def test_an_import_reports_every_row_and_is_idempotent(database_url: str, 
 
         # JSON, an invoice already in the ledger with other values, and one that billing then also publishes.
         rows = [
-            {"invoice_id": "i-1", "client_id": "c-a", "number": "2026-001", "issued_on": "2026-11-02",
-             "amount_minor": 1, "currency": "EUR"},  # fmt: skip
+            {
+                "invoice_id": "i-1",
+                "client_id": "c-a",
+                "number": "2026-001",
+                "issued_on": "2026-11-02",
+                "amount_minor": 1,
+                "currency": "EUR",
+            },
             {"invoice_id": "j-1", "client_id": "c-a", "issued_on": "2026-11-05", "amount": "100", "currency": "eur"},
             "not an object",
         ]

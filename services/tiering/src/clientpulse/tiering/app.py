@@ -43,7 +43,7 @@ def create_app(settings: TieringSettings | None = None) -> Litestar:
     settings = settings or TieringSettings()
     runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[Stream.TIERING])
     desk = revenue_desk(settings)
-    handlers.register(runtime.bus, desk.rates)
+    handlers.register(runtime.bus, desk)
     return create_service_app(
         runtime,
         route_handlers=[

@@ -7,9 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from clientpulse.shared.contracts import wrap
+from clientpulse.shared.contracts import new_event_id, wrap
 from clientpulse.shared.contracts.events import RecalculationRequested
-from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.db import Database, utcnow
 from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.servicecli import Command, request_work, service_cli

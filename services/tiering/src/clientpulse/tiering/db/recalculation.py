@@ -28,7 +28,6 @@ from clientpulse.shared.money import FAR_FUTURE, RateWindow
 from clientpulse.shared.telemetry import current_trace_headers
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
 
-
 # Moved scores per ScoresRecalculated event: about 90 kB of payload, well under NATS's 1 MB message limit.
 SCORES_PER_EVENT = 1000
 
@@ -100,15 +99,21 @@ candidates AS (
     SELECT s.client_id, s.track, s.human_points, s.money_weight, s.score AS old_score,
            s.effective_tier AS old_tier, s.computed_tier AS old_computed, s.override_tier, s.override_expires_at,
            s.revenue_base_minor AS old_revenue, s.revenue_source AS old_source,
-           -- Productive-sourced revenue is kept while the ledger still has nothing: no per-client API calls here.
-           CASE WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN s.revenue_base_minor
+           -- Without ledger invoices: the Productive revenue refreshed for this window (fetched before this
+           -- statement, no API calls here), else the Productive revenue the client was last scored with.
+           CASE WHEN rv.client_id IS NULL AND pl.client_id IS NOT NULL THEN pl.revenue_base_minor
+                WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN s.revenue_base_minor
                 ELSE COALESCE(ROUND(rv.base_minor), 0) END AS new_revenue,
-           CASE WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN 'productive'
+           CASE WHEN rv.client_id IS NULL AND pl.client_id IS NOT NULL AND pl.revenue_invoices > 0 THEN 'productive'
+                WHEN rv.client_id IS NULL AND pl.client_id IS NOT NULL THEN 'none'
+                WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN 'productive'
                 WHEN rv.client_id IS NULL THEN 'none' ELSE 'ledger' END AS new_source,
            COALESCE(rv.unconverted, 0) > 0 AS failed
     FROM client_scores s
     JOIN client_directory d ON d.client_id = s.client_id AND d.status = :active
     LEFT JOIN revenue rv ON rv.client_id = s.client_id
+    LEFT JOIN productive_links pl ON pl.client_id = s.client_id AND pl.revenue_window_end = :until
+                                  AND pl.revenue_base_minor IS NOT NULL
 )"""
 
 _SKIPPED = """

@@ -17,7 +17,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -234,8 +234,10 @@ async def import_invoices(
     for accepted in pending:
         for repeat in accepted.repeats:
             if accepted.result.outcome is RowOutcome.REJECTED and repeat.outcome is RowOutcome.UNCHANGED:
-                repeat.outcome, repeat.field, repeat.reason = RowOutcome.REJECTED, accepted.result.field, (
-                    f"as row {accepted.result.row}: {accepted.result.reason}"
+                repeat.outcome, repeat.field, repeat.reason = (
+                    RowOutcome.REJECTED,
+                    accepted.result.field,
+                    (f"as row {accepted.result.row}: {accepted.result.reason}"),
                 )
     return report
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.contracts import Envelope, derived_event_id, new_event_id, wrap
 from clientpulse.shared.contracts.events import (
-    RecalculationCompleted,
     RecalculatedScore,
+    RecalculationCompleted,
     ScoreRecorded,
     ScoresRecalculated,
     Tier,
@@ -40,7 +41,11 @@ from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import REVENUE_BANDS, TIER_FLOORS, TRACKS, revenue_band_score, tier_for_score
 from clientpulse.tiering.domain.ledger import trailing_year_start
 from clientpulse.tiering.domain.outbox import SOURCE
+from clientpulse.tiering.domain.productive_links import refresh_productive_revenue
+from clientpulse.tiering.domain.revenue import RevenueDesk
 from clientpulse.tiering.domain.scoring import override_in_force, weights_of
+
+_log = logging.getLogger("clientpulse.tiering.recalculation")
 
 
 def recalculation_event_id(period: str) -> str:
@@ -86,14 +91,27 @@ def _band_floors_minor(base_currency: str) -> tuple[int, int, int, int]:
 
 
 async def run_recalculation(
-    session: AsyncSession, *, period: str, requested_by: str, event_id: str, rates: RateTable, now: datetime
+    session: AsyncSession,
+    *,
+    period: str,
+    requested_by: str,
+    event_id: str,
+    rates: RateTable,
+    now: datetime,
+    desk: RevenueDesk | None = None,
 ) -> RecalculationRun | None:
-    """Recalculate a period once; None when it already ran."""
+    """Recalculate a period once; None when it already ran. With a desk that can ask Productive, the
+    revenue of linked clients without ledger invoices is refreshed first."""
     parse_period(period)
     runs = RecalculationRepository(session)
     run_id = await _claim_period(runs, period=period, requested_by=requested_by, event_id=event_id, now=now)
     if run_id is None:
         return None
+    if desk is not None:
+        refresh = await refresh_productive_revenue(session, desk, window=revenue_window(period), now=now)
+        if refresh.asked:
+            _log.info("Productive asked for %d linked client(s): %d refreshed, %d kept their last revenue",
+                      refresh.asked, refresh.refreshed, refresh.failed)  # fmt: skip
     spec = recalculation_input(run_id, period, rates, now)
     stale_before = now - STALE_AFTER
     if session.get_bind().dialect.name == "postgresql":

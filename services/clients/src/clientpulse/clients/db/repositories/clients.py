@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.clients.db.models import Client, Company
@@ -90,7 +90,7 @@ class ClientRepository:
         came from a newer event keeps it (newer fact wins)."""
         if not scores:
             return
-        table = Client.__table__
+        table = cast(Table, Client.__table__)
         statement = (
             update(table)
             .where(

@@ -1,6 +1,8 @@
 """Portfolio rollup of a group account (docs/domain-rules.md, "Tier scoring").
 
-The money dimension comes from the group's combined revenue (the parent's and every member's);
+A group's members are the clients below its parent at every level (children, their children, …); a
+hierarchy that loops back to the group is refused. The money dimension comes from the group's combined
+revenue (the parent's and every member's);
 each human dimension is the revenue-weighted mean of the scored members' ratings on the portfolio's
 track; the portfolio tier follows from those, and the members' tier distribution is shown beside it.
 ``group_portfolio`` gathers those facts in the caller's unit of work; the rest are pure rules.
@@ -17,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.client_directory import ClientEntry
 from clientpulse.shared.contracts.events import Tier
-from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.errors import Conflict, NotFound, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.money import MissingRate, major_units, round_minor
 from clientpulse.tiering.db.models import ClientScore
-from clientpulse.tiering.db.repositories.groups import GroupRepository
+from clientpulse.tiering.db.repositories.groups import GroupCycle, GroupRepository
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import (
     Track,
@@ -111,7 +113,10 @@ async def group_portfolio(
     another squad's client, nor lets its revenue or tier show through the rollup (docs/access.md).
     """
     groups = GroupRepository(session)
-    members = await groups.members(identity, group.client_id)
+    try:
+        members = await groups.members(identity, group.client_id)
+    except GroupCycle as exc:
+        raise Conflict(f"{exc}; its portfolio cannot be rolled up until the hierarchy is a tree again") from exc
     if not members:
         raise NotFound(f"client {group.client_id} is not a group account (it has no members)")
     everyone = [(group.client_id, group.name), *members]

@@ -41,6 +41,7 @@ from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import REVENUE_BANDS, TIER_FLOORS, TRACKS, revenue_band_score, tier_for_score
 from clientpulse.tiering.domain.ledger import trailing_year_start
 from clientpulse.tiering.domain.outbox import SOURCE
+from clientpulse.tiering.domain.portfolio_tiers import refresh_every_group
 from clientpulse.tiering.domain.productive_links import refresh_productive_revenue
 from clientpulse.tiering.domain.revenue import RevenueDesk
 from clientpulse.tiering.domain.scoring import override_in_force, weights_of
@@ -131,6 +132,8 @@ async def run_recalculation(
         },
     )
     await record_event(session, _completed(period, run_id, counts, stale_flagged))
+    if desk is not None:
+        await refresh_every_group(session, desk, now=now, actor=spec.actor, key=run_id)
     return await runs.by_period(period)
 
 

@@ -20,6 +20,7 @@ from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import FRAMEWORK_VERSION, Track
 from clientpulse.tiering.domain.outbox import emit
 from clientpulse.tiering.domain.overrides import settle_expired_override
+from clientpulse.tiering.domain.portfolio_tiers import refresh_groups_above
 from clientpulse.tiering.domain.receipts import ReceiptKind, announce_tier_change, receipt_of
 from clientpulse.tiering.domain.revenue import Revenue, RevenueDesk
 from clientpulse.tiering.domain.scoring import (
@@ -73,6 +74,7 @@ async def score_now(
         receipt=receipt,
         actor=identity.sub,
     )
+    await refresh_groups_above(session, desk, client_id, now=now, actor=identity.sub)
     return row, receipt
 
 

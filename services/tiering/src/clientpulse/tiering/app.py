@@ -12,6 +12,7 @@ from clientpulse.shared.service import build_runtime, create_service_app
 from clientpulse.tiering import metrics
 from clientpulse.tiering.api.client_tiering import ClientTieringController
 from clientpulse.tiering.api.framework import FrameworkController
+from clientpulse.tiering.api.framework_proposals import FrameworkProposalController
 from clientpulse.tiering.api.invoices import InvoiceImportController
 from clientpulse.tiering.api.portfolio import PortfolioController
 from clientpulse.tiering.api.recalculations import RecalculationController
@@ -52,6 +53,7 @@ def create_app(settings: TieringSettings | None = None) -> Litestar:
             PortfolioController,
             RecalculationController,
             InvoiceImportController,
+            FrameworkProposalController,
         ],
         title="clientpulse tiering",
         description="Scoring framework, revenue ledger, Score Now, overrides, recalculation and portfolio rollup.",

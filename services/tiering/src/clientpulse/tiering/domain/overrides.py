@@ -14,7 +14,7 @@ from clientpulse.shared.errors import Conflict, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
-from clientpulse.tiering.domain.receipts import ReceiptKind, announce_tier_change, receipt_of
+from clientpulse.tiering.domain.receipts import ReceiptKind, announce_tier_change, receipt_of, weights_for
 from clientpulse.tiering.domain.scoring import override_in_force
 
 # Who ends an override that reached its expiry.
@@ -34,7 +34,9 @@ async def settle_expired_override(session: AsyncSession, row: ClientScore, now: 
         return
     old_tier, old_score = row.effective_tier, row.score
     _end_override(row, now)
-    receipt = receipt_of(row, kind=ReceiptKind.EXPIRY, actor=EXPIRY_ACTOR, at=now)
+    receipt = receipt_of(
+        row, kind=ReceiptKind.EXPIRY, actor=EXPIRY_ACTOR, at=now, weights=await weights_for(session, row)
+    )
     ScoreRepository(session).add(receipt)
     await announce_tier_change(
         session,
@@ -83,7 +85,7 @@ async def set_override(
     row.override_at = now
     row.effective_tier = tier.value
     row.updated_at = now
-    receipt = _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE, actor=identity.sub, now=now)
+    receipt = await _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE, actor=identity.sub, now=now)
     await announce_tier_change(
         session,
         row,
@@ -106,7 +108,7 @@ async def clear_override(
         return row, None
     old_tier, old_score = row.effective_tier, row.score
     _end_override(row, now)
-    receipt = _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE_CLEARED, actor=identity.sub, now=now)
+    receipt = await _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE_CLEARED, actor=identity.sub, now=now)
     await announce_tier_change(
         session,
         row,
@@ -119,9 +121,11 @@ async def clear_override(
     return row, receipt
 
 
-def _keep_receipt(session: AsyncSession, row: ClientScore, *, kind: str, actor: str, now: datetime) -> ScoreReceipt:
+async def _keep_receipt(
+    session: AsyncSession, row: ClientScore, *, kind: str, actor: str, now: datetime
+) -> ScoreReceipt:
     """A receipt of the row as it is now, which becomes the row's current receipt."""
-    receipt = receipt_of(row, kind=kind, actor=actor, at=now)
+    receipt = receipt_of(row, kind=kind, actor=actor, at=now, weights=await weights_for(session, row))
     row.receipt_id = receipt.id
     ScoreRepository(session).add(receipt)
     return receipt

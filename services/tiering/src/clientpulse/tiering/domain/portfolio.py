@@ -23,9 +23,12 @@ from clientpulse.shared.errors import Conflict, NotFound, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.money import MissingRate, major_units, round_minor
 from clientpulse.tiering.db.models import ClientScore
+from clientpulse.tiering.db.repositories.frameworks import FrameworkRepository
 from clientpulse.tiering.db.repositories.groups import GroupCycle, GroupRepository
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import (
+    BUILT_IN,
+    Framework,
     Track,
     human_dimensions,
     money_dimension,
@@ -82,10 +85,12 @@ def revenue_weighted_mean(pairs: list[tuple[int, int]]) -> Decimal:
     return sum((Decimal(revenue) * rating for revenue, rating in weighted), Decimal(0)) / Decimal(total)
 
 
-def rollup(members: list[MemberFacts], parent_track: str | None, base_currency: str) -> Portfolio:
-    """Roll a group's members (parent included) up into one portfolio score and tier."""
+def rollup(
+    members: list[MemberFacts], parent_track: str | None, base_currency: str, framework: Framework = BUILT_IN
+) -> Portfolio:
+    """Roll a group's members (parent included) up into one portfolio score and tier by a framework version."""
     combined = sum(m.revenue_minor for m in members)
-    band = revenue_band_score(major_units(combined, base_currency))
+    band = revenue_band_score(major_units(combined, base_currency), framework.revenue_bands)
     track = portfolio_track(parent_track, [m.track for m in members if m.track])
     distribution = Counter(m.effective_tier or UNSCORED for m in members)
     ratings: dict[str, Decimal] = {}
@@ -94,11 +99,12 @@ def rollup(members: list[MemberFacts], parent_track: str | None, base_currency: 
     if track is not None:
         on_track = [m for m in members if m.track == track.value and m.ratings]
         if on_track:
-            for dimension in human_dimensions(track):
+            humans = human_dimensions(track, framework.tracks)
+            for dimension in humans:
                 pairs = [(m.revenue_minor, m.ratings[dimension.key]) for m in on_track if m.ratings]
                 ratings[dimension.key] = revenue_weighted_mean(pairs)
-            score = money_dimension(track).weight * band + sum(
-                (d.weight * ratings[d.key] for d in human_dimensions(track)), Decimal(0)
+            score = money_dimension(track, framework.tracks).weight * band + sum(
+                (d.weight * ratings[d.key] for d in humans), Decimal(0)
             )
             tier = tier_for_score(score)
     return Portfolio(track, combined, band, ratings, score, tier, dict(distribution))
@@ -125,7 +131,8 @@ async def group_portfolio(
     scores = {row.client_id: row for row in await ScoreRepository(session).of_clients(ids)}
     facts = [_member_facts(member, name, revenue.get(member), scores.get(member)) for member, name in everyone]
     parent = scores.get(group.client_id)
-    return rollup(facts, parent.track if parent else None, desk.rates.base_currency), facts
+    framework = await FrameworkRepository(session).in_force()
+    return rollup(facts, parent.track if parent else None, desk.rates.base_currency, framework), facts
 
 
 async def _ledger_revenue(

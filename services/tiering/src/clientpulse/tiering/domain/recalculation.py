@@ -31,20 +31,22 @@ from clientpulse.shared.contracts.events import (
     TierChanged,
 )
 from clientpulse.shared.messaging import record_event
-from clientpulse.shared.money import RateTable, major_units, minor_unit_exponent
+from clientpulse.shared.money import RateTable, minor_unit_exponent
 from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.shared.telemetry import current_trace_headers
 from clientpulse.tiering.db import recalculation as sql
+from clientpulse.tiering.db.framework_sql import adopt_framework
 from clientpulse.tiering.db.models import RecalculationRun
+from clientpulse.tiering.db.repositories.frameworks import FrameworkRepository
 from clientpulse.tiering.db.repositories.recalculation_runs import RecalculationRepository
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
-from clientpulse.tiering.domain.framework import REVENUE_BANDS, TIER_FLOORS, TRACKS, revenue_band_score, tier_for_score
+from clientpulse.tiering.domain.framework import BUILT_IN, TIER_FLOORS, TRACKS, Framework, tier_for_score
 from clientpulse.tiering.domain.ledger import trailing_year_start
 from clientpulse.tiering.domain.outbox import SOURCE
 from clientpulse.tiering.domain.portfolio_tiers import refresh_every_group
 from clientpulse.tiering.domain.productive_links import refresh_productive_revenue
 from clientpulse.tiering.domain.revenue import RevenueDesk
-from clientpulse.tiering.domain.scoring import override_in_force, weights_of
+from clientpulse.tiering.domain.scoring import override_in_force
 
 _log = logging.getLogger("clientpulse.tiering.recalculation")
 
@@ -85,10 +87,18 @@ def resolve_period(value: str, now: datetime) -> str:
     return value
 
 
-def _band_floors_minor(base_currency: str) -> tuple[int, int, int, int]:
+def _band_floors_minor(base_currency: str, framework: Framework) -> tuple[int, int, int, int]:
     scale = 10 ** minor_unit_exponent(base_currency)
-    lows = {score: int(low * scale) for score, low, _high in REVENUE_BANDS}
-    return lows[5], lows[4], lows[3], lows[2]
+    b5, b4, b3, b2 = (int(floor * scale) for floor in framework.band_floors())
+    return b5, b4, b3, b2
+
+
+def band_of_minor(revenue_minor: int, floors_minor: tuple[int, int, int, int]) -> int:
+    """The band of revenue in base minor units by a version's floors (5 strictly above the first)."""
+    b5, b4, b3, b2 = floors_minor
+    if revenue_minor > b5:
+        return 5
+    return next((band for band, floor in ((4, b4), (3, b3), (2, b2)) if revenue_minor >= floor), 1)
 
 
 async def run_recalculation(
@@ -113,7 +123,9 @@ async def run_recalculation(
         if refresh.asked:
             _log.info("Productive asked for %d linked client(s): %d refreshed, %d kept their last revenue",
                       refresh.asked, refresh.refreshed, refresh.failed)  # fmt: skip
-    spec = recalculation_input(run_id, period, rates, now)
+    framework = await FrameworkRepository(session).in_force()
+    await adopt_framework(session, framework)
+    spec = recalculation_input(run_id, period, rates, now, framework)
     stale_before = now - STALE_AFTER
     if session.get_bind().dialect.name == "postgresql":
         counts = await sql.recalculate_in_postgres(session, spec)
@@ -159,7 +171,9 @@ async def _claim_period(
     return run_id if claimed else None
 
 
-def recalculation_input(run_id: str, period: str, rates: RateTable, now: datetime) -> sql.RecalculationInput:
+def recalculation_input(
+    run_id: str, period: str, rates: RateTable, now: datetime, framework: Framework = BUILT_IN
+) -> sql.RecalculationInput:
     """What a run computes with: the period's revenue window, the rates and the framework's thresholds."""
     start, end = revenue_window(period)
     floors = {tier: floor for tier, floor in TIER_FLOORS}
@@ -171,9 +185,9 @@ def recalculation_input(run_id: str, period: str, rates: RateTable, now: datetim
         now=now,
         base_currency=rates.base_currency,
         rates=rates.windows,
-        band_floors_minor=_band_floors_minor(rates.base_currency),
+        band_floors_minor=_band_floors_minor(rates.base_currency, framework),
         tier_floors=(floors[Tier.PLATINUM], floors[Tier.CORE], floors[Tier.STANDARD]),
-        weights_by_track={track.value: weights_of(track) for track in TRACKS},
+        weights_by_track={track.value: framework.weights(track) for track in TRACKS},
         actor=f"recalculation:{period}",
     )
 
@@ -219,7 +233,7 @@ def _aware(expires: datetime | str | None, now: datetime) -> datetime | None:
 def rescore(c: sql.Candidate, spec: sql.RecalculationInput) -> Rescored:
     """The band of the fresh revenue, the score and tiers it gives, and whether the row must be rewritten:
     any of score, tiers, revenue or its source moved, or the override expired."""
-    band = revenue_band_score(major_units(c.new_revenue, spec.base_currency))
+    band = band_of_minor(c.new_revenue, spec.band_floors_minor)
     score = c.human_points + c.money_weight * band
     computed = tier_for_score(score).value
     expired = c.override_tier is not None and not override_in_force(_aware(c.override_expires_at, spec.now), spec.now)

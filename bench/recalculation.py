@@ -38,6 +38,7 @@ from clientpulse.shared.money import ExchangeRate, RateTable
 from clientpulse.shared.testing.servers import create_database, drop_database
 from clientpulse.tiering.app import MIGRATIONS
 from clientpulse.tiering.domain.recalculation import revenue_window, run_recalculation
+from clientpulse.tiering.domain.revenue import RevenueDesk
 
 PERIOD = "2026-11"
 TARGET_SECONDS = 10.0
@@ -147,7 +148,7 @@ async def bench(url: str, clients: int, invoices_per_client: int, rounds: int, r
             async with database.transaction() as session:
                 run = await run_recalculation(
                     session, period=PERIOD, requested_by="bench", event_id=f"bench-{round_number}", rates=rates,
-                    now=datetime.now(UTC),
+                    now=datetime.now(UTC), desk=RevenueDesk(rates),
                 )  # fmt: skip
             recalc.append(time.perf_counter() - began)
             assert run is not None

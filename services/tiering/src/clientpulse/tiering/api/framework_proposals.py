@@ -29,6 +29,7 @@ from clientpulse.tiering.api.schemas.framework_proposals import (
 from clientpulse.tiering.db import framework_sql
 from clientpulse.tiering.db.models import FrameworkProposal
 from clientpulse.tiering.domain import framework_proposals as proposals
+from clientpulse.tiering.domain.framework import framework_of
 
 
 async def proposal_read(session: AsyncSession, proposal: FrameworkProposal, base_currency: str) -> ProposalRead:
@@ -134,6 +135,5 @@ class FrameworkProposalController(ExecutiveController):
     async def publish(self, identity: Caller, db: Db, desk: Desk, proposal_id: FromPath[str]) -> FrameworkRead:
         async with db.transaction() as session:
             version = await proposals.publish(session, identity, proposal_id, now=utcnow())
-            published = proposals.proposed_framework(await proposals.find_proposal(session, proposal_id))
-        assert published.version == version.version
+        published = framework_of(version.version, version.weights, version.band_floors)
         return framework_read(published, desk.rates.base_currency)

@@ -260,13 +260,12 @@ async def _write_batch(ledger: LedgerRepository, batch: list[_Accepted]) -> None
     """Insert a batch in one statement; a known invoice id is unchanged when the ledger holds the same facts."""
     inserted = await ledger.add_many_if_new([accepted.values for accepted in batch])
     known_ids = [a.values["invoice_id"] for a in batch if a.values["invoice_id"] not in inserted]
-    known = await ledger.by_ids(known_ids)
+    known = await ledger.facts_of(known_ids, COMPARED)
     for accepted in batch:
         invoice_id = accepted.values["invoice_id"]
         if invoice_id in inserted:
             continue
-        kept = known[invoice_id]
-        kept_values = {name: getattr(kept, name) for name in COMPARED}
+        kept_values = known[invoice_id]
         differs = differing_field(kept_values, accepted.values)
         result = accepted.result
         if differs is None:

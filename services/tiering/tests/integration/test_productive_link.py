@@ -12,7 +12,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from productive_testkit import ORGANIZATION, TOKEN, productive_stand_in, sample_invoice
-from tiering_testkit import EXECUTIVE, HEAD, MANAGER_S1, add_client, as_user, invoice, running_tiering_service
+from tiering_testkit import (
+    EXECUTIVE,
+    HEAD,
+    MANAGER_S1,
+    MANAGER_S2,
+    add_client,
+    as_user,
+    invoice,
+    running_tiering_service,
+)
 
 from clientpulse.shared.messaging.direct import publish_envelopes
 from clientpulse.shared.testing.waiting import wait_until
@@ -99,9 +108,10 @@ async def test_the_recalculation_refreshes_linked_clients_from_productive(databa
 
 
 async def check_who_may_link(api) -> None:
-    """Executives and Heads link; a Manager (even the client's DM) is refused by role; bad ids are 4xx."""
+    """Executives and Heads link; the client's Manager is refused by role, another squad's finds no client."""
     assert (await link(api, "c-linked", "pc-old", HEAD)).status_code == 200
-    assert (await link(api, "c-linked", "pc-linked", MANAGER_S1)).status_code == 403
+    assert (await link(api, "c-linked", "pc-linked", MANAGER_S1)).status_code == 403  # its own squad's Manager
+    assert (await link(api, "c-linked", "pc-linked", MANAGER_S2)).status_code == 404  # as an unknown client
     assert (await link(api, "c-linked", "has spaces")).status_code in (400, 422)
     assert (await link(api, "c-nobody", "pc-1")).status_code == 404
     relinked = await link(api, "c-linked", "pc-linked")

@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from clientpulse.shared.access import require_clients_module, require_executive, require_executive_or_head
+from clientpulse.shared.access import require_clients_module, require_executive
 from clientpulse.shared.errors import Unauthenticated, Unprocessable
 from clientpulse.shared.identity import IDENTITY_HEADER, Identity, IdentityError, verify_identity
 
@@ -66,11 +66,6 @@ def clients_module(connection: ASGIConnection[Any, Any, Any, Any], _handler: Bas
 def executive_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """Executives only."""
     require_executive(caller(connection, _secret(connection)))
-
-
-def executive_or_head(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    """Executives and Heads only (a route stricter than its clients-module controller)."""
-    require_executive_or_head(caller(connection, _secret(connection)))
 
 
 class ServiceController(Controller):

@@ -218,7 +218,7 @@ def _public_operation(operation: JsonObject, route: Route, route_path: str, meth
         responses.setdefault("401", _ref("responses", "Unauthenticated"))
     else:
         operation["security"] = []
-    if route.access in (Access.CLIENTS_MODULE, Access.ALL_CLIENTS, Access.EXECUTIVE):
+    if route.access in (Access.CLIENTS_MODULE, Access.EXECUTIVE):
         responses.setdefault("403", _ref("responses", "Forbidden"))
     elif route.access is Access.PUBLIC and route.service != GATEWAY:
         # Without a token the request carries its own authority (an OAuth state), which the service may refuse.

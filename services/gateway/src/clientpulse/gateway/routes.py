@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from clientpulse.shared.identity import ALL_CLIENTS_ROLES, CLIENT_MODULE_ROLES, Role
+from clientpulse.shared.identity import CLIENT_MODULE_ROLES, Role
 
 API_PREFIX = "/api/v1"
 GATEWAY = "gateway"
@@ -29,7 +29,6 @@ class Access(enum.StrEnum):
     PUBLIC = "public"
     ANY = "any"
     CLIENTS_MODULE = "clients_module"
-    ALL_CLIENTS = "all_clients"  # Executive and Head: settings of a client (its Productive company)
     EXECUTIVE = "executive"
 
     @property
@@ -41,8 +40,6 @@ class Access(enum.StrEnum):
         """Whether a caller with ``role`` may use a route with this rule."""
         if self is Access.CLIENTS_MODULE:
             return role in CLIENT_MODULE_ROLES
-        if self is Access.ALL_CLIENTS:
-            return role in ALL_CLIENTS_ROLES
         if self is Access.EXECUTIVE:
             return role is Role.EXECUTIVE
         return True
@@ -51,8 +48,6 @@ class Access(enum.StrEnum):
         """Why ``role`` is refused, in words a caller can act on."""
         if self is Access.EXECUTIVE:
             return f"only the executive role may use this function; the token's role is {role}"
-        if self is Access.ALL_CLIENTS:
-            return f"only the executive and head roles may use this function; the token's role is {role}"
         return f"the {role} role has no access to the clients module"
 
 
@@ -127,7 +122,6 @@ ROUTING_TABLE = RoutingTable(
         Route("/webhooks...", "notifications", Access.EXECUTIVE),
         Route("/companies...", "clients", Access.CLIENTS_MODULE),
         Route("/conversion-prompts...", "clients", Access.CLIENTS_MODULE),
-        Route("/clients/{client_id}/tiering/productive-link", "tiering", Access.ALL_CLIENTS),
         Route("/clients/{client_id}/tiering...", "tiering", Access.CLIENTS_MODULE),
         Route("/clients/{client_id}/connections...", "results", Access.CLIENTS_MODULE),
         Route("/clients/{client_id}/results...", "results", Access.CLIENTS_MODULE),

@@ -15,7 +15,7 @@ from clientpulse.shared.client_directory import visible_client
 from clientpulse.shared.contracts.events import Tier
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.errors import Unprocessable
-from clientpulse.shared.guards import ClientsModuleController, executive_or_head
+from clientpulse.shared.guards import ClientsModuleController
 from clientpulse.shared.pagination import clamp_limit, decode_cursor, encode_cursor
 from clientpulse.shared.service import Caller, Db
 from clientpulse.tiering.api.dependencies import Desk
@@ -28,7 +28,7 @@ from clientpulse.tiering.db.repositories.productive_links import ProductiveLinkR
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain import overrides, scores
 from clientpulse.tiering.domain.ledger import trailing_revenue, trailing_year_start
-from clientpulse.tiering.domain.productive_links import link_client
+from clientpulse.tiering.domain.productive_links import link_client, unlink_client
 from clientpulse.tiering.domain.scoring import override_in_force, score_trend
 
 
@@ -175,7 +175,6 @@ class ClientTieringController(ClientsModuleController):
         summary="Link the client to its Productive company (Executive and Head)",
         description="The Productive fallback asks for this company's invoices when the ledger has none; the monthly "
         "recalculation refreshes them first. Linking to another company forgets the revenue fetched for the old one.",
-        guards=[executive_or_head],
         status_code=HTTP_200_OK,
     )
     async def link_productive(
@@ -189,13 +188,12 @@ class ClientTieringController(ClientsModuleController):
     @delete(
         "/productive-link",
         summary="Unlink the client from Productive: no Productive fallback (Executive and Head)",
-        guards=[executive_or_head],
         status_code=HTTP_200_OK,
     )
     async def unlink_productive(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ProductiveLinkRead:
         async with db.transaction() as session:
             await visible_client(session, identity, client_id)
-            await ProductiveLinkRepository(session).remove(client_id)
+            await unlink_client(session, identity, client_id)
         return link_read(client_id, None)
 
     @get("/history", summary="Score history (receipts, newest first) with the trend")

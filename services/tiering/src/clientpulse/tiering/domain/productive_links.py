@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clientpulse.shared.access import require_executive_or_head
 from clientpulse.shared.errors import ProblemError
 from clientpulse.shared.identity import Identity
 from clientpulse.tiering.db.models import ProductiveLink
@@ -23,7 +24,9 @@ _log = logging.getLogger("clientpulse.tiering.productive")
 async def link_client(
     session: AsyncSession, identity: Identity, client_id: str, company_id: str, *, now: datetime
 ) -> ProductiveLink:
-    """Link a client to a Productive company (replacing any earlier link and the revenue fetched for it)."""
+    """Link a client the caller may see to a Productive company (replacing any earlier link and the revenue
+    fetched for it); Executives and Heads only (docs/access.md)."""
+    require_executive_or_head(identity)
     links = ProductiveLinkRepository(session)
     link = await links.get(client_id)
     if link is None:
@@ -35,6 +38,12 @@ async def link_client(
     link.company_id, link.linked_by, link.linked_at = company_id, identity.sub, now
     await session.flush()
     return link
+
+
+async def unlink_client(session: AsyncSession, identity: Identity, client_id: str) -> None:
+    """Drop a client's link (none is fine); Executives and Heads only."""
+    require_executive_or_head(identity)
+    await ProductiveLinkRepository(session).remove(client_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,11 @@ def _fresh_webhook(world: World, caller: Caller) -> Request:
     return Request(path={"webhook_id": webhook})
 
 
+def _fresh_proposal(world: World, caller: Caller) -> Request:
+    proposal = world.fresh_proposal() if caller.name == "executive" else world.ids["proposal_id"]
+    return Request(path={"proposal_id": proposal})
+
+
 def _overridden(world: World, caller: Caller) -> Request:
     if caller.name in ACTORS:
         world.override_target()
@@ -197,6 +202,10 @@ MATRIX: dict[str, Operation] = {
     "GET /api/v1/clients/{client_id}/tiering/history": op(CM, 200, scope=CLIENT),
     "POST /api/v1/clients/{client_id}/tiering/override": op(CM, 200, prepare=_body({"tier": "Core", "reason": "flagship"}), scope=CLIENT),
     "DELETE /api/v1/clients/{client_id}/tiering/override": op(CM, 200, prepare=_overridden, scope=CLIENT),
+    # A client's Productive link is set by Executives and Heads: its own Managers get 403 (by role, after the
+    # client is found), another squad's Manager the 404 of an unknown client.
+    "PUT /api/v1/clients/{client_id}/tiering/productive-link": op(CM, 200, prepare=_body({"company_id": "p-1"}), scope=CLIENT, own_manager=403, dm_manager=403),
+    "DELETE /api/v1/clients/{client_id}/tiering/productive-link": op(CM, 200, scope=CLIENT, own_manager=403, dm_manager=403),
     "POST /api/v1/clients/{client_id}/tiering/scores": op(CM, 201, prepare=_body({"track": "managed_delivery", "ratings": RATINGS}), scope=CLIENT),
     "GET /api/v1/companies": op(CM, 200, prepare=_shared(limit=200)),
     "POST /api/v1/companies": op(CM, 201, prepare=_body({"name": "Another Company"})),
@@ -221,6 +230,11 @@ MATRIX: dict[str, Operation] = {
     # The OAuth state is the only authority: an unknown one is refused whoever asks, token or not.
     "GET /api/v1/oauth/{platform}/callback": op(PUB, 403, prepare=_callback),
     "GET /api/v1/tiering/framework": op(CM, 200),
+    "POST /api/v1/tiering/framework/proposals": op(EX, 201, prepare=_body({"revenue_band_floors": [300000, 150000, 75000, 30000]})),
+    "GET /api/v1/tiering/framework/proposals/{proposal_id}": op(EX, 200),
+    "GET /api/v1/tiering/framework/proposals/{proposal_id}/clients": op(EX, 200),
+    "POST /api/v1/tiering/framework/proposals/{proposal_id}/publish": op(EX, 200, prepare=_fresh_proposal),
+    "POST /api/v1/tiering/invoices/import": op(EX, 200, prepare=_body([{"invoice_id": "matrix-1", "client_id": "matrix", "issued_on": "2026-01-05", "amount": "10.00", "currency": "EUR"}])),
     "GET /api/v1/tiering/recalculations": op(EX, 200),
     "POST /api/v1/tiering/recalculations": op(EX, 202, prepare=_body({"period": "2026-01"})),
     "GET /api/v1/webhooks": op(EX, 200),

@@ -154,6 +154,15 @@ class World:
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
+    def fresh_proposal(self) -> str:
+        # The framework as it is (the published version changes no score): publishing it harms no other case.
+        with self.http(EXECUTIVE) as api:
+            response = api.post(
+                "/api/v1/tiering/framework/proposals", json={"revenue_band_floors": [300000, 150000, 75000, 30000]}
+            )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
     def pending_prompt(self) -> str:
         return self.pending_prompts.pop()
 
@@ -267,6 +276,7 @@ def build_world(system: System) -> World:
         analysed = eventually(lambda: executive.get(f"{base}/insights/analysis").status_code == 200, timeout=60)
         assert analysed, "the target was not analysed\n" + logs(system)
         world.ids["webhook_id"] = world.fresh_webhook()
+        world.ids["proposal_id"] = world.fresh_proposal()
     with world.http(BY_NAME["dm_manager"]) as dm:
 
         def dm_notification() -> str | None:

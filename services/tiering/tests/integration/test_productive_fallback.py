@@ -1,4 +1,5 @@
-"""Score Now falls back to Productive when the ledger has no invoices for the client."""
+"""Score Now falls back to Productive, for the client's linked Productive company, when the ledger has no
+invoices for the client; the monthly recalculation refreshes linked clients' Productive revenue first."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ async def test_score_now_uses_productive_only_when_the_ledger_has_nothing(tmp_pa
     recent = (datetime.now(UTC).date() - timedelta(days=30)).isoformat()
     async with productive_stand_in() as productive:
         productive.invoices = [
-            sample_invoice("p-1", "c-fallback", recent, "9000000"),  # EUR 90,000.00
-            sample_invoice("p-2", "c-fallback", recent, "-1000000", credit=True),  # credit EUR 10,000.00
-            sample_invoice("p-3", "c-fallback", recent, "1000000", currency="USD"),  # USD 10,000 → EUR 9,000
-            sample_invoice("p-4", "c-both", recent, "99900000"),
+            sample_invoice("p-1", "pc-77", recent, "9000000"),  # EUR 90,000.00
+            sample_invoice("p-2", "pc-77", recent, "-1000000", credit=True),  # credit EUR 10,000.00
+            sample_invoice("p-3", "pc-77", recent, "1000000", currency="USD"),  # USD 10,000 → EUR 9,000
+            sample_invoice("p-4", "pc-both", recent, "99900000"),
+            sample_invoice("p-5", "c-fallback", recent, "99900000"),  # clientpulse's own id: never asked for
         ]
         productive.throttle_first = 1
         async with running_tiering_service(
@@ -41,6 +43,20 @@ async def test_score_now_uses_productive_only_when_the_ledger_has_nothing(tmp_pa
         ) as api:
             await add_client(api, clean_nats, "c-fallback")
             await add_client(api, clean_nats, "c-both")
+            unlinked = await api.post(
+                "/api/v1/clients/c-fallback/tiering/scores",
+                json={"track": "managed_delivery", "ratings": RATINGS},
+                headers=as_user(EXECUTIVE),
+            )
+            assert unlinked.json()["receipt"]["revenue_source"] == "none"
+            assert productive.requests == []  # not linked: Productive is not asked by clientpulse's client id
+            for client_id, company in (("c-fallback", "pc-77"), ("c-both", "pc-both")):
+                linked = await api.put(
+                    f"/api/v1/clients/{client_id}/tiering/productive-link",
+                    json={"company_id": company},
+                    headers=as_user(EXECUTIVE),
+                )
+                assert linked.status_code == 200, linked.text
             response = await api.post(
                 "/api/v1/clients/c-fallback/tiering/scores",
                 json={"track": "managed_delivery", "ratings": RATINGS},
@@ -54,6 +70,7 @@ async def test_score_now_uses_productive_only_when_the_ledger_has_nothing(tmp_pa
                 3,
             )  # fmt: skip  EUR 89,000 → band 3
             assert productive.requests[0]["headers"]["X-Auth-Token"] == TOKEN
+            assert {r["query"]["filter[company_id]"] for r in productive.requests} == {"pc-77"}
 
             await publish_envelopes(clean_nats, [invoice("l-1", "c-both", 1_000_000)])
 

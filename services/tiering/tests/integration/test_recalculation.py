@@ -16,7 +16,13 @@ from sqlalchemy import update
 from tiering_testkit import EXECUTIVE, add_client, as_user, invoice, running_tiering_service, stream_events
 
 from clientpulse.shared.contracts import EnvelopeHeader, wrap
-from clientpulse.shared.contracts.events import ClientStatus, RecalculationRequested, ScoreRecorded, TierChanged
+from clientpulse.shared.contracts.events import (
+    ClientStatus,
+    RecalculationRequested,
+    ScoreRecorded,
+    ScoresRecalculated,
+    TierChanged,
+)
 from clientpulse.shared.db import Database
 from clientpulse.shared.messaging.direct import publish_envelopes
 from clientpulse.shared.testing.waiting import wait_until
@@ -165,6 +171,16 @@ async def check_the_events_and_history(api, bus: str, period: str, rise: dict) -
     rise_change = next(c for c in changes if c["client_id"] == "c-rise")
     assert (rise_change["old_score"], rise_change["new_score"]) == ("2.95", "4.35")
     assert rise_change["receipt_id"] == rise["receipt_id"]
+    # Every moved score, tier change or not, in one ScoresRecalculated part (the run's only one), once.
+    parts = [
+        ScoresRecalculated.decode(EnvelopeHeader.model_validate(e).data)
+        for e in await stream_events(bus, "tiering.v1.scores.recalculated")
+    ]
+    assert [(p.period, p.part) for p in parts] == [(period, 0)]
+    assert [(m.client_id, str(m.score), m.computed_tier.value, m.effective_tier.value) for m in parts[0].scores] == [
+        ("c-held", "2.40", "Standard", "Review"),
+        ("c-rise", "4.35", "Platinum", "Platinum"),
+    ]
     completed = await stream_events(bus, "tiering.v1.recalculation.completed")
     assert [(e["data"]["period"], e["data"]["changed"], e["data"]["stale_flagged"]) for e in completed] == [
         (period, 2, 1)

@@ -18,3 +18,12 @@ def require_executive(identity: Identity) -> Identity:
     if identity.role is not Role.EXECUTIVE:
         raise Forbidden("only an Executive may do this")
     return identity
+
+
+def require_executive_or_head(identity: Identity) -> Identity:
+    """Executives and Heads only (the roles that see every client): settings of a client such as its
+    Productive company. Checked after the client's visibility, so another squad's Manager still gets
+    the 404 an unknown client gets, and the client's own Manager a 403."""
+    if not identity.sees_all_clients:
+        raise Forbidden(f"only an Executive or a Head may do this; the token's role is {identity.role.value}")
+    return identity

@@ -132,6 +132,8 @@ ROUTING_TABLE = RoutingTable(
         Route("/groups/{client_id}/portfolio", "tiering", Access.CLIENTS_MODULE),
         Route("/groups/{client_id}/members", "clients", Access.CLIENTS_MODULE),
         Route("/tiering/recalculations...", "tiering", Access.EXECUTIVE),
+        Route("/tiering/invoices...", "tiering", Access.EXECUTIVE),
+        Route("/tiering/framework/proposals...", "tiering", Access.EXECUTIVE),
         Route("/tiering...", "tiering", Access.CLIENTS_MODULE),
         Route("/oauth/{platform}/callback", "results", Access.PUBLIC),
     ]

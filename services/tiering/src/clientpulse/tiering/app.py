@@ -12,6 +12,8 @@ from clientpulse.shared.service import build_runtime, create_service_app
 from clientpulse.tiering import metrics
 from clientpulse.tiering.api.client_tiering import ClientTieringController
 from clientpulse.tiering.api.framework import FrameworkController
+from clientpulse.tiering.api.framework_proposals import FrameworkProposalController
+from clientpulse.tiering.api.invoices import InvoiceImportController
 from clientpulse.tiering.api.portfolio import PortfolioController
 from clientpulse.tiering.api.recalculations import RecalculationController
 from clientpulse.tiering.domain.revenue import RevenueDesk
@@ -42,10 +44,17 @@ def create_app(settings: TieringSettings | None = None) -> Litestar:
     settings = settings or TieringSettings()
     runtime = build_runtime(settings, migrations=MIGRATIONS, publishes=[Stream.TIERING])
     desk = revenue_desk(settings)
-    handlers.register(runtime.bus, desk.rates)
+    handlers.register(runtime.bus, desk)
     return create_service_app(
         runtime,
-        route_handlers=[FrameworkController, ClientTieringController, PortfolioController, RecalculationController],
+        route_handlers=[
+            FrameworkController,
+            ClientTieringController,
+            PortfolioController,
+            RecalculationController,
+            InvoiceImportController,
+            FrameworkProposalController,
+        ],
         title="clientpulse tiering",
         description="Scoring framework, revenue ledger, Score Now, overrides, recalculation and portfolio rollup.",
         dependencies={"desk": Provide(lambda: desk, sync_to_thread=False, use_cache=True)},

@@ -413,6 +413,47 @@ class RecalculationCompleted(EventData):
     stale_flagged: int = Field(default=0, ge=0, description="Active clients whose ratings turned stale in this run")
 
 
+class RecalculatedScore(BaseModel):
+    """One client's score as a recalculation left it (nested in ScoresRecalculated)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    client_id: str
+    score: Decimal
+    computed_tier: Tier
+    effective_tier: Tier
+
+
+class ScoresRecalculated(EventData):
+    """Part of a recalculation's moved scores: every client whose score the run changed, in parts of up to
+    1,000 (one event per part, so a run of 100,000 clients is about 100 events, not 100,000)."""
+
+    event_type: ClassVar[str] = "ScoresRecalculated"
+    subject: ClassVar[str] = "tiering.v1.scores.recalculated"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    period: str
+    run_id: str
+    part: int = Field(ge=0)
+    scores: list[RecalculatedScore] = Field(default_factory=list)
+
+
+class PortfolioTierChanged(EventData):
+    """A group account's portfolio tier changed (its rollup over every level of the group)."""
+
+    event_type: ClassVar[str] = "PortfolioTierChanged"
+    subject: ClassVar[str] = "tiering.v1.portfolio.tier_changed"
+    stream: ClassVar[Stream] = Stream.TIERING
+
+    client_id: str = Field(description="the group's parent")
+    old_tier: Tier | None
+    new_tier: Tier | None
+    old_score: Decimal | None = None
+    new_score: Decimal | None = None
+    members: int = Field(default=0, ge=0, description="clients in the group at every level, the parent excluded")
+    changed_by: str | None = None
+
+
 # --- results ------------------------------------------------------------------------------------
 
 
@@ -668,6 +709,8 @@ CATALOGUE: tuple[type[EventData], ...] = (
     TierOverrideCleared,
     RecalculationRequested,
     RecalculationCompleted,
+    ScoresRecalculated,
+    PortfolioTierChanged,
     BackfillRequested,
     BackfillCompleted,
     BackfillFailed,

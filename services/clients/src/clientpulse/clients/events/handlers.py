@@ -25,7 +25,9 @@ from clientpulse.shared.contracts.events import (
     ConnectionRemoved,
     DealWon,
     GoalsMeasured,
+    PortfolioTierChanged,
     ScoreRecorded,
+    ScoresRecalculated,
     SummaryGenerated,
     TierChanged,
     TierOverrideCleared,
@@ -124,6 +126,22 @@ async def on_connection_removed(envelope: Envelope[ConnectionRemoved], session: 
     _history(envelope, session, f"{data.platform_name} account {account} disconnected", data.removed_by)
 
 
+async def on_scores_recalculated(envelope: Envelope[ScoresRecalculated], session: AsyncSession) -> None:
+    """A recalculation's moved scores reach the list and detail, one batched update per part; a client
+    whose score came from a newer event keeps it (the history keeps receipts in tiering, not a line per score)."""
+    scores = [(entry.client_id, entry.score) for entry in envelope.data.scores]
+    await ClientRepository(session).apply_scores(scores, envelope.time)
+
+
+async def on_portfolio_tier_changed(envelope: Envelope[PortfolioTierChanged], session: AsyncSession) -> None:
+    """A group's portfolio tier change joins the history of its parent."""
+    data = envelope.data
+    old = data.old_tier.value if data.old_tier else "none"
+    new = data.new_tier.value if data.new_tier else "none"
+    line = f"Portfolio tier of the group changed from {old} to {new} ({data.members} members)"
+    _history(envelope, session, line, data.changed_by)
+
+
 async def on_backfill_completed(envelope: Envelope[BackfillCompleted], session: AsyncSession) -> None:
     """A finished backfill joins the history feed."""
     data = envelope.data
@@ -165,6 +183,8 @@ def register(bus: EventBus, senior_dms: SeniorDms | None = None) -> None:
             TierChanged: _with_senior_dms(on_tier_changed, senior_dms),
             TierOverrideSet: on_tier_override_set,
             TierOverrideCleared: on_tier_override_cleared,
+            ScoresRecalculated: on_scores_recalculated,
+            PortfolioTierChanged: on_portfolio_tier_changed,
         },
         name="tiering",
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from litestar import delete, get, post
+from litestar import delete, get, post, put
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -20,12 +20,15 @@ from clientpulse.shared.pagination import clamp_limit, decode_cursor, encode_cur
 from clientpulse.shared.service import Caller, Db
 from clientpulse.tiering.api.dependencies import Desk
 from clientpulse.tiering.api.schemas.overrides import OverrideCreate, OverrideRead
+from clientpulse.tiering.api.schemas.productive_links import ProductiveLinkRead, ProductiveLinkWrite
 from clientpulse.tiering.api.schemas.receipts import HistoryRead, ReceiptRead
 from clientpulse.tiering.api.schemas.scores import ClientTieringRead, RevenueRead, ScoreCreate, ScoreRead, ScoreResult
-from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
+from clientpulse.tiering.db.models import ClientScore, ProductiveLink, ScoreReceipt
+from clientpulse.tiering.db.repositories.productive_links import ProductiveLinkRepository
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain import overrides, scores
 from clientpulse.tiering.domain.ledger import trailing_revenue, trailing_year_start
+from clientpulse.tiering.domain.productive_links import link_client, unlink_client
 from clientpulse.tiering.domain.scoring import override_in_force, score_trend
 
 
@@ -60,6 +63,22 @@ def score_read(row: ClientScore, now: datetime) -> ScoreRead:
         stale=scores.is_stale(row, now),
         receipt_id=row.receipt_id,
         override=override,
+    )
+
+
+def link_read(client_id: str, link: ProductiveLink | None) -> ProductiveLinkRead:
+    """The API view of a client's Productive link (an unlinked client names no company)."""
+    if link is None:
+        return ProductiveLinkRead(client_id=client_id, company_id=None)
+    return ProductiveLinkRead(
+        client_id=client_id,
+        company_id=link.company_id,
+        linked_by=link.linked_by,
+        linked_at=link.linked_at,
+        revenue_minor=link.revenue_base_minor,
+        revenue_invoices=link.revenue_invoices,
+        revenue_window_end=link.revenue_window_end,
+        revenue_fetched_at=link.revenue_fetched_at,
     )
 
 
@@ -105,6 +124,7 @@ class ClientTieringController(ClientsModuleController):
             await visible_client(session, identity, client_id)
             totals = await trailing_revenue(session, client_id, today)
             row = await ScoreRepository(session).current(client_id)
+            link = await ProductiveLinkRepository(session).get(client_id)
         return ClientTieringRead(
             client_id=client_id,
             window_start=trailing_year_start(today),
@@ -113,6 +133,7 @@ class ClientTieringController(ClientsModuleController):
                 RevenueRead(currency=t.currency, amount_minor=t.amount_minor, invoices=t.invoices) for t in totals
             ],
             current=score_read(row, now) if row is not None else None,
+            productive_company_id=link.company_id if link is not None else None,
         )
 
     @post("/scores", summary="Score Now: rate the human dimensions; revenue is computed", status_code=HTTP_201_CREATED)
@@ -148,6 +169,32 @@ class ClientTieringController(ClientsModuleController):
             await visible_client(session, identity, client_id)
             row, receipt = await overrides.clear_override(session, identity, client_id, now=now)
         return ScoreResult(receipt=receipt_read(receipt) if receipt else None, current=score_read(row, now))
+
+    @put(
+        "/productive-link",
+        summary="Link the client to its Productive company (Executive and Head)",
+        description="The Productive fallback asks for this company's invoices when the ledger has none; the monthly "
+        "recalculation refreshes them first. Linking to another company forgets the revenue fetched for the old one.",
+        status_code=HTTP_200_OK,
+    )
+    async def link_productive(
+        self, identity: Caller, db: Db, client_id: FromPath[str], data: Annotated[ProductiveLinkWrite, Body()]
+    ) -> ProductiveLinkRead:
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            link = await link_client(session, identity, client_id, data.company_id, now=utcnow())
+            return link_read(client_id, link)
+
+    @delete(
+        "/productive-link",
+        summary="Unlink the client from Productive: no Productive fallback (Executive and Head)",
+        status_code=HTTP_200_OK,
+    )
+    async def unlink_productive(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ProductiveLinkRead:
+        async with db.transaction() as session:
+            await visible_client(session, identity, client_id)
+            await unlink_client(session, identity, client_id)
+        return link_read(client_id, None)
 
     @get("/history", summary="Score history (receipts, newest first) with the trend")
     async def history(

@@ -114,3 +114,63 @@ class RecalculationRun(Base):
     changed: Mapped[int]
     skipped_never_scored: Mapped[int]
     failed: Mapped[int]
+
+
+class ProductiveLink(Base):
+    """A client's company in Productive, and the Productive revenue last fetched for it.
+
+    ``revenue_window_end`` names the window the fetched figure covers (the 12 months ending then), so a
+    recalculation uses it only for its own window.
+    """
+
+    __tablename__ = "productive_links"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(64))
+    linked_by: Mapped[str] = mapped_column(String(120))
+    linked_at: Mapped[datetime]
+    revenue_base_minor: Mapped[int | None] = mapped_column(BigInteger)
+    revenue_invoices: Mapped[int | None]
+    revenue_window_end: Mapped[date | None]
+    revenue_fetched_at: Mapped[datetime | None]
+
+
+class GroupPortfolio(Base):
+    """A group account's portfolio tier as last rolled up, so a change of it can be announced once."""
+
+    __tablename__ = "group_portfolios"
+
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tier: Mapped[str | None] = mapped_column(String(20))
+    score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    members: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class FrameworkVersion(Base):
+    """A published version of the scoring framework: its weights and revenue bands (version 1 is the code's)."""
+
+    __tablename__ = "framework_versions"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    weights: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON)
+    band_floors: Mapped[list[str]] = mapped_column(JSON)
+    proposal_id: Mapped[str] = mapped_column(String(64), unique=True)
+    published_by: Mapped[str] = mapped_column(String(120))
+    published_at: Mapped[datetime]
+
+
+class FrameworkProposal(Base):
+    """Proposed weights and bands, kept to be compared with the framework in force and maybe published."""
+
+    __tablename__ = "framework_proposals"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    based_on_version: Mapped[int]
+    weights: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON)
+    band_floors: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(String(120))
+    proposed_at: Mapped[datetime]
+    published_version: Mapped[int | None]
+    published_at: Mapped[datetime | None]

@@ -22,11 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.client_directory import client_directory
 from clientpulse.shared.contracts import derived_event_id
-from clientpulse.shared.contracts.events import ClientStatus, ScoreRecorded, TierChanged
+from clientpulse.shared.contracts.events import ClientStatus, ScoreRecorded, ScoresRecalculated, TierChanged
 from clientpulse.shared.messaging.tables import outbox
 from clientpulse.shared.money import FAR_FUTURE, RateWindow
 from clientpulse.shared.telemetry import current_trace_headers
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
+
+# Moved scores per ScoresRecalculated event: about 90 kB of payload, well under NATS's 1 MB message limit.
+SCORES_PER_EVENT = 1000
+
+
+def scores_recalculated_event_id(run_id: str, part: int) -> str:
+    """The stable id of a run's ScoresRecalculated part (the SQLite path)."""
+    return derived_event_id(f"scores-recalculated:{run_id}:{part}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +99,21 @@ candidates AS (
     SELECT s.client_id, s.track, s.human_points, s.money_weight, s.score AS old_score,
            s.effective_tier AS old_tier, s.computed_tier AS old_computed, s.override_tier, s.override_expires_at,
            s.revenue_base_minor AS old_revenue, s.revenue_source AS old_source,
-           -- Productive-sourced revenue is kept while the ledger still has nothing: no per-client API calls here.
-           CASE WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN s.revenue_base_minor
+           -- Without ledger invoices: the Productive revenue refreshed for this window (fetched before this
+           -- statement, no API calls here), else the Productive revenue the client was last scored with.
+           CASE WHEN rv.client_id IS NULL AND pl.client_id IS NOT NULL THEN pl.revenue_base_minor
+                WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN s.revenue_base_minor
                 ELSE COALESCE(ROUND(rv.base_minor), 0) END AS new_revenue,
-           CASE WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN 'productive'
+           CASE WHEN rv.client_id IS NULL AND pl.client_id IS NOT NULL AND pl.revenue_invoices > 0 THEN 'productive'
+                WHEN rv.client_id IS NULL AND pl.client_id IS NOT NULL THEN 'none'
+                WHEN rv.client_id IS NULL AND s.revenue_source = 'productive' THEN 'productive'
                 WHEN rv.client_id IS NULL THEN 'none' ELSE 'ledger' END AS new_source,
            COALESCE(rv.unconverted, 0) > 0 AS failed
     FROM client_scores s
     JOIN client_directory d ON d.client_id = s.client_id AND d.status = :active
     LEFT JOIN revenue rv ON rv.client_id = s.client_id
+    LEFT JOIN productive_links pl ON pl.client_id = s.client_id AND pl.revenue_window_end = :until
+                                  AND pl.revenue_base_minor IS NOT NULL
 )"""
 
 _SKIPPED = """
@@ -186,11 +200,42 @@ events AS (
     FROM updated u
     WHERE u.old_tier <> u.effective_tier
     RETURNING 1
+),
+moved_scores AS (
+    SELECT (row_number() OVER (ORDER BY u.client_id) - 1) / CAST(:part_size AS integer) AS part, u.client_id,
+           u.score, u.computed_tier, u.effective_tier
+    FROM updated u
+    WHERE u.score <> u.old_score
+),
+score_parts AS (
+    INSERT INTO outbox (event_id, subject, stream, payload, headers, created_at, attempts)
+    SELECT md5('scores-recalculated:' || CAST(:run_id AS text) || ':' || p.part)::uuid::text,
+           CAST(:scores_subject AS text), CAST(:stream AS text),
+           convert_to(json_build_object(
+               'specversion', '1.0',
+               'id', md5('scores-recalculated:' || CAST(:run_id AS text) || ':' || p.part)::uuid::text,
+               'source', '/clientpulse/tiering',
+               'type', CAST(:scores_type AS text),
+               'time', CAST(:now_text AS text),
+               'datacontenttype', 'application/json',
+               'data', json_build_object(
+                   'period', CAST(:period AS text), 'run_id', CAST(:run_id AS text), 'part', p.part,
+                   'scores', p.scores)
+           )::text, 'UTF8'),
+           CAST(CAST(:headers AS text) AS json), CAST(:now AS timestamptz), 0
+    FROM (
+        SELECT m.part, json_agg(json_build_object(
+                   'client_id', m.client_id, 'score', m.score::text, 'computed_tier', m.computed_tier,
+                   'effective_tier', m.effective_tier) ORDER BY m.client_id) AS scores
+        FROM moved_scores m GROUP BY m.part
+    ) p
+    RETURNING 1
 )
 SELECT (SELECT COUNT(*) FROM candidates WHERE NOT failed) AS recalculated,
        (SELECT COUNT(*) FROM events) AS changed,
        (SELECT COUNT(*) FROM candidates WHERE failed) AS failed,
-       (SELECT COUNT(*) FROM receipts) AS receipts
+       (SELECT COUNT(*) FROM receipts) AS receipts,
+       (SELECT COUNT(*) FROM score_parts) AS score_parts
 """
 
 
@@ -220,6 +265,9 @@ def _params(spec: RecalculationInput) -> dict[str, Any]:
         "event_type": TierChanged.cloudevents_type(),
         "now_text": spec.now.isoformat(),
         "headers": json.dumps(current_trace_headers()),
+        "part_size": SCORES_PER_EVENT,
+        "scores_subject": ScoresRecalculated.subject,
+        "scores_type": ScoresRecalculated.cloudevents_type(),
     }
 
 

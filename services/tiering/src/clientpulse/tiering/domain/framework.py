@@ -111,24 +111,28 @@ TIER_FLOORS: tuple[tuple[Tier, Decimal], ...] = (
 )
 
 
-def revenue_band_score(revenue: Decimal) -> int:
+Bands = tuple[tuple[int, Decimal, Decimal | None], ...]
+
+
+def revenue_band_score(revenue: Decimal, bands: Bands = REVENUE_BANDS) -> int:
     """Band score of trailing-12-month revenue R by ``REVENUE_BANDS``: 5 if R > 300,000; 4 if
-    150,000 ≤ R ≤ 300,000; 3 if 75,000 ≤ R < 150,000; 2 if 30,000 ≤ R < 75,000; 1 below 30,000.
+    150,000 ≤ R ≤ 300,000; 3 if 75,000 ≤ R < 150,000; 2 if 30,000 ≤ R < 75,000; 1 below 30,000
+    (or by another framework version's bands).
     """
-    top_score, top_floor, _ = REVENUE_BANDS[0]
+    top_score, top_floor, _ = bands[0]
     if revenue > top_floor:
         return top_score
-    for score, low, _high in REVENUE_BANDS[1:]:
+    for score, low, _high in bands[1:]:
         if revenue >= low:
             return score
-    return REVENUE_BANDS[-1][0]  # negative revenue (credit notes outweigh invoices) is the lowest band too
+    return bands[-1][0]  # negative revenue (credit notes outweigh invoices) is the lowest band too
 
 
-def revenue_band_rule(score: int) -> str:
+def revenue_band_rule(score: int, bands: Bands = REVENUE_BANDS) -> str:
     """The band's rule as people read it, written from ``REVENUE_BANDS`` (e.g. ``75,000 ≤ R < 150,000``)."""
-    top_score, top_floor, _ = REVENUE_BANDS[0]
-    lowest_score = REVENUE_BANDS[-1][0]
-    low, high = next((low, high) for band, low, high in REVENUE_BANDS if band == score)
+    top_score, top_floor, _ = bands[0]
+    lowest_score = bands[-1][0]
+    low, high = next((low, high) for band, low, high in bands if band == score)
     if score == top_score:
         return f"R > {low:,}"
     upper = f"R ≤ {high:,}" if high == top_floor else f"R < {high:,}"
@@ -156,16 +160,60 @@ def weighted_score(track: Track, ratings: dict[str, int]) -> Decimal:
     return total
 
 
-def money_dimension(track: Track) -> Dimension:
+Tracks = dict[Track, tuple[Dimension, ...]]
+
+
+def money_dimension(track: Track, tracks: Tracks = TRACKS) -> Dimension:
     """The computed (money) dimension of a track: Revenue or ARR."""
-    return next(d for d in TRACKS[track] if d.computed)
+    return next(d for d in tracks[track] if d.computed)
 
 
-def human_dimensions(track: Track) -> tuple[Dimension, ...]:
+def human_dimensions(track: Track, tracks: Tracks = TRACKS) -> tuple[Dimension, ...]:
     """The dimensions people rate on a track."""
-    return tuple(d for d in TRACKS[track] if not d.computed)
+    return tuple(d for d in tracks[track] if not d.computed)
 
 
-def human_points(track: Track, ratings: dict[str, int]) -> Decimal:
+def human_points(track: Track, ratings: dict[str, int], tracks: Tracks = TRACKS) -> Decimal:
     """Σ weight × rating over the human dimensions only (the part a recalculation keeps)."""
-    return sum((d.weight * ratings[d.key] for d in human_dimensions(track)), Decimal("0"))
+    return sum((d.weight * ratings[d.key] for d in human_dimensions(track, tracks)), Decimal("0"))
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    """One version of the framework: the tracks' weighted dimensions and the revenue bands (the tier
+    floors never change). Version 1 is the code's tables; later ones are published proposals."""
+
+    version: int
+    tracks: Tracks
+    revenue_bands: Bands
+
+    def weights(self, track: Track) -> dict[str, str]:
+        """The weights of a track as a receipt records them."""
+        return {d.key: str(d.weight) for d in self.tracks[track]}
+
+    def band_floors(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """The revenue floors of bands 5 (exclusive), 4, 3 and 2, in base-currency major units."""
+        lows = {score: low for score, low, _high in self.revenue_bands}
+        return lows[5], lows[4], lows[3], lows[2]
+
+
+BUILT_IN = Framework(FRAMEWORK_VERSION, TRACKS, REVENUE_BANDS)
+
+
+def bands_from_floors(floors: tuple[Decimal, Decimal, Decimal, Decimal]) -> Bands:
+    """The band table of four floors (band 5 strictly above the first; band 1 below the last)."""
+    b5, b4, b3, b2 = floors
+    return ((5, b5, None), (4, b4, b5), (3, b3, b4), (2, b2, b3), (1, Decimal("0"), b2))
+
+
+def framework_of(version: int, weights: dict[str, dict[str, str]], floors: list[str]) -> Framework:
+    """A stored version (weights per track and dimension, four band floors) as a Framework; the dimensions'
+    labels and rubrics are the code's."""
+    tracks = {
+        track: tuple(
+            Dimension(d.key, d.label, Decimal(weights[track.value][d.key]), d.computed, d.rubric) for d in dimensions
+        )
+        for track, dimensions in TRACKS.items()
+    }
+    b5, b4, b3, b2 = (Decimal(value) for value in floors)
+    return Framework(version, tracks, bands_from_floors((b5, b4, b3, b2)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,25 +31,29 @@ class CurrencyTotal:
     invoices: int
 
 
-async def post_invoice(session: AsyncSession, envelope: Envelope[InvoicePosted]) -> bool:
-    """Add an invoice to the ledger; a second copy of the same invoice id changes nothing."""
-    invoice = envelope.data
+def ledger_row(invoice: InvoicePosted, *, event_id: str, recorded_at: datetime) -> dict[str, object]:
+    """The ledger's row of an invoice: a credit note is negative whatever sign the sender used, and any
+    negative amount is a credit note. The one rule for InvoicePosted and for imported files."""
     amount = invoice.amount_minor
     if invoice.is_credit_note and amount > 0:
-        amount = -amount  # credit notes reduce revenue whatever sign the sender used
-    return await LedgerRepository(session).add_if_new(
-        {
-            "invoice_id": invoice.invoice_id,
-            "client_id": invoice.client_id,
-            "number": invoice.number,
-            "issued_on": invoice.issued_on,
-            "amount_minor": amount,
-            "currency": invoice.currency,
-            "is_credit_note": invoice.is_credit_note or amount < 0,
-            "event_id": envelope.id,
-            "recorded_at": utcnow(),
-        }
-    )
+        amount = -amount
+    return {
+        "invoice_id": invoice.invoice_id,
+        "client_id": invoice.client_id,
+        "number": invoice.number,
+        "issued_on": invoice.issued_on,
+        "amount_minor": amount,
+        "currency": invoice.currency,
+        "is_credit_note": invoice.is_credit_note or amount < 0,
+        "event_id": event_id,
+        "recorded_at": recorded_at,
+    }
+
+
+async def post_invoice(session: AsyncSession, envelope: Envelope[InvoicePosted]) -> bool:
+    """Add an invoice to the ledger; a second copy of the same invoice id changes nothing."""
+    row = ledger_row(envelope.data, event_id=envelope.id, recorded_at=utcnow())
+    return await LedgerRepository(session).add_if_new(row)
 
 
 async def trailing_revenue(session: AsyncSession, client_id: str, today: date) -> list[CurrencyTotal]:

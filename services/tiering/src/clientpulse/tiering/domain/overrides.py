@@ -16,7 +16,7 @@ from clientpulse.shared.identity import Identity
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.outbox import emit
-from clientpulse.tiering.domain.receipts import ReceiptKind, announce_tier_change, receipt_of
+from clientpulse.tiering.domain.receipts import ReceiptKind, announce_tier_change, receipt_of, weights_for
 from clientpulse.tiering.domain.scoring import override_in_force
 
 # Who ends an override that reached its expiry.
@@ -37,7 +37,9 @@ async def settle_expired_override(session: AsyncSession, row: ClientScore, now: 
     old_tier, old_score, overridden = row.effective_tier, row.score, row.override_tier
     _end_override(row, now)
     await _announce_cleared(session, row, overridden, actor=EXPIRY_ACTOR, expired=True)
-    receipt = receipt_of(row, kind=ReceiptKind.EXPIRY, actor=EXPIRY_ACTOR, at=now)
+    receipt = receipt_of(
+        row, kind=ReceiptKind.EXPIRY, actor=EXPIRY_ACTOR, at=now, weights=await weights_for(session, row)
+    )
     ScoreRepository(session).add(receipt)
     await announce_tier_change(
         session,
@@ -86,7 +88,7 @@ async def set_override(
     row.override_at = now
     row.effective_tier = tier.value
     row.updated_at = now
-    receipt = _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE, actor=identity.sub, now=now)
+    receipt = await _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE, actor=identity.sub, now=now)
     await emit(
         session,
         TierOverrideSet(
@@ -121,7 +123,7 @@ async def clear_override(
         return row, None
     old_tier, old_score, overridden = row.effective_tier, row.score, row.override_tier
     _end_override(row, now)
-    receipt = _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE_CLEARED, actor=identity.sub, now=now)
+    receipt = await _keep_receipt(session, row, kind=ReceiptKind.OVERRIDE_CLEARED, actor=identity.sub, now=now)
     await _announce_cleared(session, row, overridden, actor=identity.sub, expired=False)
     await announce_tier_change(
         session,
@@ -151,9 +153,11 @@ async def _announce_cleared(
     )
 
 
-def _keep_receipt(session: AsyncSession, row: ClientScore, *, kind: str, actor: str, now: datetime) -> ScoreReceipt:
+async def _keep_receipt(
+    session: AsyncSession, row: ClientScore, *, kind: str, actor: str, now: datetime
+) -> ScoreReceipt:
     """A receipt of the row as it is now, which becomes the row's current receipt."""
-    receipt = receipt_of(row, kind=kind, actor=actor, at=now)
+    receipt = receipt_of(row, kind=kind, actor=actor, at=now, weights=await weights_for(session, row))
     row.receipt_id = receipt.id
     ScoreRepository(session).add(receipt)
     return receipt

@@ -1,6 +1,8 @@
 """Portfolio rollup of a group account (docs/domain-rules.md, "Tier scoring").
 
-The money dimension comes from the group's combined revenue (the parent's and every member's);
+A group's members are the clients below its parent at every level (children, their children, …); a
+hierarchy that loops back to the group is refused. The money dimension comes from the group's combined
+revenue (the parent's and every member's);
 each human dimension is the revenue-weighted mean of the scored members' ratings on the portfolio's
 track; the portfolio tier follows from those, and the members' tier distribution is shown beside it.
 ``group_portfolio`` gathers those facts in the caller's unit of work; the rest are pure rules.
@@ -17,13 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.client_directory import ClientEntry
 from clientpulse.shared.contracts.events import Tier
-from clientpulse.shared.errors import NotFound, Unprocessable
+from clientpulse.shared.errors import Conflict, NotFound, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.money import MissingRate, major_units, round_minor
 from clientpulse.tiering.db.models import ClientScore
-from clientpulse.tiering.db.repositories.groups import GroupRepository
+from clientpulse.tiering.db.repositories.frameworks import FrameworkRepository
+from clientpulse.tiering.db.repositories.groups import GroupCycle, GroupRepository
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
 from clientpulse.tiering.domain.framework import (
+    BUILT_IN,
+    Framework,
     Track,
     human_dimensions,
     money_dimension,
@@ -80,10 +85,12 @@ def revenue_weighted_mean(pairs: list[tuple[int, int]]) -> Decimal:
     return sum((Decimal(revenue) * rating for revenue, rating in weighted), Decimal(0)) / Decimal(total)
 
 
-def rollup(members: list[MemberFacts], parent_track: str | None, base_currency: str) -> Portfolio:
-    """Roll a group's members (parent included) up into one portfolio score and tier."""
+def rollup(
+    members: list[MemberFacts], parent_track: str | None, base_currency: str, framework: Framework = BUILT_IN
+) -> Portfolio:
+    """Roll a group's members (parent included) up into one portfolio score and tier by a framework version."""
     combined = sum(m.revenue_minor for m in members)
-    band = revenue_band_score(major_units(combined, base_currency))
+    band = revenue_band_score(major_units(combined, base_currency), framework.revenue_bands)
     track = portfolio_track(parent_track, [m.track for m in members if m.track])
     distribution = Counter(m.effective_tier or UNSCORED for m in members)
     ratings: dict[str, Decimal] = {}
@@ -92,11 +99,12 @@ def rollup(members: list[MemberFacts], parent_track: str | None, base_currency: 
     if track is not None:
         on_track = [m for m in members if m.track == track.value and m.ratings]
         if on_track:
-            for dimension in human_dimensions(track):
+            humans = human_dimensions(track, framework.tracks)
+            for dimension in humans:
                 pairs = [(m.revenue_minor, m.ratings[dimension.key]) for m in on_track if m.ratings]
                 ratings[dimension.key] = revenue_weighted_mean(pairs)
-            score = money_dimension(track).weight * band + sum(
-                (d.weight * ratings[d.key] for d in human_dimensions(track)), Decimal(0)
+            score = money_dimension(track, framework.tracks).weight * band + sum(
+                (d.weight * ratings[d.key] for d in humans), Decimal(0)
             )
             tier = tier_for_score(score)
     return Portfolio(track, combined, band, ratings, score, tier, dict(distribution))
@@ -111,7 +119,10 @@ async def group_portfolio(
     another squad's client, nor lets its revenue or tier show through the rollup (docs/access.md).
     """
     groups = GroupRepository(session)
-    members = await groups.members(identity, group.client_id)
+    try:
+        members = await groups.members(identity, group.client_id)
+    except GroupCycle as exc:
+        raise Conflict(f"{exc}; its portfolio cannot be rolled up until the hierarchy is a tree again") from exc
     if not members:
         raise NotFound(f"client {group.client_id} is not a group account (it has no members)")
     everyone = [(group.client_id, group.name), *members]
@@ -120,7 +131,8 @@ async def group_portfolio(
     scores = {row.client_id: row for row in await ScoreRepository(session).of_clients(ids)}
     facts = [_member_facts(member, name, revenue.get(member), scores.get(member)) for member, name in everyone]
     parent = scores.get(group.client_id)
-    return rollup(facts, parent.track if parent else None, desk.rates.base_currency), facts
+    framework = await FrameworkRepository(session).in_force()
+    return rollup(facts, parent.track if parent else None, desk.rates.base_currency, framework), facts
 
 
 async def _ledger_revenue(

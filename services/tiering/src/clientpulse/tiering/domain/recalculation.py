@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,24 +22,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.contracts import Envelope, derived_event_id, new_event_id, wrap
 from clientpulse.shared.contracts.events import (
+    RecalculatedScore,
     RecalculationCompleted,
     ScoreRecorded,
+    ScoresRecalculated,
     Tier,
     TierChangeCause,
     TierChanged,
 )
 from clientpulse.shared.messaging import record_event
-from clientpulse.shared.money import RateTable, major_units, minor_unit_exponent
+from clientpulse.shared.money import RateTable, minor_unit_exponent
 from clientpulse.shared.ratings import STALE_AFTER
 from clientpulse.shared.telemetry import current_trace_headers
 from clientpulse.tiering.db import recalculation as sql
+from clientpulse.tiering.db.framework_sql import adopt_framework
 from clientpulse.tiering.db.models import RecalculationRun
+from clientpulse.tiering.db.repositories.frameworks import FrameworkRepository
 from clientpulse.tiering.db.repositories.recalculation_runs import RecalculationRepository
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
-from clientpulse.tiering.domain.framework import REVENUE_BANDS, TIER_FLOORS, TRACKS, revenue_band_score, tier_for_score
+from clientpulse.tiering.domain.framework import BUILT_IN, TIER_FLOORS, TRACKS, Framework, tier_for_score
 from clientpulse.tiering.domain.ledger import trailing_year_start
 from clientpulse.tiering.domain.outbox import SOURCE
-from clientpulse.tiering.domain.scoring import override_in_force, weights_of
+from clientpulse.tiering.domain.portfolio_tiers import refresh_every_group
+from clientpulse.tiering.domain.productive_links import refresh_productive_revenue
+from clientpulse.tiering.domain.revenue import RevenueDesk
+from clientpulse.tiering.domain.scoring import override_in_force
+
+_log = logging.getLogger("clientpulse.tiering.recalculation")
 
 
 def recalculation_event_id(period: str) -> str:
@@ -77,22 +87,45 @@ def resolve_period(value: str, now: datetime) -> str:
     return value
 
 
-def _band_floors_minor(base_currency: str) -> tuple[int, int, int, int]:
+def _band_floors_minor(base_currency: str, framework: Framework) -> tuple[int, int, int, int]:
     scale = 10 ** minor_unit_exponent(base_currency)
-    lows = {score: int(low * scale) for score, low, _high in REVENUE_BANDS}
-    return lows[5], lows[4], lows[3], lows[2]
+    b5, b4, b3, b2 = (int(floor * scale) for floor in framework.band_floors())
+    return b5, b4, b3, b2
+
+
+def band_of_minor(revenue_minor: int, floors_minor: tuple[int, int, int, int]) -> int:
+    """The band of revenue in base minor units by a version's floors (5 strictly above the first)."""
+    b5, b4, b3, b2 = floors_minor
+    if revenue_minor > b5:
+        return 5
+    return next((band for band, floor in ((4, b4), (3, b3), (2, b2)) if revenue_minor >= floor), 1)
 
 
 async def run_recalculation(
-    session: AsyncSession, *, period: str, requested_by: str, event_id: str, rates: RateTable, now: datetime
+    session: AsyncSession,
+    *,
+    period: str,
+    requested_by: str,
+    event_id: str,
+    rates: RateTable,
+    now: datetime,
+    desk: RevenueDesk | None = None,
 ) -> RecalculationRun | None:
-    """Recalculate a period once; None when it already ran."""
+    """Recalculate a period once; None when it already ran. With a desk that can ask Productive, the
+    revenue of linked clients without ledger invoices is refreshed first."""
     parse_period(period)
     runs = RecalculationRepository(session)
     run_id = await _claim_period(runs, period=period, requested_by=requested_by, event_id=event_id, now=now)
     if run_id is None:
         return None
-    spec = recalculation_input(run_id, period, rates, now)
+    if desk is not None:
+        refresh = await refresh_productive_revenue(session, desk, window=revenue_window(period), now=now)
+        if refresh.asked:
+            _log.info("Productive asked for %d linked client(s): %d refreshed, %d kept their last revenue",
+                      refresh.asked, refresh.refreshed, refresh.failed)  # fmt: skip
+    framework = await FrameworkRepository(session).in_force()
+    await adopt_framework(session, framework)
+    spec = recalculation_input(run_id, period, rates, now, framework)
     stale_before = now - STALE_AFTER
     if session.get_bind().dialect.name == "postgresql":
         counts = await sql.recalculate_in_postgres(session, spec)
@@ -111,6 +144,8 @@ async def run_recalculation(
         },
     )
     await record_event(session, _completed(period, run_id, counts, stale_flagged))
+    if desk is not None:
+        await refresh_every_group(session, desk, now=now, actor=spec.actor, key=run_id)
     return await runs.by_period(period)
 
 
@@ -136,7 +171,9 @@ async def _claim_period(
     return run_id if claimed else None
 
 
-def recalculation_input(run_id: str, period: str, rates: RateTable, now: datetime) -> sql.RecalculationInput:
+def recalculation_input(
+    run_id: str, period: str, rates: RateTable, now: datetime, framework: Framework = BUILT_IN
+) -> sql.RecalculationInput:
     """What a run computes with: the period's revenue window, the rates and the framework's thresholds."""
     start, end = revenue_window(period)
     floors = {tier: floor for tier, floor in TIER_FLOORS}
@@ -148,9 +185,9 @@ def recalculation_input(run_id: str, period: str, rates: RateTable, now: datetim
         now=now,
         base_currency=rates.base_currency,
         rates=rates.windows,
-        band_floors_minor=_band_floors_minor(rates.base_currency),
+        band_floors_minor=_band_floors_minor(rates.base_currency, framework),
         tier_floors=(floors[Tier.PLATINUM], floors[Tier.CORE], floors[Tier.STANDARD]),
-        weights_by_track={track.value: weights_of(track) for track in TRACKS},
+        weights_by_track={track.value: framework.weights(track) for track in TRACKS},
         actor=f"recalculation:{period}",
     )
 
@@ -196,7 +233,7 @@ def _aware(expires: datetime | str | None, now: datetime) -> datetime | None:
 def rescore(c: sql.Candidate, spec: sql.RecalculationInput) -> Rescored:
     """The band of the fresh revenue, the score and tiers it gives, and whether the row must be rewritten:
     any of score, tiers, revenue or its source moved, or the override expired."""
-    band = revenue_band_score(major_units(c.new_revenue, spec.base_currency))
+    band = band_of_minor(c.new_revenue, spec.band_floors_minor)
     score = c.human_points + c.money_weight * band
     computed = tier_for_score(score).value
     expired = c.override_tier is not None and not override_in_force(_aware(c.override_expires_at, spec.now), spec.now)
@@ -218,6 +255,7 @@ async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationI
     changes: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    moved: list[RecalculatedScore] = []
     failed = 0
     headers = current_trace_headers()
     for c in candidates:
@@ -233,13 +271,50 @@ async def _recalculate_in_python(session: AsyncSession, spec: sql.RecalculationI
         receipts.append(_brief_receipt(c, new, receipt_id, cause))
         if new.effective_tier != c.old_tier:
             events.append(_tier_changed_outbox_row(c, new, receipt_id, cause, spec, headers))
+        if new.score != c.old_score:
+            moved.append(
+                RecalculatedScore(
+                    client_id=c.client_id,
+                    score=new.score,
+                    computed_tier=Tier(new.computed_tier),
+                    effective_tier=Tier(new.effective_tier),
+                )
+            )
     # Expired overrides must be split out: executemany needs one statement shape per batch.
     plain = [c for c in changes if "override_tier" not in c]
     cleared = [c for c in changes if "override_tier" in c]
     await sql.write_changes(session, plain, [], [])
     await sql.write_changes(session, cleared, [], [])
-    await sql.write_changes(session, [], await _full_receipts(session, receipts, spec), events)
+    parts = [_outbox_row(part, spec, headers) for part in scores_recalculated(moved, spec)]
+    await sql.write_changes(session, [], await _full_receipts(session, receipts, spec), events + parts)
     return sql.RecalculationCounts(len(candidates) - failed, len(events), skipped, failed)
+
+
+def scores_recalculated(moved: list[RecalculatedScore], spec: sql.RecalculationInput) -> list[Envelope[Any]]:
+    """The ScoresRecalculated parts of a run's moved scores, ordered by client id, ids stable across redeliveries."""
+    moved = sorted(moved, key=lambda m: m.client_id)
+    size = sql.SCORES_PER_EVENT
+    return [
+        wrap(
+            ScoresRecalculated(period=spec.period, run_id=spec.run_id, part=part, scores=moved[start : start + size]),
+            source=SOURCE,
+            event_id=sql.scores_recalculated_event_id(spec.run_id, part),
+            time=spec.now,
+        )
+        for part, start in enumerate(range(0, len(moved), size))
+    ]
+
+
+def _outbox_row(event: Envelope[Any], spec: sql.RecalculationInput, headers: dict[str, str]) -> dict[str, Any]:
+    """An event as an outbox row the SQLite path writes in its batch."""
+    return {
+        "event_id": event.id,
+        "subject": event.data.subject,
+        "stream": event.data.stream.value,
+        "payload": event.to_json(),
+        "headers": headers,
+        "created_at": spec.now,
+    }
 
 
 def _score_change(c: sql.Candidate, new: Rescored, receipt_id: str, spec: sql.RecalculationInput) -> dict[str, Any]:

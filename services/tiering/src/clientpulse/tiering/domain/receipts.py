@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientpulse.shared.contracts import new_event_id
 from clientpulse.shared.contracts.events import Tier, TierChangeCause, TierChanged
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
+from clientpulse.tiering.db.repositories.frameworks import FrameworkRepository
+from clientpulse.tiering.domain.framework import BUILT_IN
 from clientpulse.tiering.domain.outbox import emit
 from clientpulse.tiering.domain.scoring import parse_track, weights_of
 
@@ -25,10 +27,23 @@ class ReceiptKind:
     EXPIRY = "expiry"
 
 
+async def weights_for(session: AsyncSession, row: ClientScore) -> dict[str, str]:
+    """The weights of the framework version the row was scored by (kept in every version published)."""
+    framework = await FrameworkRepository(session).version(row.framework_version) or BUILT_IN
+    return framework.weights(parse_track(row.track))
+
+
 def receipt_of(
-    row: ClientScore, *, kind: str, actor: str, at: datetime, window: tuple[date, date] | None = None
+    row: ClientScore,
+    *,
+    kind: str,
+    actor: str,
+    at: datetime,
+    window: tuple[date, date] | None = None,
+    weights: dict[str, str] | None = None,
 ) -> ScoreReceipt:
-    """A receipt of the row's state as it is now (``window``: the revenue window it was scored with)."""
+    """A receipt of the row's state as it is now (``window``: the revenue window it was scored with;
+    ``weights``: those of the row's framework version, version 1's when not given)."""
     start, end = window or (None, None)
     return ScoreReceipt(
         id=new_event_id(),
@@ -42,7 +57,7 @@ def receipt_of(
         revenue_source=row.revenue_source,
         window_start=start,
         window_end=end,
-        weights=weights_of(parse_track(row.track)),
+        weights=weights if weights is not None else weights_of(parse_track(row.track)),
         score=row.score,
         computed_tier=row.computed_tier,
         effective_tier=row.effective_tier,

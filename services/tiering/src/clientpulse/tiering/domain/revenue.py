@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientpulse.shared.errors import Unprocessable
 from clientpulse.shared.money import MissingRate, RateTable, major_units, round_minor
 from clientpulse.tiering.db.repositories.ledger import LedgerRepository
+from clientpulse.tiering.db.repositories.productive_links import ProductiveLinkRepository
 from clientpulse.tiering.domain.ledger import trailing_year_start
 from clientpulse.tiering.productive import ProductiveClient, ProductiveUnavailable
 
@@ -49,26 +50,35 @@ class RevenueDesk:
     productive: ProductiveClient | None = None
 
     async def trailing_revenue(self, session: AsyncSession, client_id: str, today: date) -> Revenue:
-        """Ledger revenue of the 12 months up to ``today``; Productive's when the ledger has none."""
+        """Ledger revenue of the 12 months up to ``today``; when the ledger has none, Productive's revenue of
+        the client's linked company (an unlinked client has no Productive fallback)."""
         start = trailing_year_start(today)
         rows = await LedgerRepository(session).daily_totals(client_id, start, today)
         if rows:
             total = self._convert([(currency, day, amount) for currency, day, amount, _ in rows])
             count = sum(n for *_, n in rows)
             return Revenue(round_minor(total), self.rates.base_currency, RevenueSource.LEDGER, start, today, count)
-        if self.productive is not None:
-            try:
-                invoices = await self.productive.invoices(client_id, since=start, until=today)
-            except ProductiveUnavailable as exc:
-                raise Unprocessable(
-                    f"the ledger has no invoices for client {client_id} and Productive could not be asked: {exc}"
-                ) from exc
-            if invoices:
-                total = self._convert([(i.currency, i.invoiced_on, i.amount_minor) for i in invoices])
-                return Revenue(
-                    round_minor(total), self.rates.base_currency, RevenueSource.PRODUCTIVE, start, today, len(invoices)
-                )
+        link = await ProductiveLinkRepository(session).get(client_id) if self.productive is not None else None
+        if link is not None:
+            revenue = await self.productive_revenue(link.company_id, start, today)
+            if revenue.invoices:
+                return revenue
         return Revenue(0, self.rates.base_currency, RevenueSource.NONE, start, today, 0)
+
+    async def productive_revenue(self, company_id: str, start: date, end: date) -> Revenue:
+        """A Productive company's invoiced revenue in the window, in the base currency; 422 when Productive
+        cannot be asked or a rate is missing."""
+        if self.productive is None:
+            raise Unprocessable("Productive is not configured (CLIENTPULSE_TIERING_PRODUCTIVE_BASE_URL and token)")
+        try:
+            invoices = await self.productive.invoices(company_id, since=start, until=end)
+        except ProductiveUnavailable as exc:
+            raise Unprocessable(
+                f"the ledger has no invoices and Productive could not be asked about company {company_id}: {exc}"
+            ) from exc
+        total = self._convert([(i.currency, i.invoiced_on, i.amount_minor) for i in invoices])
+        source = RevenueSource.PRODUCTIVE if invoices else RevenueSource.NONE
+        return Revenue(round_minor(total), self.rates.base_currency, source, start, end, len(invoices))
 
     def _convert(self, amounts: list[tuple[str, date, int]]) -> Decimal:
         try:

@@ -16,10 +16,12 @@ from clientpulse.shared.errors import Conflict, Unprocessable
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.ratings import ratings_are_stale
 from clientpulse.tiering.db.models import ClientScore, ScoreReceipt
+from clientpulse.tiering.db.repositories.frameworks import FrameworkRepository
 from clientpulse.tiering.db.repositories.scores import ScoreRepository
-from clientpulse.tiering.domain.framework import FRAMEWORK_VERSION, Track
+from clientpulse.tiering.domain.framework import Track
 from clientpulse.tiering.domain.outbox import emit
 from clientpulse.tiering.domain.overrides import settle_expired_override
+from clientpulse.tiering.domain.portfolio_tiers import refresh_groups_above
 from clientpulse.tiering.domain.receipts import ReceiptKind, announce_tier_change, receipt_of
 from clientpulse.tiering.domain.revenue import Revenue, RevenueDesk
 from clientpulse.tiering.domain.scoring import (
@@ -50,14 +52,21 @@ async def score_now(
     """Score a client from submitted human ratings and its revenue; keep the receipt, publish the score."""
     chosen, checked = _checked_submission(track, ratings)
     revenue = await desk.trailing_revenue(session, client_id, now.date())
-    computed = compute_score(chosen, checked, revenue.major)
+    framework = await FrameworkRepository(session).in_force()
+    computed = compute_score(chosen, checked, revenue.major, framework)
     scores = ScoreRepository(session)
     existing = await scores.current(client_id, for_update=True)
     row = existing if existing is not None else _first_score_row(client_id)
     old_tier, old_score = await _settled_before(session, existing, now)
     _record_score(row, computed, revenue, rated_by=identity.sub, now=now)
+    row.framework_version = framework.version
     receipt = receipt_of(
-        row, kind=ReceiptKind.SCORE_NOW, actor=identity.sub, at=now, window=(revenue.window_start, revenue.window_end)
+        row,
+        kind=ReceiptKind.SCORE_NOW,
+        actor=identity.sub,
+        at=now,
+        window=(revenue.window_start, revenue.window_end),
+        weights=framework.weights(chosen),
     )
     row.receipt_id = receipt.id
     if existing is None:
@@ -73,6 +82,7 @@ async def score_now(
         receipt=receipt,
         actor=identity.sub,
     )
+    await refresh_groups_above(session, desk, client_id, now=now, actor=identity.sub)
     return row, receipt
 
 
@@ -115,7 +125,6 @@ def _record_score(row: ClientScore, computed: ComputedScore, revenue: Revenue, *
     row.money_rating = computed.money_rating
     row.score = computed.score
     row.computed_tier = computed.tier.value
-    row.framework_version = FRAMEWORK_VERSION
     override = Tier(row.override_tier) if row.override_tier else None
     row.effective_tier = effective_tier(computed.tier, override, row.override_expires_at, now).value
     row.updated_at = now

@@ -8,9 +8,11 @@ from decimal import Decimal
 
 from clientpulse.shared.contracts.events import Tier
 from clientpulse.tiering.domain.framework import (
+    BUILT_IN,
     HIGHEST_RATING,
     LOWEST_RATING,
     TRACKS,
+    Framework,
     Track,
     human_dimensions,
     human_points,
@@ -71,11 +73,14 @@ class ComputedScore:
     tier: Tier
 
 
-def compute_score(track: Track, ratings: dict[str, int], revenue_major: Decimal) -> ComputedScore:
-    """Score checked human ratings with the money dimension banded from revenue (base major units)."""
-    money = money_dimension(track)
-    band = revenue_band_score(revenue_major)
-    points = human_points(track, ratings)
+def compute_score(
+    track: Track, ratings: dict[str, int], revenue_major: Decimal, framework: Framework = BUILT_IN
+) -> ComputedScore:
+    """Score checked human ratings with the money dimension banded from revenue (base major units), by the
+    framework in force."""
+    money = money_dimension(track, framework.tracks)
+    band = revenue_band_score(revenue_major, framework.revenue_bands)
+    points = human_points(track, ratings, framework.tracks)
     score = points + money.weight * band
     return ComputedScore(track, ratings, band, points, money.weight, score, tier_for_score(score))
 

@@ -13,10 +13,10 @@ from clientpulse.shared.contracts import Envelope
 from clientpulse.shared.contracts.events import InvoicePosted, RecalculationRequested
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import EventBus
-from clientpulse.shared.money import RateTable
 from clientpulse.tiering import metrics
 from clientpulse.tiering.domain.ledger import post_invoice
 from clientpulse.tiering.domain.recalculation import run_recalculation
+from clientpulse.tiering.domain.revenue import RevenueDesk
 
 _log = logging.getLogger("clientpulse.tiering.recalculation")
 
@@ -26,7 +26,7 @@ async def on_invoice_posted(envelope: Envelope[Any], session: AsyncSession) -> N
     await post_invoice(session, envelope)
 
 
-def register(bus: EventBus, rates: RateTable) -> None:
+def register(bus: EventBus, desk: RevenueDesk) -> None:
     """Subscribe the tiering service's consumers."""
     register_client_directory(bus)
     bus.consumer(InvoicePosted, name="invoice-posted")(on_invoice_posted)
@@ -40,8 +40,9 @@ def register(bus: EventBus, rates: RateTable) -> None:
             period=request.period,
             requested_by=request.requested_by,
             event_id=envelope.id,
-            rates=rates,
+            rates=desk.rates,
             now=utcnow(),
+            desk=desk,
         )
         observation.finished(run)
         if run is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.clients.db.models import Client, Company
@@ -110,6 +111,23 @@ class ClientRepository:
     def add(self, client: Client) -> None:
         """Stage a new client profile."""
         self.session.add(client)
+
+    async def apply_scores(self, scores: Sequence[tuple[str, Decimal]], at: datetime) -> None:
+        """Set many clients' replicated scores as of ``at`` in one batched statement; a client whose score
+        came from a newer event keeps it (newer fact wins)."""
+        if not scores:
+            return
+        table = cast(Table, Client.__table__)
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("b_id"),
+                or_(table.c.score_at.is_(None), table.c.score_at <= bindparam("b_at", type_=table.c.score_at.type)),
+            )
+            .values(tier_score=bindparam("b_score"), score_at=bindparam("b_at"))
+        )
+        rows = [{"b_id": client_id, "b_score": score, "b_at": at} for client_id, score in scores]
+        await self.session.execute(statement, rows)
 
     async def list_visible(
         self,

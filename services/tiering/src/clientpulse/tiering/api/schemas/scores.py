@@ -52,6 +52,9 @@ class ClientTieringRead(BaseModel):
     window_end: date
     trailing_revenue: list[RevenueRead]
     current: ScoreRead | None = None
+    productive_company_id: str | None = Field(
+        default=None, description="the client's company in Productive (the revenue fallback), when linked"
+    )
 
 
 class ScoreCreate(InputModel):

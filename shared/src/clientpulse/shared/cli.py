@@ -168,7 +168,7 @@ def _print_banner(gateway_url: str, nats_url: str, sandbox_url: str, tokens: dic
         f"  gateway   {gateway_url}",
         f"  API docs  {gateway_url}/schema   (OpenAPI: {gateway_url}/schema/openapi.json)",
         f"  NATS      {nats_url}",
-        f"  sandbox   {sandbox_url}   (stands in for the ad platforms)",
+        f"  sandbox   {sandbox_url}   (stands in for the nine platforms)",
         "",
         "Development tokens (valid 12 hours):",
     ]

@@ -623,7 +623,9 @@ def test_values_override_one_job_of_the_table_or_every_job(chart: helm.Chart) ->
 
 
 def test_a_job_the_table_does_not_have_is_refused(chart: helm.Chart) -> None:
-    with pytest.raises(helm.HelmRenderError, match="cronJobs.jobs.nightly-report is not a job of files/schedules.yaml"):
+    with pytest.raises(
+        helm.HelmRenderError, match=r"cronJobs\.jobs\.nightly-report is not a job of files/schedules\.yaml"
+    ):
         render(chart, {"cronJobs": {"jobs": {"nightly-report": {"schedule": "0 1 * * *", "args": ["report"]}}}})
 
 

@@ -112,4 +112,4 @@ def test_invalid_expressions_are_refused_with_the_reason(expression: str, messag
 
 def test_a_naive_moment_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        parse("0 0 * * *").next_after(datetime(2026, 1, 1))  # noqa: DTZ001
+        parse("0 0 * * *").next_after(datetime(2026, 1, 1))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from clientpulse.shared.scheduler import Scheduler
 from clientpulse.shared.schedules import Job, RunStore, ScheduleError, load_jobs, table_text
 from clientpulse.shared.schedules_report import print_schedules
-from clientpulse.shared.scheduler import Scheduler
 
 ROOT = Path(__file__).resolve().parents[3]
 MONDAY_0459 = datetime(2026, 12, 7, 4, 59, tzinfo=UTC)  # 2026-12-07 is a Monday
@@ -157,7 +157,7 @@ def test_a_second_run_while_one_runs_is_refused_and_recorded(tmp_path: Path) -> 
     assert any("weekly skipped" in line for line in lines)
     gate.touch()
     runner.wait_idle()
-    with runner.store._connect() as db:  # noqa: SLF001 - the whole record
+    with runner.store._connect() as db:
         outcomes = [row[0] for row in db.execute("SELECT outcome FROM schedule_runs ORDER BY id")]
     assert outcomes == ["succeeded", "skipped", "skipped"]
     clock.advance(minutes=1)

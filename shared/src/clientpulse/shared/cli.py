@@ -38,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="run the whole system locally (embedded mode) with demo data")
     run.add_argument("--no-seed", action="store_true", help="start empty, without demo data")
-    run.add_argument("--no-schedules", action="store_true", help="do not run the scheduled jobs (clientpulse schedules)")
+    run.add_argument(
+        "--no-schedules", action="store_true", help="do not run the scheduled jobs (clientpulse schedules)"
+    )
 
     token = commands.add_parser("token", help="print a development token (HS256, CLIENTPULSE_JWT_* settings)")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])

@@ -29,7 +29,7 @@ MACROS = {
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 # (name, lowest, highest, names from the lowest on)
-FIELDS = (
+FIELDS: tuple[tuple[str, int, int, list[str]], ...] = (
     ("minute", 0, 59, []),
     ("hour", 0, 23, []),
     ("day of month", 1, 31, []),

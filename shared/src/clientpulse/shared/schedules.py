@@ -191,7 +191,9 @@ class RunStore:
                 "WHERE id IN (SELECT MAX(id) FROM schedule_runs GROUP BY job)"
             ).fetchall()
         return {
-            row[1]: Run(row[0], row[1], _moment(row[2]) or datetime.min, _moment(row[3]), _moment(row[4]), row[5], row[6])
+            row[1]: Run(
+                row[0], row[1], _moment(row[2]) or datetime.min, _moment(row[3]), _moment(row[4]), row[5], row[6]
+            )
             for row in rows
         }
 

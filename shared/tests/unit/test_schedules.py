@@ -264,3 +264,18 @@ def test_schedules_shows_the_last_runs_while_make_run_schedules(tmp_path: Path) 
     assert platform_sync["last_outcome"] == "failed" and platform_sync["last_exit_code"] == 1
     assert platform_sync["next_run"] == "2026-12-07 03:00 UTC"
     assert platform_sync["concurrency_policy"] == "Forbid"
+
+
+def test_the_command_reads_the_var_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clientpulse.shared.cli import main
+
+    monkeypatch.setenv("CLIENTPULSE_VAR_DIR", str(tmp_path))
+    moment = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    store = RunStore(tmp_path / "schedules.sqlite3")
+    store.finish(store.start("platform-sync", moment, moment), moment + timedelta(seconds=1), 0)
+    assert main(["schedules", "--json"]) == 0
+    rows = {row["job"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["platform-sync"]["last_run"] == "2026-12-06 03:00 UTC succeeded (exit 0, 1.0 s)"
+    assert rows["weekly-insights"]["last_run"] == "never"

@@ -176,13 +176,21 @@ def _run(args: argparse.Namespace) -> int:
 
 def _start_scheduler(stack: Stack, stopped: threading.Event) -> threading.Thread:
     """The table's jobs on their schedules, beside the services, in a thread (startup does not wait)."""
-    from clientpulse.shared.scheduler import Scheduler
-    from clientpulse.shared.schedules import RunStore, load_jobs
-
-    scheduler = Scheduler(load_jobs(), RunStore(stack.var_dir / "schedules.sqlite3"), stack.log_dir, stack.environment)
-    thread = threading.Thread(target=scheduler.run, args=(stopped,), name="scheduler", daemon=True)
+    thread = threading.Thread(target=_schedule, args=(stack, stopped), name="scheduler", daemon=True)
     thread.start()
     return thread
+
+
+def _schedule(stack: Stack, stopped: threading.Event) -> None:
+    from clientpulse.shared.scheduler import Scheduler
+    from clientpulse.shared.schedules import RunStore, ScheduleError, load_jobs
+
+    try:
+        jobs = load_jobs()
+    except ScheduleError as exc:
+        print(f"schedules: none will run, the table is not valid: {exc}", file=sys.stderr, flush=True)
+        return
+    Scheduler(jobs, RunStore(stack.var_dir / "schedules.sqlite3"), stack.log_dir, stack.environment).run(stopped)
 
 
 def _explicit(defaults: dict[str, str]) -> dict[str, str]:

@@ -55,9 +55,10 @@ def job_rows(store: RunStore, jobs: list[Job], now: datetime) -> list[dict[str, 
 
 
 def print_schedules(
-    var_dir: Path, *, as_json: bool = False, now: datetime | None = None, out: TextIO = sys.stdout
+    var_dir: Path, *, as_json: bool = False, now: datetime | None = None, out: TextIO | None = None
 ) -> int:
-    """Print the table with last and next runs; 0."""
+    """Print the table with last and next runs (to ``out``, else standard output); 0."""
+    out = out or sys.stdout
     store = RunStore(var_dir / "schedules.sqlite3")
     rows = job_rows(store, load_jobs(), now or datetime.now(UTC))
     if as_json:

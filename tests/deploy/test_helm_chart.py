@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from clientpulse.notifications.settings import NotificationsSettings
+from clientpulse.shared.schedules import load_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = ROOT / "deploy" / "helm" / "clientpulse"
@@ -583,6 +584,49 @@ def test_every_cronjob_runs_its_services_command_with_its_environment(chart: hel
     # The CronJob's pods run what the service's Deployment runs, with the same environment.
     deployment = of_kind(manifests, "Deployment")[f"{FULLNAME}-{service_name}"]
     assert container["env"] == containers(deployment)[0]["env"]
+
+
+def test_the_cronjobs_are_the_schedules_table_make_run_reads(chart: helm.Chart) -> None:
+    """One table: every job ``make run``'s scheduler runs is a CronJob with the same schedule and command."""
+    cronjobs = of_kind(render(chart), "CronJob")
+    jobs = load_jobs()
+    assert set(cronjobs) == {f"{FULLNAME}-{job.name}" for job in jobs}
+    for job in jobs:
+        spec = cronjobs[f"{FULLNAME}-{job.name}"]["spec"]
+        assert spec["schedule"] == job.schedule
+        assert spec["timeZone"] == job.zone.key
+        assert spec["concurrencyPolicy"] == job.concurrency_policy
+        assert spec["startingDeadlineSeconds"] == job.starting_deadline_seconds
+        (container,) = containers(cronjobs[f"{FULLNAME}-{job.name}"])
+        assert container["image"] == f"ghcr.io/clientpulse/{job.service}:0.1.0"
+        assert container["args"] == list(job.args)
+
+
+def test_values_override_one_job_of_the_table_or_every_job(chart: helm.Chart) -> None:
+    values = {
+        "cronJobs": {
+            "concurrencyPolicy": "Replace",
+            "jobs": {
+                "platform-sync": {"schedule": "15 1 * * *", "timeZone": "Europe/Berlin", "backoffLimit": 6},
+                "qbr-overdue-check": {"enabled": False},
+            },
+        }
+    }
+    cronjobs = of_kind(render(chart, values), "CronJob")
+    assert f"{FULLNAME}-qbr-overdue-check" not in cronjobs
+    sync = cronjobs[f"{FULLNAME}-platform-sync"]["spec"]
+    assert (sync["schedule"], sync["timeZone"]) == ("15 1 * * *", "Europe/Berlin")
+    assert sync["jobTemplate"]["spec"]["backoffLimit"] == 6
+    assert {c["spec"]["concurrencyPolicy"] for c in cronjobs.values()} == {"Replace"}
+    recalculation = cronjobs[f"{FULLNAME}-tier-recalculation"]["spec"]
+    assert recalculation["schedule"] == "0 2 1 * *" and recalculation["startingDeadlineSeconds"] == 43200
+
+
+def test_a_job_the_table_does_not_have_is_refused(chart: helm.Chart) -> None:
+    with pytest.raises(
+        helm.HelmRenderError, match=r"cronJobs\.jobs\.nightly-report is not a job of files/schedules\.yaml"
+    ):
+        render(chart, {"cronJobs": {"jobs": {"nightly-report": {"schedule": "0 1 * * *", "args": ["report"]}}}})
 
 
 def test_cronjobs_off_renders_none(chart: helm.Chart) -> None:

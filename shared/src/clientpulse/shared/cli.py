@@ -4,6 +4,7 @@
 - ``clientpulse token --role manager --sub u-42 --squad s-1``: print a development token.
 - ``clientpulse publish InvoicePosted --data '{…}'``: publish an event of the catalogue by hand.
 - ``clientpulse seed``: load the demo data into a running system.
+- ``clientpulse schedules``: each scheduled job, its last run and its next (``make run`` runs them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -24,6 +26,9 @@ from clientpulse.shared.contracts import EVENTS_BY_NAME, wrap
 from clientpulse.shared.identity import Role
 from clientpulse.shared.settings import var_dir
 from clientpulse.shared.tokens import JwtSettings, mint_token
+
+if TYPE_CHECKING:
+    from clientpulse.shared.devstack import Stack
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="run the whole system locally (embedded mode) with demo data")
     run.add_argument("--no-seed", action="store_true", help="start empty, without demo data")
+    run.add_argument(
+        "--no-schedules", action="store_true", help="do not run the scheduled jobs (clientpulse schedules)"
+    )
 
     token = commands.add_parser("token", help="print a development token (HS256, CLIENTPULSE_JWT_* settings)")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -52,7 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed.add_argument("--nats-url", default=None)
     seed.add_argument("--sandbox-url", default=None, help="connect demo ad accounts from this platform sandbox")
 
+    schedules = commands.add_parser("schedules", help="each scheduled job with its schedule, last run and next run")
+    schedules.add_argument("--json", action="store_true", help="one JSON object per job instead of the table")
+
     args = parser.parse_args(argv)
+    if args.command == "schedules":
+        from clientpulse.shared.schedules_report import print_schedules
+
+        return print_schedules(var_dir(), as_json=args.json)
     if args.command == "token":
         print(
             mint_token(
@@ -133,6 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     code = 1
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
+    scheduling = None if args.no_schedules else _start_scheduler(stack, stopped)
     try:
         if not args.no_seed:
             summary = run_seed(stack.gateway_url, str(stack.nats_url), folder / "seeded.json", stack.sandbox_url)
@@ -150,9 +166,31 @@ def _run(args: argparse.Namespace) -> int:
         code = stack.supervise(stopped)
     finally:
         print("\nstopping clientpulse ...", flush=True)
+        stopped.set()
+        if scheduling is not None:
+            scheduling.join()
         stack.stop()
         print("stopped.", flush=True)
     return code
+
+
+def _start_scheduler(stack: Stack, stopped: threading.Event) -> threading.Thread:
+    """The table's jobs on their schedules, beside the services, in a thread (startup does not wait)."""
+    thread = threading.Thread(target=_schedule, args=(stack, stopped), name="scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
+def _schedule(stack: Stack, stopped: threading.Event) -> None:
+    from clientpulse.shared.scheduler import Scheduler
+    from clientpulse.shared.schedules import RunStore, ScheduleError, load_jobs
+
+    try:
+        jobs = load_jobs()
+    except ScheduleError as exc:
+        print(f"schedules: none will run, the table is not valid: {exc}", file=sys.stderr, flush=True)
+        return
+    Scheduler(jobs, RunStore(stack.var_dir / "schedules.sqlite3"), stack.log_dir, stack.environment).run(stopped)
 
 
 def _explicit(defaults: dict[str, str]) -> dict[str, str]:
@@ -179,7 +217,8 @@ def _print_banner(gateway_url: str, nats_url: str, sandbox_url: str, tokens: dic
         "",
         "Try:",
         f"  curl -H 'Authorization: Bearer {manager}' {gateway_url}/api/v1/clients",
-        "  # once the backfills are done, the weekly analysis (what the Monday CronJob runs):",
+        "  clientpulse schedules   # the scheduled jobs (run here as in production): last and next runs",
+        "  # once the backfills are done, the weekly analysis now (what runs every Monday):",
         f"  CLIENTPULSE_NATS_URL={nats_url} .venv/bin/clientpulse-insights analyze-week",
         "",
         "Press Ctrl-C to stop.",

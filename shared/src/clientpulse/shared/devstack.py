@@ -156,6 +156,11 @@ class Stack:
             raise
         self._write_state()
 
+    def environment(self, name: str) -> dict[str, str]:
+        """The environment a service's processes get (its server, and its commands the scheduler runs)."""
+        named = {"gateway": GATEWAY, "web": WEB}
+        return self._environment(named.get(name) or next(s for s in SERVICES if s.name == name))
+
     def _environment(self, spec: ServiceSpec) -> dict[str, str]:
         env = {**os.environ, **self.env}
         env["CLIENTPULSE_NATS_URL"] = str(self.nats_url)

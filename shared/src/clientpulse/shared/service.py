@@ -58,7 +58,7 @@ def build_runtime(settings: ServiceSettings, *, migrations: Path, publishes: Seq
     """Create the database and event bus of a service from its settings (nothing connects yet)."""
     configure_logging(settings.service_name, level=settings.log_level, json_lines=settings.log_json)
     configure_tracing(settings.service_name, settings.otlp_endpoint)
-    database = Database(settings.resolved_database_url())
+    database = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
     bus = EventBus(
         service=settings.service_name,
         nats_url=settings.nats_url,

@@ -46,6 +46,7 @@ COMMON_FIELDS = frozenset(
         "dev_mode",
         "base_currency",
         "exchange_rates",
+        "database_pool_size",
     }
 )
 # Exit code of a service that refuses to start on development defaults (a configuration error).
@@ -102,6 +103,9 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = ""
+    # Connections each process keeps open to PostgreSQL (as many again may be opened in a burst): size
+    # it so replicas × services × 2 × this stays under the server's max_connections.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     nats_url: str = Field(default="nats://127.0.0.1:4222")
     migrate_on_start: bool = True
     # The gateway signs the identity it forwards with this secret; services reject anything else.

@@ -110,7 +110,7 @@ async def on_summary_generated(envelope: Envelope[SummaryGenerated], session: As
 def register(bus: EventBus) -> None:
     """Subscribe the clients service's consumers (one per producing stream, so each sees stream order)."""
     bus.consumer(DealWon, name="deal-won")(on_deal_won)
-    bus.typed_consumer({ScoreRecorded: on_score_recorded, TierChanged: on_tier_changed}, name="tiering")
+    bus.typed_consumer({ScoreRecorded: on_score_recorded, TierChanged: on_tier_changed}, name="tiering", batched=True)
     bus.typed_consumer(
         {
             SyncCompleted: on_sync_completed,
@@ -118,6 +118,7 @@ def register(bus: EventBus) -> None:
             BackfillFailed: on_backfill_failed,
         },
         name="results",
+        batched=True,
     )
     bus.typed_consumer(
         {AnalysisGenerated: on_analysis_generated, SummaryGenerated: on_summary_generated}, name="insights"

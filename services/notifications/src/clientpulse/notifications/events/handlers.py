@@ -164,6 +164,7 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
             ClientGroupChanged: apply_client_event,
         },
         name="client-directory",
+        batched=True,
     )
     bus.typed_consumer(
         {
@@ -172,8 +173,9 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
             QbrLogged: handlers.on_qbr_logged,
         },
         name="client-health",
+        batched=True,
     )
-    bus.consumer(TierChanged, name="tier-changed")(handlers.on_tier_changed)
+    bus.consumer(TierChanged, name="tier-changed", batched=True)(handlers.on_tier_changed)
     bus.consumer(RecalculationCompleted, name="recalculation-completed")(handlers.on_recalculation_completed)
     bus.consumer(DealWon, name="deal-won")(handlers.on_deal_won)
     bus.typed_consumer(

@@ -29,7 +29,7 @@ async def on_invoice_posted(envelope: Envelope[Any], session: AsyncSession) -> N
 def register(bus: EventBus, rates: RateTable) -> None:
     """Subscribe the tiering service's consumers."""
     register_client_directory(bus)
-    bus.consumer(InvoicePosted, name="invoice-posted")(on_invoice_posted)
+    bus.consumer(InvoicePosted, name="invoice-posted", batched=True)(on_invoice_posted)
 
     async def on_recalculation_requested(envelope: Envelope[Any], session: AsyncSession) -> None:
         """Recalculate every Active client's tier for the period, once per period."""

@@ -30,6 +30,7 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.errors import Error as NatsError
 from nats.js.api import StorageType
+from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
@@ -51,6 +52,7 @@ from clientpulse.shared.messaging.core import (
 from clientpulse.shared.messaging.dead_letters import DeadLetterCapture, DeadLetterSettings
 from clientpulse.shared.messaging.inbox import claim
 from clientpulse.shared.messaging.outbox import OutboxRelay, PendingEvent
+from clientpulse.shared.messaging.publisher import PipelinedPublisher, Publication
 from clientpulse.shared.telemetry import EVENT_HANDLE_SECONDS, EVENTS_HANDLED, HANDLING_OUTCOMES
 
 _log = logging.getLogger("clientpulse.messaging")
@@ -208,7 +210,7 @@ class EventBus:
         backoff: list[float] | None = None,
         ack_wait: float = 30.0,
         stream_settings: StreamSettings | None = None,
-        outbox_batch_size: int = 200,
+        outbox_batch_size: int = 500,
         outbox_poll_interval: float = 0.5,
         pull_batch_size: int = 32,
         batch_size: int = 200,
@@ -229,7 +231,7 @@ class EventBus:
         self.consumers: list[ConsumerSpec] = []
         self.relay = OutboxRelay(
             database,
-            self._publish_pending,
+            self._send_pending,
             service=service,
             batch_size=outbox_batch_size,
             poll_interval=outbox_poll_interval,
@@ -240,7 +242,10 @@ class EventBus:
             consumers=lambda: [(spec.stream.value, spec.durable) for spec in self.consumers],
             settings=dead_letter_settings or DeadLetterSettings(replicas=self.stream_settings.replicas),
         )
+        self.publisher = PipelinedPublisher(lambda: self.broker.connection)
         self._started = False
+        self._js: JetStreamContext | None = None
+        self._js_connection: Any = None
 
     async def _on_reconnect(self) -> None:
         _log.info("reconnected to NATS; publishing what waited in the outbox")
@@ -418,18 +423,29 @@ class EventBus:
 
     # --- publishing ------------------------------------------------------------------------------
 
-    async def _publish_pending(self, event: PendingEvent) -> None:
+    async def _send_pending(self, events: list[PendingEvent]) -> Awaitable[list[BaseException | None]]:
         # Straight to JetStream, not through the broker's middleware: the row carries the trace
         # context of the request or message that produced the event, so consumers continue *that*
         # trace, and the relay does not pay for a span per event (it publishes thousands a second).
-        headers = {
-            **event.headers,
-            MSG_ID_HEADER: event.event_id,
-            "Content-Type": "application/cloudevents+json",
-        }
-        await self.broker.connection.jetstream().publish(
-            event.subject, event.payload, timeout=5.0, stream=event.stream, headers=headers
+        return await self.publisher.send(
+            [
+                Publication(
+                    subject=event.subject,
+                    payload=event.payload,
+                    stream=event.stream,
+                    msg_id=event.event_id,
+                    headers={**event.headers, "Content-Type": "application/cloudevents+json"},
+                )
+                for event in events
+            ]
         )
+
+    def _jetstream(self) -> JetStreamContext:
+        """The connection's JetStream context, made once (making one per publication costs as much as a third of it)."""
+        connection = self.broker.connection
+        if self._js is None or self._js_connection is not connection:
+            self._js, self._js_connection = connection.jetstream(), connection
+        return self._js
 
     async def publish_now(self, envelope: Envelope[Any]) -> None:
         """Publish without an outbox, for commands from operators and CronJobs (no local state)."""
@@ -470,6 +486,7 @@ class EventBus:
         """Drain consumers, flush the outbox once more, close the connection."""
         await self.dead_letters.stop()
         await self.relay.stop()
+        await self.publisher.close()
         for batches in self.batch_consumers:
             await batches.stop(grace=GRACEFUL_SECONDS)
         try:

@@ -1,11 +1,13 @@
 """Batched consumers: a fetched batch of events applied in one transaction.
 
-A batch is pulled from the durable consumer (as soon as one event is there, with whatever else is
-already waiting, up to the batch size), then applied in one unit of work:
+A pull returns what already waits, up to the batch size, or else the first event to arrive (it
+does not wait for the batch to fill). Then the batch is applied:
 
 1. the inbox claims of the whole batch are inserted in one statement (``claim_batch``): an event
    whose id was already claimed is a duplicate;
-2. each newly claimed event's handler runs in a savepoint of that transaction, in fetch order: one
+2. the newly claimed events' handlers run in fetch order inside one savepoint (a consecutive run of
+   one type goes to that type's batch handler, when the consumer has one). If any raises, that
+   savepoint is rolled back and each event is applied again in a savepoint of its own: the one
    that raises is rolled back alone (its claim released), the others stay;
 3. one commit; only then is every applied or duplicate event acknowledged, a failed one negatively
    acknowledged with the consumer's backoff, a ``PermanentFailure`` terminated and a ``Deferred``
@@ -53,10 +55,12 @@ _tracer = trace.get_tracer("clientpulse.messaging")
 
 # How long one pull waits for a first event; a stop waits at most this long for the pull to end.
 FETCH_WAIT_SECONDS = 1.0
-# After the first event, how long to wait for the rest of what is already waiting in the stream.
-TOP_UP_SECONDS = 0.002
 # After NATS failed a pull (reconnecting), the pause before the next one.
 PULL_RETRY_SECONDS = 0.5
+
+
+# Applies a run of events of one type at once, with the effect of its one-event handler on each.
+BatchHandler = Callable[[list[Envelope[Any]], AsyncSession], Awaitable[None]]
 
 
 class RawMessage:
@@ -106,15 +110,54 @@ def _run_callbacks(items: list[Item], *, committed: bool) -> None:
         item.callbacks = []
 
 
+def _span(item: Item) -> Any:
+    """The consumer span of one event, continuing the trace its producer recorded in the headers."""
+    headers = item.message.raw_message.headers or {}
+    return _tracer.start_as_current_span(
+        f"{item.event.subject} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER
+    )
+
+
+def _runs(items: list[Item]) -> list[list[Item]]:
+    """Consecutive events of the same type, in fetch order."""
+    runs: list[list[Item]] = []
+    for item in items:
+        if runs and runs[-1][0].event is item.event:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+async def _apply_together(session: AsyncSession, items: list[Item], batch_handlers: dict[Any, BatchHandler]) -> bool:
+    """Every event in one savepoint (a type's batch handler takes its run of events at once); False,
+    with nothing kept, when any of them raised (each is then applied in a savepoint of its own)."""
+    try:
+        async with session.begin_nested():
+            for run in _runs(items):
+                batch_handler = batch_handlers.get(run[0].event)
+                if batch_handler is not None:
+                    with unit_scope(session) as callbacks:
+                        await batch_handler([item.envelope for item in run], session)
+                    run[0].callbacks = list(callbacks)
+                    continue
+                for item in run:
+                    with _span(item), unit_scope(session) as callbacks:
+                        await item.handler(item.envelope, session)
+                    item.callbacks = list(callbacks)
+    except Exception as exc:
+        _log.debug("a batch of %d events did not apply together (%s); applying each alone", len(items), exc)
+        for item in items:
+            item.callbacks = []  # that attempt is replaced by the one-by-one attempts at once
+        return False
+    for item in items:
+        item.outcome = "applied"
+    return True
+
+
 async def _apply_one(session: AsyncSession, item: Item) -> None:
     """Run one handler in a savepoint; its outcome (and callbacks) on ``item``."""
-    headers = item.message.raw_message.headers or {}
-    with (
-        _tracer.start_as_current_span(
-            f"{item.event.subject} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER
-        ),
-        unit_scope(session) as callbacks,
-    ):
+    with _span(item), unit_scope(session) as callbacks:
         try:
             async with session.begin_nested():
                 await item.handler(item.envelope, session)
@@ -200,17 +243,9 @@ class BatchConsumer:
                     _log.exception("a batch of %s could not be settled", self.spec.durable)
 
     async def fetch(self) -> list[Msg]:
-        """The first event to arrive, with whatever else already waits, up to the batch size.
-
-        A single pull for the whole batch would wait for the batch to fill (or its time to end)
-        once its first event has arrived: an idle consumer would hold each event for up to that long.
-        """
+        """What already waits, up to the batch size, or the first event to arrive within the fetch wait."""
         assert self._subscription is not None
-        messages = await self._subscription.fetch(1, timeout=FETCH_WAIT_SECONDS)
-        if self.batch_size > 1 and messages:
-            with contextlib.suppress(NatsTimeoutError, TimeoutError):
-                messages += await self._subscription.fetch(self.batch_size - len(messages), timeout=TOP_UP_SECONDS)
-        return messages
+        return await self._subscription.fetch(self.batch_size, timeout=FETCH_WAIT_SECONDS)
 
     async def handle(self, messages: list[Msg]) -> None:
         """Apply one fetched batch and settle every message of it."""
@@ -264,22 +299,24 @@ class BatchConsumer:
         return Item(message=message, event=event, handler=handler, envelope=envelope)
 
     async def _apply(self, items: list[Item]) -> str:
-        """The batch's unit of work: one claim statement, a savepoint per event, one commit."""
+        """The batch's unit of work: one claim statement, the events in one savepoint (or, when one of
+        them raised, a savepoint each), one commit."""
         for item in items:
             item.outcome, item.error, item.callbacks = "", None, []
         try:
             async with self.bus.database.transaction() as session:
                 fresh = await claim_batch(session, self.spec.durable, [item.envelope.id for item in items])
-                undone: list[str] = []
+                claimed: list[Item] = []
                 for item in items:
                     if item.envelope.id not in fresh:
                         item.outcome = "duplicate"
                         continue
                     fresh.discard(item.envelope.id)  # the same id twice in one batch: the second is a duplicate
-                    await _apply_one(session, item)
-                    if item.outcome != "applied":
-                        undone.append(item.envelope.id)
-                await release(session, self.spec.durable, undone)
+                    claimed.append(item)
+                if claimed and not await _apply_together(session, claimed, self.spec.batch_handlers):
+                    for item in claimed:
+                        await _apply_one(session, item)
+                await release(session, self.spec.durable, [i.envelope.id for i in claimed if i.outcome != "applied"])
         except BaseException:
             _run_callbacks(items, committed=False)
             raise

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.contracts import Envelope, EventData, Stream
 from clientpulse.shared.db import Database
-from clientpulse.shared.messaging.batches import BatchConsumer
+from clientpulse.shared.messaging.batches import BatchConsumer, BatchHandler
 from clientpulse.shared.messaging.core import (
     MSG_ID_HEADER,
     NOT_BEFORE_HEADER,
@@ -159,6 +159,7 @@ class ConsumerSpec:
     handlers: dict[type[EventData], Handler]
     ordered: bool = False
     batched: bool = False
+    batch_handlers: dict[Any, BatchHandler] = field(default_factory=dict)
     by_subject: dict[str, tuple[type[EventData], Handler]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -254,7 +255,13 @@ class EventBus:
     # --- consuming -------------------------------------------------------------------------------
 
     def consumer(
-        self, event: type[EventData], *, name: str, ordered: bool = False, batched: bool = False
+        self,
+        event: type[EventData],
+        *,
+        name: str,
+        ordered: bool = False,
+        batched: bool = False,
+        batch_handler: BatchHandler | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler(envelope, session)`` as the durable consumer ``<service>-<name>`` of one event type.
 
@@ -264,7 +271,10 @@ class EventBus:
         """
 
         def register(handler: Handler) -> Handler:
-            self.typed_consumer({event: handler}, name=name, ordered=ordered, batched=batched)
+            batch_handlers = {event: batch_handler} if batch_handler is not None else None
+            self.typed_consumer(
+                {event: handler}, name=name, ordered=ordered, batched=batched, batch_handlers=batch_handlers
+            )
             return handler
 
         return register
@@ -276,6 +286,7 @@ class EventBus:
         name: str,
         ordered: bool = False,
         batched: bool = False,
+        batch_handlers: Mapping[type[EventData], BatchHandler] | None = None,
     ) -> ConsumerSpec:
         """Register one durable consumer ``<service>-<name>`` for several event types of one stream, one typed
         handler each: a type without a handler cannot be subscribed, so nothing is acknowledged unhandled.
@@ -288,10 +299,19 @@ class EventBus:
         ``batched=True`` applies each fetched batch (up to ``batch_size`` events) in one transaction,
         a savepoint per event, in fetch order (``clientpulse.shared.messaging.batches``): for
         high-volume consumers whose handlers only touch the database. A handler that waits on
-        anything else (HTTP, a model) keeps the one-event unit of work.
+        anything else (HTTP, a model) keeps the one-event unit of work. ``batch_handlers`` may give a
+        type a handler of a run of its events at once (``handler(envelopes, session)``, e.g. one
+        multi-row INSERT), with the same effect as its one-event handler on each; when it raises, the
+        events are applied one by one with the one-event handler.
         """
         durable = f"{self.service}-{name}"
-        spec = ConsumerSpec(durable=durable, handlers=dict(handlers), ordered=ordered, batched=batched)
+        spec = ConsumerSpec(
+            durable=durable,
+            handlers=dict(handlers),
+            ordered=ordered,
+            batched=batched,
+            batch_handlers=dict(batch_handlers or {}),
+        )
         self.consumers.append(spec)
         # Every outcome is exported (as 0) from the start, so rate() and increase() see the first one.
         for outcome in HANDLING_OUTCOMES:

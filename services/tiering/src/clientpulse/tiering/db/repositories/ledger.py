@@ -23,6 +23,11 @@ class LedgerRepository:
         result = await self.session.execute(statement)
         return affected_rows(result) == 1
 
+    async def add_all_if_new(self, rows: list[dict[str, object]]) -> None:
+        """Insert each invoice unless its id is already in the ledger (or earlier in ``rows``)."""
+        if rows:
+            await self.session.execute(insert_ignoring_conflicts(self.session, LedgerInvoice.__table__).values(rows))
+
     async def totals_since(self, client_id: str, since: date) -> list[tuple[str, int, int]]:
         """(currency, amount in minor units, invoice count) per currency, issued on or after ``since``."""
         query = (

@@ -227,20 +227,41 @@ class BatchConsumer:
             self._subscription = None
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                messages = await self.fetch()
-            except (NatsError, TimeoutError) as exc:
-                if not isinstance(exc, NatsTimeoutError):
-                    _log.debug("pull of %s failed (%s); pulling again", self.spec.durable, exc)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), timeout=PULL_RETRY_SECONDS)
-                continue
-            if messages:
-                try:
-                    await self.handle(messages)
-                except Exception:  # never lose the loop: unacknowledged messages come back after the ack wait
-                    _log.exception("a batch of %s could not be settled", self.spec.durable)
+        # The next batch is pulled while this one is applied, so the database and NATS work side by side.
+        pulling: asyncio.Task[list[Msg]] = asyncio.create_task(self._pull())
+        try:
+            while not self._stopping.is_set():
+                messages = await pulling
+                pulling = asyncio.create_task(self._pull())
+                if messages:
+                    try:
+                        await self.handle(messages)
+                    except Exception:  # never lose the loop: what is unacknowledged comes back after the ack wait
+                        _log.exception("a batch of %s could not be settled", self.spec.durable)
+        finally:
+            await self._give_back(pulling)
+
+    async def _give_back(self, pulling: asyncio.Task[list[Msg]]) -> None:
+        """Stopping: what the last pull brought is handed back at once (to another replica, or the next start)."""
+        try:
+            messages = await asyncio.wait_for(pulling, timeout=FETCH_WAIT_SECONDS + 1)
+        except (Exception, asyncio.CancelledError):
+            pulling.cancel()
+            return
+        for msg in messages:
+            with contextlib.suppress(NatsError):
+                await msg.nak()
+
+    async def _pull(self) -> list[Msg]:
+        """One pull; nothing when none arrived or NATS is away (after a pause)."""
+        try:
+            return await self.fetch()
+        except (NatsError, TimeoutError) as exc:
+            if not isinstance(exc, NatsTimeoutError):
+                _log.debug("pull of %s failed (%s); pulling again", self.spec.durable, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=PULL_RETRY_SECONDS)
+            return []
 
     async def fetch(self) -> list[Msg]:
         """What already waits, up to the batch size, or the first event to arrive within the fetch wait."""
@@ -262,8 +283,25 @@ class BatchConsumer:
             for item in items:
                 item.outcome, item.error = "failed", exc
         elapsed = time.perf_counter() - started
+        await self._acknowledge_applied([item for item in items if item.outcome == "applied"], elapsed)
         for item in items:
-            await self._settle(item, elapsed)
+            if item.outcome != "applied":
+                await self._settle(item, elapsed)
+
+    async def _acknowledge_applied(self, applied: list[Item], elapsed: float) -> None:
+        """The committed events: acknowledged, then counted (the metrics' children looked up once a batch)."""
+        acknowledged = 0
+        try:
+            for item in applied:
+                await item.message.ack()
+                acknowledged += 1
+        except NatsError as exc:
+            _log.warning("could not acknowledge %d events (%s); they will be redelivered", len(applied), exc)
+        if acknowledged:
+            EVENTS_HANDLED.labels(self.bus.service, self.spec.durable, "applied").inc(acknowledged)
+            seconds = EVENT_HANDLE_SECONDS.labels(self.bus.service, self.spec.durable)
+            for _ in range(acknowledged):
+                seconds.observe(elapsed)
 
     @staticmethod
     def _keep_all(items: list[Item]) -> Callable[[], Awaitable[None]]:

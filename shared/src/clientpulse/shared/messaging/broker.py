@@ -214,7 +214,7 @@ class EventBus:
         outbox_batch_size: int = 500,
         outbox_poll_interval: float = 0.5,
         pull_batch_size: int = 32,
-        batch_size: int = 200,
+        batch_size: int = 500,
         dead_letter_settings: DeadLetterSettings | None = None,
     ) -> None:
         self.service = service

@@ -35,8 +35,9 @@ async def claim_batch(session: AsyncSession, consumer: str, event_ids: Sequence[
         return set()
     now = utcnow()
     rows = [{"consumer": consumer, "event_id": event_id, "handled_at": now} for event_id in dict.fromkeys(event_ids)]
-    statement = insert_ignoring_conflicts(session, inbox).values(rows).returning(inbox.c.event_id)
-    return set((await session.execute(statement)).scalars())
+    # Parameters as a list: one cached statement, sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues").
+    statement = insert_ignoring_conflicts(session, inbox).returning(inbox.c.event_id)
+    return set((await session.execute(statement, rows)).scalars())
 
 
 async def release(session: AsyncSession, consumer: str, event_ids: Sequence[str]) -> None:

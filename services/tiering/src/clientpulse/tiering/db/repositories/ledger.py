@@ -26,7 +26,7 @@ class LedgerRepository:
     async def add_all_if_new(self, rows: list[dict[str, object]]) -> None:
         """Insert each invoice unless its id is already in the ledger (or earlier in ``rows``)."""
         if rows:
-            await self.session.execute(insert_ignoring_conflicts(self.session, LedgerInvoice.__table__).values(rows))
+            await self.session.execute(insert_ignoring_conflicts(self.session, LedgerInvoice.__table__), rows)
 
     async def totals_since(self, client_id: str, since: date) -> list[tuple[str, int, int]]:
         """(currency, amount in minor units, invoice count) per currency, issued on or after ``since``."""

@@ -139,11 +139,15 @@ async def _apply_together(session: AsyncSession, items: list[Item], batch_handle
                 if batch_handler is not None:
                     with unit_scope(session) as callbacks:
                         await batch_handler([item.envelope for item in run], session)
+                        await session.flush()
                     run[0].callbacks = list(callbacks)
                     continue
                 for item in run:
                     with _span(item), unit_scope(session) as callbacks:
                         await item.handler(item.envelope, session)
+                        # Written before the next event's handler reads: sessions do not autoflush, and a
+                        # handler that reloads a row (``populate_existing``) would drop unflushed changes.
+                        await session.flush()
                     item.callbacks = list(callbacks)
     except Exception as exc:
         _log.debug("a batch of %d events did not apply together (%s); applying each alone", len(items), exc)

@@ -31,21 +31,27 @@ class Benchmark:
     name: str
     arguments: tuple[str, ...]
     measures: str
+    quick: tuple[str, ...] | None = None  # ``--quick``: a shorter run of the same measurement
 
 
 BENCHMARKS = (
     Benchmark(
-        "relay", ("--events", "20000", "--rounds", "5"), "the outbox relay against pipelined JetStream publishing"
+        "relay",
+        ("--events", "20000", "--rounds", "5"),
+        "the outbox relay against pipelined JetStream publishing",
+        ("--events", "10000", "--rounds", "3"),
     ),
     Benchmark(
         "ingest",
         ("--events", "10000", "--rounds", "5"),
         "InvoicePosted into the tiering ledger against a bare FastStream pull subscriber (PostgreSQL, SQLite)",
+        ("--events", "5000", "--rounds", "3"),
     ),
     Benchmark(
         "read_path",
         ("--seconds", "5", "--rounds", "3"),
         "the role-checked client read against a bare Litestar read of the same row (PostgreSQL, SQLite)",
+        ("--seconds", "3", "--rounds", "3"),
     ),
     Benchmark("recalculation", ("--rounds", "3", "--relay"), "the monthly recalculation of 100,000 clients"),
     Benchmark("gateway_hop", ("--seconds", "5", "--rounds", "3"), "the gateway's hop against the direct read"),
@@ -99,8 +105,12 @@ def machine() -> list[str]:
     ]
 
 
-def run(benchmark: Benchmark) -> tuple[str, float, int]:
-    command = [sys.executable, str(HERE / f"{benchmark.name}.py"), *benchmark.arguments]
+def arguments(benchmark: Benchmark, quick: bool) -> tuple[str, ...]:
+    return benchmark.quick if quick and benchmark.quick is not None else benchmark.arguments
+
+
+def run(benchmark: Benchmark, quick: bool) -> tuple[str, float, int]:
+    command = [sys.executable, str(HERE / f"{benchmark.name}.py"), *arguments(benchmark, quick)]
     began = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     output = completed.stdout.strip()
@@ -113,12 +123,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (names without .py)")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--quick", action="store_true", help="shorter runs where a benchmark has them")
     args = parser.parse_args()
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` (`python bench/report.py`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Every "
+        f"Written by `make bench` (`python bench/report.py{' --quick' if args.quick else ''}"
+        f"{' --only ' + ' '.join(args.only) if args.only else ''}`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Every "
         "figure is printed beside a baseline measured in the same run; ratios and medians over rounds are "
         "what to compare. Targets are in `docs/quality.md`.",
         "",
@@ -131,12 +143,16 @@ def main() -> int:
     total = 0.0
     for benchmark in chosen:
         print(f"== {benchmark.name}: {benchmark.measures}", flush=True)
-        output, seconds, code = run(benchmark)
+        output, seconds, code = run(benchmark, args.quick)
         total += seconds
         failed += code != 0
         print(output, flush=True)
         reproduce = " ".join(
-            ["CLIENTPULSE_DEV_MODE=true .venv/bin/python", f"bench/{benchmark.name}.py", *benchmark.arguments]
+            [
+                "CLIENTPULSE_DEV_MODE=true .venv/bin/python",
+                f"bench/{benchmark.name}.py",
+                *arguments(benchmark, args.quick),
+            ]
         )
         lines += [
             f"## {benchmark.name}: {benchmark.measures}",

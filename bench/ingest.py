@@ -112,7 +112,6 @@ async def ledger(nats_url: str, database: Database, payloads: list[bytes]) -> fl
     before = applied._value.get()
     began = time.perf_counter()
     await bus.start()
-    print(f"  (the bus started in {time.perf_counter() - began:.2f}s)")
     while applied._value.get() - before < len(payloads):  # noqa: ASYNC110 - a counter, polled
         await asyncio.sleep(0.01)
     seconds = time.perf_counter() - began

@@ -165,6 +165,9 @@ def main() -> int:
             "",
         ]
     lines.append(f"The whole run took {total / 60:.1f} minutes.")
+    notes = HERE / "profiles.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
     Path(args.output).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output} ({total / 60:.1f} minutes)")
     return 1 if failed else 0

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from clientpulse.shared.embedded import nats_server_binary
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -94,7 +95,7 @@ def machine() -> list[str]:
         )
         memory = f"{int(total) / 1024 / 1024:.1f} GiB" if total else memory
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    nats = shutil.which("nats-server") or str(Path(sys.executable).parent / "nats-server")
+    nats = nats_server_binary()  # the one the benchmarks start
     return [
         f"- CPU: {cpu}, {os.cpu_count()} logical cores; memory {memory}",
         f"- OS: {platform.platform()}; Python {platform.python_version()}",

@@ -49,6 +49,12 @@ BENCHMARKS = (
         ("--events", "5000", "--rounds", "3"),
     ),
     Benchmark(
+        "event_latency",
+        ("--rate", "200", "--seconds", "10", "--rounds", "3"),
+        "a commit to a batched consumer's commit in another service at 200 events/s, against bare JetStream",
+        ("--rate", "200", "--seconds", "5", "--rounds", "3"),
+    ),
+    Benchmark(
         "read_path",
         ("--seconds", "5", "--rounds", "3"),
         "the role-checked client read against a bare Litestar read of the same row (PostgreSQL, SQLite)",

@@ -71,6 +71,8 @@ async def backbone_round(
     producer: Database, consumer_db: Database, nats_url: str, args: argparse.Namespace
 ) -> list[float]:
     sent: dict[str, float] = {}
+    stored: dict[str, float] = {}  # the producer's commit
+    handled: dict[str, float] = {}  # the consumer's handler ran
     latencies: list[float] = []
     expected = int(args.rate * args.seconds)
     done = asyncio.Event()
@@ -78,6 +80,8 @@ async def backbone_round(
     sink = EventBus(service="notifications", nats_url=nats_url, database=consumer_db)
 
     async def on_tier_changed(envelope: Envelope[Any], session: AsyncSession) -> None:
+        handled[envelope.id] = time.perf_counter()
+
         def committed() -> None:
             latencies.append(time.perf_counter() - sent[envelope.id])
             if len(latencies) >= expected:
@@ -94,6 +98,7 @@ async def backbone_round(
         sent[envelope.id] = time.perf_counter()
         async with producer.transaction() as session:
             await record_event(session, envelope)
+        stored[envelope.id] = time.perf_counter()
 
     try:
         await steady(args.rate, args.seconds, send)
@@ -101,6 +106,19 @@ async def backbone_round(
     finally:
         await sink.stop()
         await source.stop()
+    parts = {
+        "producer's commit": [stored[i] - sent[i] for i in sent if i in stored],
+        "relay + NATS + pull": [handled[i] - stored[i] for i in handled if i in stored],
+    }
+    print(
+        "  where it goes: "
+        + "; ".join(
+            f"{name} p50 {percentile(values, 0.5) * 1000:.1f} ms p99 {percentile(values, 0.99) * 1000:.1f} ms"
+            for name, values in parts.items()
+            if values
+        ),
+        flush=True,
+    )
     return latencies
 
 

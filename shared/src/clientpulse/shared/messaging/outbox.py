@@ -85,7 +85,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         max_backoff: float = 15.0,
-        lanes: int = 2,
+        lanes: int = 4,
     ) -> None:
         self._db = database
         self._send = send
@@ -172,9 +172,10 @@ class OutboxRelay:
         The batch's publications are pipelined (all sent, then all acknowledgements awaited), which
         is ~10× faster than one round trip per event. They are started in commit order; a row whose
         publication failed stays pending and goes out again on the next pass (consumers never rely
-        on order, and the event id deduplicates a retry). On PostgreSQL the relay runs two passes at
-        once: while one awaits its acknowledgements and commits its marks, the next reads the rows
-        after it (``FOR UPDATE SKIP LOCKED``) and sends them, after the first pass's.
+        on order, and the event id deduplicates a retry). On PostgreSQL the relay runs up to four passes
+        at once: while one awaits its acknowledgements and commits its marks, the next reads the rows
+        after it (``FOR UPDATE SKIP LOCKED``) and sends them, after the first pass's (a commit waits
+        for a free pass less long: the latency tail at a steady rate).
         """
         this_pass = 0
         try:

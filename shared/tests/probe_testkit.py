@@ -38,7 +38,7 @@ async def applied_count(database: Database, deal_id: str | None = None) -> int:
         return int(await session.scalar(query) or 0)
 
 
-def probe_bus(database: Database, nats_url: str, **options: Any) -> EventBus:
+def probe_bus(database: Database, nats_url: str, *, batched: bool = False, **options: Any) -> EventBus:
     """An EventBus with one DealWon consumer that appends a row; deals named 'poison' always fail,
     deals named 'impossible' are permanent failures."""
     options.setdefault("backoff", [0.1, 0.2])
@@ -46,7 +46,7 @@ def probe_bus(database: Database, nats_url: str, **options: Any) -> EventBus:
     options.setdefault("ack_wait", 2.0)
     bus = EventBus(service="probe", nats_url=nats_url, database=database, **options)
 
-    @bus.consumer(DealWon, name="deal-won")
+    @bus.consumer(DealWon, name="deal-won", batched=batched)
     async def on_deal_won(envelope: Envelope[Any], session: AsyncSession) -> None:
         deal: DealWon = envelope.data
         if deal.deal_id == "impossible":

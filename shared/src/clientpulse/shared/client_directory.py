@@ -132,7 +132,7 @@ async def apply_client_event(envelope: Envelope[Any], session: AsyncSession) -> 
 
 def register_client_directory(bus: EventBus) -> None:
     """Keep the replica from the clients stream with one durable consumer (order-tolerant: see ``_apply``)."""
-    bus.typed_consumer(REPLICA_HANDLERS, name="client-directory")
+    bus.typed_consumer(REPLICA_HANDLERS, name="client-directory", batched=True)
 
 
 async def find_client(session: AsyncSession, client_id: str) -> ClientEntry | None:

@@ -8,8 +8,9 @@ commits once, outbox rows included.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,28 @@ async def unit_of_work(
             after_commit()
 
 
+UNIT_SCOPE_KEY = "clientpulse.unit_scope"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitCallbacks:
+    """What to run when one event's part of a batched unit of work commits or is undone."""
+
+    committed: Callable[[], None] | None
+    rolled_back: Callable[[], None] | None
+
+
+@contextmanager
+def unit_scope(session: AsyncSession) -> Iterator[list[UnitCallbacks]]:
+    """Collect the ``when_unit_ends`` callbacks registered on ``session`` inside the block (one event's)."""
+    collected: list[UnitCallbacks] = []
+    session.info[UNIT_SCOPE_KEY] = collected
+    try:
+        yield collected
+    finally:
+        session.info.pop(UNIT_SCOPE_KEY, None)
+
+
 def when_unit_ends(
     session: AsyncSession,
     *,
@@ -127,7 +150,15 @@ def when_unit_ends(
     What metrics count: a unit of work's effect only once it is durable, a failed attempt (JetStream
     redelivers it) once it is undone. Whichever comes first ends it: a later transaction on the same
     session is not this one.
+
+    Inside a batched consumer's transaction each event has a scope of its own (``unit_scope``): the
+    callbacks wait there, and the consumer runs ``committed`` once the batch commits with that event's
+    effect in it, or ``rolled_back`` when that event's savepoint (or the whole batch) is undone.
     """
+    scope = session.info.get(UNIT_SCOPE_KEY)
+    if scope is not None:
+        scope.append(UnitCallbacks(committed, rolled_back))
+        return
     settled = False
 
     def settle(action: Callable[[], None] | None) -> None:

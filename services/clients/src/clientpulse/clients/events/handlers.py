@@ -187,6 +187,7 @@ def register(bus: EventBus, senior_dms: SeniorDms | None = None) -> None:
             PortfolioTierChanged: on_portfolio_tier_changed,
         },
         name="tiering",
+        batched=True,
     )
     bus.typed_consumer(
         {
@@ -197,6 +198,7 @@ def register(bus: EventBus, senior_dms: SeniorDms | None = None) -> None:
             BackfillFailed: on_backfill_failed,
         },
         name="results",
+        batched=True,
     )
     bus.typed_consumer(
         {AnalysisGenerated: on_analysis_generated, SummaryGenerated: on_summary_generated}, name="insights"

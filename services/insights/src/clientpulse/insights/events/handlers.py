@@ -78,7 +78,9 @@ def register(bus: EventBus, deps: AnalysisDeps) -> None:
     """Subscribe the insights service's consumers."""
     register_client_directory(bus)
     bus.typed_consumer(
-        {SyncCompleted: on_sync_completed, BackfillCompleted: on_backfill_completed}, name="result-sources"
+        {SyncCompleted: on_sync_completed, BackfillCompleted: on_backfill_completed},
+        name="result-sources",
+        batched=True,
     )
     bus.consumer(WeeklyAnalysisRequested, name="weekly-analysis")(on_weekly_analysis_requested)
 

@@ -64,8 +64,9 @@ def register_summaries(bus: EventBus, deps: SummaryDeps) -> None:
     bus.typed_consumer(
         {ClientStatusChanged: _ask, HealthScoreRecorded: _on_health, QbrLogged: _ask, GoalChanged: _ask},
         name="summary-client-events",
+        batched=True,
     )
-    bus.consumer(TierChanged, name="summary-tier-changes")(_ask)
+    bus.consumer(TierChanged, name="summary-tier-changes", batched=True)(_ask)
 
     async def on_summary_requested(envelope: Envelope[SummaryRequested], session: AsyncSession) -> None:
         """Write the client's summary once its burst is quiet (``Deferred`` until then)."""

@@ -184,6 +184,7 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
             SeniorDmMissing: handlers.on_senior_dm_missing,
         },
         name="client-directory",
+        batched=True,
     )
     bus.typed_consumer(
         {
@@ -194,8 +195,9 @@ def register(bus: EventBus, settings: NotificationsSettings) -> None:
             CheckInOverdue: handlers.on_check_in_overdue,
         },
         name="client-health",
+        batched=True,
     )
-    bus.consumer(TierChanged, name="tier-changed")(handlers.on_tier_changed)
+    bus.consumer(TierChanged, name="tier-changed", batched=True)(handlers.on_tier_changed)
     bus.consumer(RecalculationCompleted, name="recalculation-completed")(handlers.on_recalculation_completed)
     bus.consumer(DealWon, name="deal-won")(handlers.on_deal_won)
     bus.typed_consumer(

@@ -56,6 +56,13 @@ async def post_invoice(session: AsyncSession, envelope: Envelope[InvoicePosted])
     return await LedgerRepository(session).add_if_new(row)
 
 
+async def post_invoices(session: AsyncSession, envelopes: list[Envelope[InvoicePosted]]) -> None:
+    """``post_invoice`` of each, in one statement (a batch of the ledger's consumer)."""
+    recorded_at = utcnow()
+    rows = [ledger_row(e.data, event_id=e.id, recorded_at=recorded_at) for e in envelopes]
+    await LedgerRepository(session).add_many_if_new(rows)
+
+
 async def trailing_revenue(session: AsyncSession, client_id: str, today: date) -> list[CurrencyTotal]:
     """Trailing-12-month revenue per currency (conversion to the base currency comes with scoring)."""
     rows = await LedgerRepository(session).totals_since(client_id, trailing_year_start(today))

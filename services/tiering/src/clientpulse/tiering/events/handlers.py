@@ -14,7 +14,7 @@ from clientpulse.shared.contracts.events import InvoicePosted, RecalculationRequ
 from clientpulse.shared.db import utcnow
 from clientpulse.shared.messaging import EventBus
 from clientpulse.tiering import metrics
-from clientpulse.tiering.domain.ledger import post_invoice
+from clientpulse.tiering.domain.ledger import post_invoice, post_invoices
 from clientpulse.tiering.domain.recalculation import run_recalculation
 from clientpulse.tiering.domain.revenue import RevenueDesk
 
@@ -26,10 +26,17 @@ async def on_invoice_posted(envelope: Envelope[Any], session: AsyncSession) -> N
     await post_invoice(session, envelope)
 
 
+async def on_invoices_posted(envelopes: list[Envelope[Any]], session: AsyncSession) -> None:
+    """A batch of invoices enters the ledger in one statement (the effect of ``on_invoice_posted`` on each)."""
+    await post_invoices(session, envelopes)
+
+
 def register(bus: EventBus, desk: RevenueDesk) -> None:
     """Subscribe the tiering service's consumers."""
     register_client_directory(bus)
-    bus.consumer(InvoicePosted, name="invoice-posted")(on_invoice_posted)
+    bus.consumer(InvoicePosted, name="invoice-posted", batched=True, batch_handler=on_invoices_posted)(
+        on_invoice_posted
+    )
 
     async def on_recalculation_requested(envelope: Envelope[Any], session: AsyncSession) -> None:
         """Recalculate every Active client's tier for the period, once per period."""

@@ -80,6 +80,12 @@ SORTS: dict[str, Any] = {
 }
 
 
+# Built once: composing the statement cost as much per read as running it.
+_WITH_COMPANY = (
+    select(Client, Company).join(Company, Company.id == Client.id).where(Client.id == bindparam("client_id"))
+)
+
+
 class ClientRepository:
     """Client profiles."""
 
@@ -101,11 +107,7 @@ class ClientRepository:
 
     async def get_with_company(self, client_id: str) -> tuple[Client, Company] | None:
         """A client and its company in one query."""
-        row = (
-            await self.session.execute(
-                select(Client, Company).join(Company, Company.id == Client.id).where(Client.id == client_id)
-            )
-        ).first()
+        row = (await self.session.execute(_WITH_COMPANY, {"client_id": client_id})).first()
         return (row[0], row[1]) if row else None
 
     def add(self, client: Client) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import hypothesis.strategies as st
 import pytest
 import schemathesis
-from schemathesis.checks import CHECKS
+from schemathesis.checks import CHECKS, not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
 from clientpulse.gateway.openapi import committed_document_path
@@ -83,4 +83,20 @@ def test_every_operation_answers_as_documented(
     CASES[role.value] += 1
     if case.method.lower() not in DECLARED[case.operation.path]:
         UNDECLARED_METHOD_CASES[role.value] += 1
-    case.call_and_validate(base_url=system.gateway_url, headers=bearer, checks=ALL_CHECKS)
+    response = case.call(base_url=system.gateway_url, headers=bearer)
+    case.validate_response(response, checks=ALL_CHECKS, excluded_checks=_expected_refusals(response))
+
+
+def _expected_refusals(response: Any) -> list[Any]:
+    """The checks a documented, deliberate 503 is exempt from: questions need a model, and the system
+    under test has none (the embedded default), so it answers the documented "no model" problem."""
+    if response.status_code == 503 and str(_problem_type(response)).endswith("/model-unavailable"):
+        return [not_a_server_error]
+    return []
+
+
+def _problem_type(response: Any) -> object:
+    try:
+        return response.json().get("type")
+    except ValueError:
+        return None

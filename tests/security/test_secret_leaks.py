@@ -205,7 +205,10 @@ def exercise(run: Run, stack: Stack, jwt: JwtSettings, world: OutsideWorld, env:
                 finished = anonymous.get(f"{back.path}?{back.query}")
             assert (finished.status_code == 201) == (not faults), finished.text
 
-        # Score Now: Productive is asked (its token), refuses once, then the tier change is delivered.
+        # Score Now: Productive is asked for the linked company (its token), refuses once, then the tier
+        # change is delivered.
+        linked = executive.put(f"/api/v1/clients/{client}/tiering/productive-link", json={"company_id": "991"})
+        assert linked.status_code in (200, 201), linked.text
         ratings = {"profitability": 5, "strategic_value": 5, "relationship_quality": 5}
         for _ in range(2):
             wait(

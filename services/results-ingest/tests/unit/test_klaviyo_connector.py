@@ -218,7 +218,7 @@ async def test_a_campaign_sent_before_the_window_belongs_to_another_read() -> No
 
 
 async def test_campaign_lookups_follow_klaviyos_next_links() -> None:
-    second = "01JTXXXXXXXXXXXXXXXXXXXXXX"
+    second = "01JT9M2K7Q4WZ8B3N6C5X1V0RA"  # a second campaign id, as Klaviyo writes them
     values = campaign_values_body()
     extra = copy.deepcopy(values["data"]["attributes"]["results"][0])
     extra["groupings"]["campaign_id"] = second

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from clientpulse.shared.db import Database, when_unit_ends
+from clientpulse.shared.db import Database, note_events_recorded, when_unit_ends
 
 
 @pytest.fixture
@@ -47,3 +47,27 @@ async def test_a_rollback_counts_the_failed_attempt_only(database: Database) -> 
     with pytest.raises(RuntimeError):
         await failing_handler()
     assert seen == ["undone"]
+
+
+async def test_only_a_commit_that_recorded_events_wakes_the_event_listeners(database: Database) -> None:
+    commits: list[str] = []
+    wakes: list[str] = []
+    database.on_commit(lambda: commits.append("commit"))
+    database.on_events_committed(lambda: wakes.append("wake"))
+    async with database.transaction() as session:
+        await session.execute(text("SELECT 1"))  # a read
+    assert (commits, wakes) == (["commit"], [])
+    async with database.transaction() as session:
+        note_events_recorded(session)
+    assert (commits, wakes) == (["commit"] * 2, ["wake"])
+
+    async def rolled_back() -> None:
+        async with database.transaction() as session:
+            note_events_recorded(session)
+            raise RuntimeError("rolled back: nothing to publish")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()
+    async with database.transaction(notify=False) as session:
+        note_events_recorded(session)
+    assert (commits, wakes) == (["commit"] * 2, ["wake"])

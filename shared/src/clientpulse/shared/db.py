@@ -107,14 +107,22 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def unit_of_work(
-    sessions: async_sessionmaker[AsyncSession], *, after_commit: Callable[[], None] | None = None
+    sessions: async_sessionmaker[AsyncSession], *, after_commit: Callable[[AsyncSession], None] | None = None
 ) -> AsyncIterator[AsyncSession]:
     """One transaction: commits when the block ends, rolls back when it raises."""
     async with sessions() as session:
         async with session.begin():
             yield session
         if after_commit is not None:
-            after_commit()
+            after_commit(session)
+
+
+_EVENTS_RECORDED_KEY = "clientpulse.events_recorded"
+
+
+def note_events_recorded(session: AsyncSession) -> None:
+    """Say that this unit of work wrote outbox rows: its commit wakes the relay (``on_events_committed``)."""
+    session.info[_EVENTS_RECORDED_KEY] = True
 
 
 UNIT_SCOPE_KEY = "clientpulse.unit_scope"
@@ -183,7 +191,9 @@ class Database:
     """One service's database: engine, sessions and the unit of work.
 
     ``transaction()`` is the unit of work. Listeners registered with ``on_commit`` run after each
-    successful commit (the outbox relay uses it to publish at once instead of at its next poll).
+    successful commit; those registered with ``on_events_committed`` only after a commit that recorded
+    events (the outbox relay: it publishes at once instead of at its next poll, and a read, which
+    records none, costs it no pass over the outbox).
     """
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
@@ -191,6 +201,7 @@ class Database:
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = session_factory(self.engine)
         self._commit_listeners: list[Callable[[], None]] = []
+        self._event_listeners: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -206,9 +217,16 @@ class Database:
         """Call ``listener`` after every committed unit of work."""
         self._commit_listeners.append(listener)
 
-    def _committed(self) -> None:
+    def on_events_committed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every committed unit of work that recorded events."""
+        self._event_listeners.append(listener)
+
+    def _committed(self, session: AsyncSession) -> None:
         for listener in self._commit_listeners:
             listener()
+        if session.info.pop(_EVENTS_RECORDED_KEY, False):
+            for listener in self._event_listeners:
+                listener()
 
     @asynccontextmanager
     async def transaction(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:

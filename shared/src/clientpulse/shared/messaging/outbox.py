@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clientpulse.shared.contracts import Envelope, EventData
-from clientpulse.shared.db import Database, utcnow
+from clientpulse.shared.db import Database, note_events_recorded, utcnow
 from clientpulse.shared.messaging.tables import outbox
 from clientpulse.shared.telemetry import (
     OUTBOX_LAG,
@@ -44,6 +44,7 @@ PUBLISHED_RETENTION = timedelta(days=3)
 async def record_event(session: AsyncSession, envelope: Envelope[Any]) -> None:
     """Add an event to the outbox in the caller's transaction (published after commit)."""
     data: EventData = envelope.data
+    note_events_recorded(session)
     await session.execute(
         insert(outbox).values(
             event_id=envelope.id,
@@ -105,7 +106,7 @@ class OutboxRelay:
         self._reading = asyncio.Lock()
         self._in_flight: dict[int, int] = {}  # pass → the highest seq it read
         self._passes = 0
-        database.on_commit(self.wake)
+        database.on_events_committed(self.wake)
 
     @property
     def batch_size(self) -> int:
@@ -113,7 +114,7 @@ class OutboxRelay:
         return self._batch_size
 
     def wake(self) -> None:
-        """Publish now rather than at the next poll (called after each commit)."""
+        """Publish now rather than at the next poll (called after each commit that recorded events)."""
         self._wakeup.set()
 
     def start(self) -> None:

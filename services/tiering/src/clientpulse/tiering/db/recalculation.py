@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clientpulse.shared.client_directory import client_directory
 from clientpulse.shared.contracts import derived_event_id
 from clientpulse.shared.contracts.events import ClientStatus, ScoreRecorded, ScoresRecalculated, TierChanged
+from clientpulse.shared.db import note_events_recorded
 from clientpulse.shared.messaging.tables import outbox
 from clientpulse.shared.money import FAR_FUTURE, RateWindow
 from clientpulse.shared.telemetry import current_trace_headers
@@ -275,6 +276,7 @@ async def recalculate_in_postgres(session: AsyncSession, spec: RecalculationInpu
     """The whole recalculation in one PostgreSQL statement; returns its counts."""
     rates, rate_params = _rates_cte(spec.rates, postgres=True)
     statement = text(_POSTGRES.format(head=_REVENUE_AND_CANDIDATES.format(rates=rates).strip()))
+    note_events_recorded(session)
     row = (await session.execute(statement, {**_params(spec), **rate_params})).one()
     skipped = int(await session.scalar(text(_SKIPPED), {"active": ClientStatus.ACTIVE.value}) or 0)
     return RecalculationCounts(int(row.recalculated), int(row.changed), skipped, int(row.failed))
@@ -347,6 +349,7 @@ async def write_changes(
     if receipts:
         await session.execute(insert(cast(Table, ScoreReceipt.__table__)), receipts)
     if events:
+        note_events_recorded(session)
         await session.execute(insert(outbox), events)
 
 
@@ -406,6 +409,7 @@ async def flag_stale_in_postgres(session: AsyncSession, spec: RecalculationInput
         "actor": spec.actor,
         "headers": json.dumps(current_trace_headers()),
     }
+    note_events_recorded(session)
     return int(await session.scalar(text(_FLAG_STALE_POSTGRES), params) or 0)
 
 

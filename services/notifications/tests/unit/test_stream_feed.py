@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clientpulse.notifications.api.stream import notification_events
+from clientpulse.notifications.api.stream import BATCH, notification_events
 from clientpulse.notifications.app import MIGRATIONS
 from clientpulse.notifications.db.repositories.notifications import NotificationRepository
 from clientpulse.notifications.feed import NotificationFeed
@@ -95,3 +95,23 @@ async def test_a_commit_while_the_subscriber_reads_the_table_is_not_lost() -> No
     assert not waiting.done()
     feed.wake()
     await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_busy_recipient_gets_every_notification_once(database: Database) -> None:
+    # More notifications within the look back than one page: each still reaches the stream, once, and
+    # the stream goes on to the next ones instead of re-reading the window.
+    feed = NotificationFeed()
+    database.on_commit(feed.wake)
+    events = notification_events(database, feed, "u-1", "", poll_interval=0.05, heartbeat_interval=60)
+    assert (await anext(events)).comment == "connected"
+    burst = [new_event_id() for _ in range(BATCH * 2 + 50)]
+    for n, notification_id in enumerate(burst):
+        await add(database, "u-1", notification_id, f"n{n}")
+    received = [(await asyncio.wait_for(anext(events), 5)).id for _ in burst]
+    assert received == burst
+    late, after = new_event_id(), new_event_id()
+    await add(database, "u-1", after, "after the burst")
+    assert (await asyncio.wait_for(anext(events), 5)).id == after
+    await add(database, "u-1", late, "committed late, minted before the newest sent")
+    assert (await asyncio.wait_for(anext(events), 5)).id == late
+    await events.aclose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from clientpulse.notifications.api.inbox import InboxController
 from clientpulse.notifications.api.stream import StreamController
@@ -32,9 +31,6 @@ def create_app(settings: NotificationsSettings | None = None) -> Litestar:
         route_handlers=[InboxController, StreamController, WebhookController],
         title="clientpulse notifications",
         description="In-app inbox, live stream and signed webhooks.",
-        dependencies={
-            "feed": Provide(lambda: feed, sync_to_thread=False, use_cache=True),
-            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
-        },
+        provides={"feed": feed, "settings": settings},
         lifespan=[delivery_lifespan(worker, on_stop=feed.close)],
     )

@@ -9,8 +9,10 @@ fan-out is needed and nothing is lost when a wake-up is missed; the cost is at m
 ``poll_interval`` of latency for rows written elsewhere.
 
 Notification ids are UUIDv7 (time-ordered) and assigned before commit, so two transactions may
-commit out of id order. A subscriber therefore re-reads a short window (``LOOKBACK``) behind the
-newest id it sent and skips ids it already sent, instead of trusting ``id > last`` alone.
+commit out of id order. A subscriber therefore reads what is newer than the newest id it sent at each
+wake-up, and once every ``poll_interval`` also looks back a short window (``LOOKBACK``) for ids it has
+not sent (``SentWindow``): a row that committed late reaches the stream within one ``poll_interval``,
+and a busy recipient (hundreds of notifications within the window) costs each wake-up only its new rows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 LOOKBACK = timedelta(seconds=10)
@@ -74,3 +77,35 @@ def uuid7_floor(notification_id: str, lookback: timedelta = LOOKBACK) -> str:
         return notification_id
     floor = max(0, millis - int(lookback.total_seconds() * 1000))
     return str(uuid.UUID(int=floor << 80))
+
+
+class SentWindow:
+    """What one stream has sent: the newest id, and every id within ``LOOKBACK`` of it."""
+
+    def __init__(self, resume_after: str) -> None:
+        self.resume_after = resume_after
+        self.newest: str | None = None
+        self._sent: set[str] = set()
+
+    @property
+    def after(self) -> str:
+        """Rows above this id are new to the stream."""
+        return self.newest if self.newest is not None else self.resume_after
+
+    @property
+    def floor(self) -> str:
+        """The look back starts above this id."""
+        return self.resume_after if self.newest is None else max(self.resume_after, uuid7_floor(self.newest))
+
+    def unsent(self, ids: Iterable[str]) -> list[str]:
+        """Those of ``ids`` not sent yet."""
+        return [notification_id for notification_id in ids if notification_id not in self._sent]
+
+    def sent(self, notification_id: str) -> None:
+        """Note one id as sent (and forget those that fell out of the window)."""
+        self._sent.add(notification_id)
+        if self.newest is None or notification_id > self.newest:
+            self.newest = notification_id
+            if len(self._sent) > 1024:
+                floor = self.floor
+                self._sent = {sent for sent in self._sent if sent > floor}

@@ -12,8 +12,9 @@ from litestar.params import HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from clientpulse.notifications.api.schemas import NotificationRead
+from clientpulse.notifications.db.models import Notification
 from clientpulse.notifications.db.repositories.notifications import NotificationRepository
-from clientpulse.notifications.feed import NotificationFeed, uuid7_floor
+from clientpulse.notifications.feed import NotificationFeed, SentWindow
 from clientpulse.notifications.settings import NotificationsSettings
 from clientpulse.shared.db import Database
 from clientpulse.shared.guards import ServiceController
@@ -37,7 +38,7 @@ async def notification_events(
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The recipient's notifications as SSE messages, from after ``resume_after`` (or from now), forever.
 
-    See ``clientpulse.notifications.feed`` for why this reads a short window behind the newest id sent.
+    See ``clientpulse.notifications.feed`` for the new rows read at each wake-up and the look back.
     """
     async with db.transaction(notify=False) as session:
         repository = NotificationRepository(session)
@@ -48,32 +49,48 @@ async def notification_events(
     # data line makes the opening a whole message for a client that reads until its first one; a
     # browser dispatches no event for empty data.
     yield ServerSentEventMessage(data="", comment="connected", retry=2000)
-    sent: set[str] = set()
-    newest_sent: str | None = None
-    last_output = time.monotonic()
+    window = SentWindow(resume_after)
+    last_output = looked_back = time.monotonic()
     while not feed.closed:
         seen = feed.generation
-        floor = resume_after if newest_sent is None else max(resume_after, uuid7_floor(newest_sent))
-        async with db.transaction(notify=False) as session:
-            rows = await NotificationRepository(session).list_after(recipient_id, floor, BATCH)
-        for row in rows:
-            if row.id in sent:
-                continue
-            sent.add(row.id)
-            newest_sent = row.id if newest_sent is None else max(newest_sent, row.id)
+        look_back = time.monotonic() - looked_back >= poll_interval
+        if look_back:
+            looked_back = time.monotonic()
+        async for row in _unsent(db, recipient_id, window, look_back=look_back):
+            window.sent(row.id)
             yield ServerSentEventMessage(
                 data=NotificationRead.of(row).model_dump_json(), event="notification", id=row.id
             )
             last_output = time.monotonic()
-        if newest_sent is not None:
-            floor = uuid7_floor(newest_sent)
-            sent = {notification_id for notification_id in sent if notification_id > floor}
-        if len(rows) == BATCH:
-            continue
         if time.monotonic() - last_output >= heartbeat_interval:
             yield ServerSentEventMessage(data=None, comment="heartbeat")
             last_output = time.monotonic()
         await feed.wait(seen, min(poll_interval, heartbeat_interval))
+
+
+async def _unsent(
+    db: Database, recipient_id: str, window: SentWindow, *, look_back: bool
+) -> AsyncIterator[Notification]:
+    """What the stream has not sent: rows that committed late within the window (when ``look_back``),
+    then every row newer than the newest sent, a page at a time."""
+    if look_back:
+        async with db.transaction(notify=False) as session:
+            repository = NotificationRepository(session)
+            late = window.unsent(await repository.ids_after(recipient_id, window.floor))
+            rows = [
+                row
+                for start in range(0, len(late), BATCH)
+                for row in await repository.with_ids(late[start : start + BATCH])
+            ]
+        for row in rows:
+            yield row
+    while True:
+        async with db.transaction(notify=False) as session:
+            rows = list(await NotificationRepository(session).list_after(recipient_id, window.after, BATCH))
+        for row in rows:
+            yield row
+        if len(rows) < BATCH:
+            return
 
 
 class StreamController(ServiceController):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -79,3 +79,18 @@ class NotificationRepository:
             .limit(limit)
         )
         return (await self.session.scalars(query)).all()
+
+    async def ids_after(self, recipient_id: str, after_id: str) -> Sequence[str]:
+        """The ids of a recipient's notifications above ``after_id``, oldest first (a stream's look back)."""
+        query = (
+            select(Notification.id)
+            .where(Notification.recipient_id == recipient_id, Notification.id > after_id)
+            .order_by(Notification.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def with_ids(self, ids: Collection[str]) -> Sequence[Notification]:
+        """The notifications with these ids, oldest first."""
+        return (
+            await self.session.scalars(select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id))
+        ).all()

@@ -2,7 +2,15 @@
 
 import pytest
 
-from clientpulse.shared.identity import Identity, IdentityError, Role, sign_identity, verify_identity
+from clientpulse.shared.identity import (
+    IDENTITY_TTL_SECONDS,
+    Identity,
+    IdentityError,
+    IdentitySigner,
+    Role,
+    sign_identity,
+    verify_identity,
+)
 
 SECRET = "a-secret-of-a-decent-length-for-hs256-signing"
 
@@ -57,3 +65,36 @@ def test_expired_identity_is_refused() -> None:
     token = sign_identity(Identity("u", Role.EXECUTIVE), SECRET, now=1_000_000)
     with pytest.raises(IdentityError):
         verify_identity(token, SECRET)
+
+
+def test_a_verified_identity_is_refused_once_it_expires() -> None:
+    token = sign_identity(Identity("u", Role.EXECUTIVE), SECRET, now=1_000_000)
+    assert verify_identity(token, SECRET, now=1_000_010).sub == "u"  # verified, and remembered
+    with pytest.raises(IdentityError, match="expired"):
+        verify_identity(token, SECRET, now=1_000_000 + IDENTITY_TTL_SECONDS + 6)
+
+
+def test_a_refused_token_stays_refused() -> None:
+    forged = sign_identity(Identity("u", Role.EXECUTIVE), "another-secret-of-sufficient-length!!")
+    for _ in range(2):
+        with pytest.raises(IdentityError):
+            verify_identity(forged, SECRET)
+
+
+def test_the_signer_reuses_an_identitys_token_for_half_its_life() -> None:
+    sign = IdentitySigner(SECRET)
+    ada, bob = Identity("u-1", Role.MANAGER, "s-1", "Ada"), Identity("u-2", Role.HEAD)
+    first = sign(ada, now=1_000_000)
+    assert sign(ada, now=1_000_000 + IDENTITY_TTL_SECONDS / 2 - 1) == first
+    assert sign(bob, now=1_000_001) != first
+    renewed = sign(ada, now=1_000_000 + IDENTITY_TTL_SECONDS / 2)
+    assert renewed != first
+    assert verify_identity(renewed, SECRET, now=1_000_000 + IDENTITY_TTL_SECONDS) == ada
+
+
+def test_the_signer_forgets_identities_beyond_its_bound() -> None:
+    sign = IdentitySigner(SECRET, max_identities=2)
+    first = sign(Identity("u-1", Role.EXECUTIVE), now=1_000_000)
+    sign(Identity("u-2", Role.EXECUTIVE), now=1_000_000)
+    sign(Identity("u-3", Role.EXECUTIVE), now=1_000_000)  # over the bound: the remembered ones go
+    assert sign(Identity("u-1", Role.EXECUTIVE), now=1_000_001) != first

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 
@@ -20,6 +21,7 @@ IDENTITY_ISSUER = "clientpulse-gateway"
 IDENTITY_AUDIENCE = "clientpulse-services"
 IDENTITY_TTL_SECONDS = 60
 _IDENTITY_ALGORITHM = "HS256"
+_LEEWAY_SECONDS = 5
 
 
 class Role(enum.StrEnum):
@@ -103,10 +105,49 @@ def sign_identity(identity: Identity, secret: str, *, now: float | None = None) 
     return jwt.encode(payload, secret, algorithm=_IDENTITY_ALGORITHM)
 
 
-def verify_identity(token: str, secret: str) -> Identity:
+class IdentitySigner:
+    """Signs the assertions the gateway forwards, one per identity for half the assertion's life.
+
+    A caller's requests in those 30 seconds carry the same token, so a service verifies its signature
+    once (``verify_identity`` remembers verified tokens) instead of once a request.
+    """
+
+    def __init__(self, secret: str, *, max_identities: int = 10_000) -> None:
+        self._secret = secret
+        self._max_identities = max_identities
+        self._signed: dict[Identity, tuple[float, str]] = {}
+
+    def __call__(self, identity: Identity, *, now: float | None = None) -> str:
+        """The assertion for ``identity``: the one signed less than half its life ago, or a new one."""
+        now = now if now is not None else time.time()
+        known = self._signed.get(identity)
+        if known is not None and now - known[0] < IDENTITY_TTL_SECONDS / 2:
+            return known[1]
+        if len(self._signed) >= self._max_identities:
+            self._signed.clear()
+        token = sign_identity(identity, self._secret, now=now)
+        self._signed[identity] = (now, token)
+        return token
+
+
+def verify_identity(token: str, secret: str, *, now: float | None = None) -> Identity:
     """Check a forwarded identity assertion and return who it names.
 
-    Raises ``IdentityError`` when the signature, issuer, audience or expiry is wrong.
+    Raises ``IdentityError`` when the signature, issuer, audience or expiry is wrong. A token whose
+    signature verified before is the same bytes signed with the same secret: only its expiry is
+    checked again, here, on every call.
+    """
+    identity, expires = _verified(token, secret)
+    if (now if now is not None else time.time()) > expires + _LEEWAY_SECONDS:
+        raise IdentityError("the forwarded identity is not valid: Signature has expired")
+    return identity
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[Identity, float]:
+    """Who a token names and when it expires, once its signature, issuer and audience check out.
+
+    The expiry is not checked here (a remembered answer would outlive it): ``verify_identity`` does.
     """
     try:
         claims = jwt.decode(
@@ -115,14 +156,14 @@ def verify_identity(token: str, secret: str) -> Identity:
             algorithms=[_IDENTITY_ALGORITHM],
             audience=IDENTITY_AUDIENCE,
             issuer=IDENTITY_ISSUER,
-            options={"require": ["exp", "iss", "aud", "sub"]},
-            leeway=5,
+            options={"require": ["exp", "iss", "aud", "sub"], "verify_exp": False},
         )
-        return Identity(
+        identity = Identity(
             sub=str(claims["sub"]),
             role=Role.parse(str(claims["role"])),
             squad=claims.get("squad") or None,
             name=claims.get("name") or None,
         )
-    except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+        return identity, float(claims["exp"])
+    except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as exc:
         raise IdentityError(f"the forwarded identity is not valid: {exc}") from exc

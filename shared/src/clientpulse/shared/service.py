@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_type_hints
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Dependency, NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ControllerRouterHandler
 
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.db import Database, migrate
 from clientpulse.shared.errors import exception_handlers, problem_response
 from clientpulse.shared.guards import caller
+from clientpulse.shared.http_telemetry import request_telemetry
 from clientpulse.shared.identity import Identity
 from clientpulse.shared.messaging import EventBus, StreamSettings
 from clientpulse.shared.settings import ServiceSettings
@@ -41,6 +42,7 @@ _log = logging.getLogger("clientpulse.service")
 Caller = NamedDependency[Identity]
 Db = NamedDependency[Database]
 Bus = NamedDependency[EventBus]
+_AnyDependency: Any = Annotated[Any, Dependency(kind="named")]
 
 
 @dataclass(slots=True)
@@ -174,26 +176,46 @@ def probe_handlers(runtime: ServiceRuntime) -> list[ControllerRouterHandler]:
     return [healthz, readyz, MetricsController]
 
 
-def http_metrics(settings: ServiceSettings) -> PrometheusConfig:
-    """The ``clientpulse_http_*`` metrics of a service's routes (probes and ``/metrics`` left out)."""
-    return PrometheusConfig(
-        app_name=f"clientpulse_{settings.service_name.replace('-', '_')}",
-        prefix="clientpulse_http",
-        group_path=True,
-        exclude=["/metrics", "/healthz", "/readyz"],
-    )
+def service_dependencies(runtime: ServiceRuntime, provides: Mapping[str, object] | None = None) -> dict[str, Provide]:
+    """What handlers ask for by name: ``db``, ``bus`` and the service's own fixed objects (``provides``),
+    and ``identity``, the caller.
 
-
-def service_dependencies(runtime: ServiceRuntime, extra: dict[str, Provide] | None) -> dict[str, Provide]:
-    """What handlers ask for by name (``identity``, ``db``, ``bus``), plus the service's own."""
+    Litestar resolves a handler's dependencies level by level, and a level of more than one in a task
+    group of its own, which cost a read more (about 0.2 ms) than the lookups themselves. So each provider
+    takes the one before it: every level holds one dependency and they resolve in turn, the caller last.
+    """
     secret = runtime.settings.identity_secret.get_secret_value()
-    provided = {
-        "identity": Provide(forwarded_identity(secret), sync_to_thread=False),
-        "db": Provide(lambda: runtime.database, sync_to_thread=False, use_cache=True),
-        "bus": Provide(lambda: runtime.bus, sync_to_thread=False, use_cache=True),
-    }
-    provided.update(extra or {})
+    values = {"db": runtime.database, "bus": runtime.bus, **(provides or {})}
+    provided: dict[str, Provide] = {}
+    previous: str | None = None
+    for name, value in values.items():
+        provided[name] = Provide(_in_turn(_constant(value), previous), sync_to_thread=False, use_cache=True)
+        previous = name
+    provided["identity"] = Provide(_in_turn(forwarded_identity(secret), previous), sync_to_thread=False)
     return provided
+
+
+def _constant(value: object) -> Callable[[], object]:
+    def provide() -> object:
+        return value
+
+    return provide
+
+
+def _in_turn(provide: Callable[..., Any], after: str | None) -> Callable[..., Any]:
+    """``provide`` taking one more keyword, the dependency ``after``, which it ignores."""
+    if after is None:
+        return provide
+
+    def provider(**kwargs: Any) -> Any:
+        del kwargs[after]
+        return provide(**kwargs)
+
+    signature = inspect.signature(provide)
+    waits_for = inspect.Parameter(after, inspect.Parameter.KEYWORD_ONLY, annotation=_AnyDependency)
+    provider.__signature__ = signature.replace(parameters=[*signature.parameters.values(), waits_for])  # type: ignore[attr-defined]
+    provider.__annotations__ = {**get_type_hints(provide), after: _AnyDependency}
+    return provider
 
 
 def service_openapi(title: str, description: str) -> OpenAPIConfig:
@@ -216,21 +238,21 @@ def create_service_app(
     route_handlers: Sequence[ControllerRouterHandler],
     title: str,
     description: str = "",
-    dependencies: dict[str, Provide] | None = None,
+    provides: Mapping[str, object] | None = None,
     lifespan: Sequence[Callable[[Litestar], Any]] = (),
 ) -> Litestar:
     """The Litestar app of one service.
 
-    ``lifespan`` adds the service's own background work (a delivery worker, …); it starts after the
+    ``provides`` names the service's own objects its handlers ask for (``{"desk": desk}``). ``lifespan``
+    adds the service's own background work (a delivery worker, …); it starts after the
     database is migrated and stops before the database and event bus close.
     """
     return Litestar(
         route_handlers=[*probe_handlers(runtime), *route_handlers],
-        dependencies=service_dependencies(runtime, dependencies),
+        dependencies=service_dependencies(runtime, provides),
         exception_handlers=exception_handlers(),
         lifespan=[_lifespan(runtime), *lifespan],
-        middleware=[http_metrics(runtime.settings).middleware],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/metrics", "/healthz", "/readyz"]))],
+        middleware=[request_telemetry(f"clientpulse_{runtime.settings.service_name.replace('-', '_')}")],
         openapi_config=service_openapi(title, description),
         state=State({"runtime": runtime}),
         logging_config=None,  # telemetry.configure_logging owns the log format

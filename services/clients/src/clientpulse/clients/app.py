@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from clientpulse.clients.api.check_ins import CheckInController
 from clientpulse.clients.api.clients import ClientController
@@ -50,5 +49,5 @@ def create_app(settings: ClientsSettings | None = None) -> Litestar:
         ],
         title="clientpulse clients",
         description="Companies, client profiles, lifecycle, health, QBRs, check-ins, goals, notes and history.",
-        dependencies={"senior_dms": Provide(lambda: senior_dms, sync_to_thread=False, use_cache=True)},
+        provides={"senior_dms": senior_dms},
     )

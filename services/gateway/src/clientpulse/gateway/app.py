@@ -13,8 +13,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.enums import HttpMethod
 from litestar.exceptions import MethodNotAllowedException
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
 from clientpulse.gateway.methods import DeclaredMethods
 from clientpulse.gateway.openapi import load_committed_document, render_schema_page
@@ -23,13 +22,13 @@ from clientpulse.gateway.routes import API_PREFIX, GATEWAY, ME_ROUTE, ROUTING_TA
 from clientpulse.gateway.runtime import Gateway, open_gateway
 from clientpulse.gateway.settings import GatewaySettings
 from clientpulse.shared.errors import NotFound, exception_handlers, problem_response
+from clientpulse.shared.http_telemetry import request_telemetry
 from clientpulse.shared.identity import REQUEST_ID_HEADER
 from clientpulse.shared.telemetry import configure_logging, configure_tracing
 
 PROXIED_METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
 # Every method reaches a handler, so that one the document does not declare gets 405 with Allow.
 ANSWERED_METHODS = [*PROXIED_METHODS, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.TRACE]
-_OPS_PATHS = ["^/healthz$", "^/readyz$", "^/metrics$"]
 
 _log = logging.getLogger(__name__)
 
@@ -153,10 +152,6 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             _log.info("forwarding to %s", ", ".join(f"{s} at {u}" for s, u in gateway.proxy.base_urls.items()))
             yield
 
-    # The same metric names and labels as the services' HTTP metrics, so one dashboard covers all.
-    prometheus = PrometheusConfig(
-        app_name="clientpulse_gateway", prefix="clientpulse_http", group_path=True, exclude=_OPS_PATHS
-    )
     return Litestar(
         route_handlers=[
             forward_to_service,
@@ -167,8 +162,8 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             schema_page,
             PrometheusController,
         ],
-        middleware=[RequestIdMiddleware, prometheus.middleware],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=_OPS_PATHS, exclude_spans=["receive", "send"]))],
+        # The same spans and metrics as the services', so one dashboard covers all.
+        middleware=[RequestIdMiddleware, request_telemetry("clientpulse_gateway")],
         cors_config=cors_config(settings),
         exception_handlers=exception_handlers(),
         openapi_config=None,

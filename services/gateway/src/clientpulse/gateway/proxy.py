@@ -24,7 +24,7 @@ from yarl import URL
 from clientpulse.gateway.errors import UpstreamBroken, UpstreamTimeout, UpstreamUnavailable, describe
 from clientpulse.gateway.routes import Route
 from clientpulse.shared.errors import ProblemError
-from clientpulse.shared.identity import IDENTITY_HEADER, REQUEST_ID_HEADER, Identity, sign_identity
+from clientpulse.shared.identity import IDENTITY_HEADER, REQUEST_ID_HEADER, Identity, IdentitySigner
 from clientpulse.shared.shutdown import PROCESS_SHUTDOWN, SSE_FAREWELL, until_shutdown
 
 FORWARDED_REQUEST_HEADERS = (
@@ -75,7 +75,7 @@ class UpstreamProxy:
     ) -> None:
         self.session = session
         self.base_urls = dict(base_urls)
-        self._identity_secret = identity_secret
+        self._sign_identity = IdentitySigner(identity_secret)
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
         self._stream_timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=None)
 
@@ -140,7 +140,7 @@ class UpstreamProxy:
         # Behind a TLS-terminating ingress the ingress's X-Forwarded-Proto is the caller's scheme.
         headers["X-Forwarded-Proto"] = incoming.get("x-forwarded-proto") or request.scope.get("scheme", "http")
         if identity is not None:
-            headers[IDENTITY_HEADER] = sign_identity(identity, self._identity_secret)
+            headers[IDENTITY_HEADER] = self._sign_identity(identity)
         # The current span (the gateway's server span) becomes the parent of the service's span.
         propagate.inject(headers)
         return headers

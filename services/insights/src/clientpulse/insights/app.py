@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
-from litestar.di import Provide
 
 from clientpulse.insights import metrics  # noqa: F401 - registers the metrics (every label value) at start
 from clientpulse.insights.api.analysis import AnalysisController
@@ -100,7 +99,7 @@ def create_app(settings: InsightsSettings | None = None) -> Litestar:
     return create_service_app(
         runtime,
         route_handlers=[AnalysisController, SummaryController, QuestionController, CreativeInsightsController],
-        dependencies={"wiring": Provide(lambda: wiring, sync_to_thread=False, use_cache=True)},
+        provides={"wiring": wiring},
         title="clientpulse insights",
         description="Weekly structured analysis, relationship summaries, natural-language questions and creative "
         "insights.",

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from clientpulse.results_ingest import metrics
 from clientpulse.results_ingest.api.connections import ConnectionController, OAuthCallbackController
@@ -52,6 +51,6 @@ def create_app(settings: ResultsSettings | None = None, *, clock: Clock | None =
         route_handlers=[ConnectionController, OAuthCallbackController, ResultsController, CreativeController],
         title="clientpulse results",
         description="Platform connections, sync and backfill, account metrics and campaign results.",
-        dependencies={"runtime": Provide(lambda: platforms, sync_to_thread=False, use_cache=True)},
+        provides={"runtime": platforms},
         lifespan=[close_http, metrics.connections_census(runtime.database)],
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from clientpulse.shared.contracts import Stream
 from clientpulse.shared.service import build_runtime, create_service_app
@@ -57,6 +56,6 @@ def create_app(settings: TieringSettings | None = None) -> Litestar:
         ],
         title="clientpulse tiering",
         description="Scoring framework, revenue ledger, Score Now, overrides, recalculation and portfolio rollup.",
-        dependencies={"desk": Provide(lambda: desk, sync_to_thread=False, use_cache=True)},
+        provides={"desk": desk},
         lifespan=[metrics.last_completed_on_start(runtime.database)],
     )

@@ -14,11 +14,12 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from clientpulse.shared.http_telemetry import OPS_PATHS, request_telemetry
 from clientpulse.web import formatting
 from clientpulse.web.auth import AuthController
 from clientpulse.web.clients import ClientActions, ClientPages
@@ -30,7 +31,7 @@ from clientpulse.web.session import current_user, session_config
 from clientpulse.web.settings import WebSettings
 
 HERE = Path(__file__).parent
-_OPS_PATHS = ["^/healthz$", "^/readyz$", "^/metrics$", "^/static/"]
+_UNOBSERVED_PATHS = [*OPS_PATHS, "/static/"]
 
 
 @get("/", name="home")
@@ -108,10 +109,6 @@ def create_app(settings: WebSettings | None = None) -> Litestar:
     settings = settings or WebSettings()
     state: dict[str, Any] = {}
 
-    # The same metric names and labels as the services' HTTP metrics, so one dashboard covers all.
-    prometheus = PrometheusConfig(
-        app_name="clientpulse_web", prefix="clientpulse_http", group_path=True, exclude=_OPS_PATHS
-    )
     csrf_secret = hashlib.sha256(b"csrf:" + settings.session_secret.get_secret_value().encode()).hexdigest()
     return Litestar(
         route_handlers=[
@@ -136,7 +133,11 @@ def create_app(settings: WebSettings | None = None) -> Litestar:
             engine=JinjaTemplateEngine,
             engine_callback=lambda engine: formatting.register(engine.engine),
         ),
-        middleware=[session_config(settings).middleware, prometheus.middleware],
+        # The same spans and metrics as the services', so one dashboard covers all.
+        middleware=[
+            session_config(settings).middleware,
+            request_telemetry("clientpulse_web", exclude=_UNOBSERVED_PATHS),
+        ],
         csrf_config=CSRFConfig(
             secret=csrf_secret,
             cookie_secure=settings.secure_cookies,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
@@ -57,6 +58,8 @@ async def latencies(database: Database, *, wake: bool, rounds: int, poll: float)
             )
         measured.append(await received.get() - started)
     pumping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pumping  # the stream's last read ends before its database is disposed
     return measured
 
 

@@ -55,6 +55,12 @@ BENCHMARKS = (
         ("--rate", "200", "--seconds", "5", "--rounds", "3"),
     ),
     Benchmark(
+        "score_now_latency",
+        ("--rate", "200", "--seconds", "5", "--rounds", "3", "--clients", "100"),
+        "Score Now through the gateway to the DM's live stream at 200 per second, against the client read",
+        ("--rate", "200", "--seconds", "3", "--rounds", "2", "--clients", "50"),
+    ),
+    Benchmark(
         "read_path",
         ("--seconds", "5", "--rounds", "3"),
         "the role-checked client read against a bare Litestar read of the same row (PostgreSQL, SQLite)",

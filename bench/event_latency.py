@@ -57,6 +57,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
+def print_split(parts: dict[str, list[float]]) -> None:
+    """Where a round's time went: each part's p50 and p99, in milliseconds."""
+    print(
+        "  where it goes: "
+        + "; ".join(
+            f"{name} p50 {percentile(values, 0.5) * 1000:.1f} ms p99 {percentile(values, 0.99) * 1000:.1f} ms"
+            for name, values in parts.items()
+            if values
+        ),
+        flush=True,
+    )
+
+
 async def steady(rate: float, seconds: float, send: Callable[[int], Awaitable[None]]) -> None:
     """Call ``send(n)`` ``rate`` times a second, each at its own time (not in bursts)."""
     began = time.perf_counter()
@@ -110,15 +123,7 @@ async def backbone_round(
         "producer's commit": [stored[i] - sent[i] for i in sent if i in stored],
         "relay + NATS + pull": [handled[i] - stored[i] for i in handled if i in stored],
     }
-    print(
-        "  where it goes: "
-        + "; ".join(
-            f"{name} p50 {percentile(values, 0.5) * 1000:.1f} ms p99 {percentile(values, 0.99) * 1000:.1f} ms"
-            for name, values in parts.items()
-            if values
-        ),
-        flush=True,
-    )
+    print_split(parts)
     return latencies
 
 

@@ -37,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from event_latency import percentile, steady  # noqa: E402
+from event_latency import percentile, print_split, steady  # noqa: E402
 from harness import System, running_system  # noqa: E402
 
 from clientpulse.shared.identity import Role  # noqa: E402
@@ -173,15 +173,7 @@ async def score_round(
         ],
         "created → on the stream": [stream.arrived[r] - stream.created[r] for r in started if r in stream.arrived],
     }
-    print(
-        "  where it goes: "
-        + "; ".join(
-            f"{name} p50 {percentile(v, 0.5) * 1000:.1f} ms p99 {percentile(v, 0.99) * 1000:.1f} ms"
-            for name, v in parts.items()
-            if v
-        ),
-        flush=True,
-    )
+    print_split(parts)
     return [stream.arrived[r] - began if r in stream.arrived else math.inf for r, began in started.items()]
 
 

@@ -70,6 +70,24 @@ def print_split(parts: dict[str, list[float]]) -> None:
     )
 
 
+def print_summary(
+    baseline: str, base: list[tuple[float, float]], measured: str, ours: list[tuple[float, float]]
+) -> None:
+    """The closing lines: each side's median p50 and p99 (ms) over rounds, and the worst round against the
+    target."""
+    p50, p99 = statistics.median(o[0] for o in ours), statistics.median(o[1] for o in ours)
+    worst = max(o[1] for o in ours)
+    print()
+    print(
+        f"baseline: {baseline}   median p50 {statistics.median(b[0] for b in base):.1f} ms, "
+        f"p99 {statistics.median(b[1] for b in base):.1f} ms"
+    )
+    print(
+        f"{measured}   median p50 {p50:.1f} ms, p99 {p99:.1f} ms, worst round's p99 {worst:.1f} ms "
+        f"(target p99 ≤ {TARGET_P99_MS:.0f} ms in every round: {'met' if worst <= TARGET_P99_MS else 'NOT met'})"
+    )
+
+
 async def steady(rate: float, seconds: float, send: Callable[[int], Awaitable[None]]) -> None:
     """Call ``send(n)`` ``rate`` times a second, each at its own time (not in bursts)."""
     began = time.perf_counter()
@@ -182,18 +200,7 @@ async def bench(database_urls: tuple[str, str], nats_url: str, args: argparse.Na
     finally:
         await producer.dispose()
         await consumer_db.dispose()
-    p50, p99 = statistics.median(o[0] for o in ours), statistics.median(o[1] for o in ours)
-    worst = max(o[1] for o in ours)
-    print()
-    print(
-        f"baseline: bare js.publish → pull fetch       median p50 {statistics.median(b[0] for b in base):.1f} ms, "
-        f"p99 {statistics.median(b[1] for b in base):.1f} ms"
-    )
-    print(
-        f"commit → outbox relay → batched consumer's commit   median p50 {p50:.1f} ms, p99 {p99:.1f} ms, worst "
-        f"round's p99 {worst:.1f} ms (target p99 ≤ {TARGET_P99_MS:.0f} ms in every round: "
-        f"{'met' if worst <= TARGET_P99_MS else 'NOT met'})"
-    )
+    print_summary("bare js.publish → pull fetch", base, "commit → outbox relay → batched consumer's commit", ours)
 
 
 def main() -> None:

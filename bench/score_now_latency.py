@@ -37,12 +37,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from event_latency import percentile, print_split, steady  # noqa: E402
+from event_latency import percentile, print_split, print_summary, steady  # noqa: E402
 from harness import System, running_system  # noqa: E402
 
 from clientpulse.shared.identity import Role  # noqa: E402
 
-TARGET_P99_MS = 50.0
 DM, SQUAD = "u-42", "s-1"
 TRACK = "managed_delivery"
 # A tier apart whatever the client's revenue: every Score Now that switches between them changes the tier.
@@ -241,18 +240,7 @@ async def bench(system: System, args: argparse.Namespace) -> None:
                 f"  machine: reads {reading.describe(len(reads))}; Score Now {scoring.describe(len(scored))}",
                 flush=True,
             )
-    p50, p99 = statistics.median(o[0] for o in ours), statistics.median(o[1] for o in ours)
-    worst = max(o[1] for o in ours)
-    print()
-    print(
-        f"baseline: client read through the gateway   median p50 {statistics.median(b[0] for b in base):.1f} ms, "
-        f"p99 {statistics.median(b[1] for b in base):.1f} ms"
-    )
-    print(
-        f"Score Now → the DM's live stream               median p50 {p50:.1f} ms, p99 {p99:.1f} ms, worst round's "
-        f"p99 {worst:.1f} ms (target p99 ≤ {TARGET_P99_MS:.0f} ms in every round: "
-        f"{'met' if worst <= TARGET_P99_MS else 'NOT met'})"
-    )
+    print_summary("client read through the gateway", base, "Score Now → the DM's live stream", ours)
     if per_request := statistics.median(cpu):
         cores = os.cpu_count() or 1
         print(

@@ -72,6 +72,7 @@ async def _observe(app: ASGIApp, app_name: str, scope: Scope, receive: Receive, 
     if span.is_recording():
         span.set_attributes({"http.request.method": method, "http.route": route, "url.path": scope["path"]})
     status = 500  # what a request that never starts its response counts as
+    # No status is known while a request is in progress; 200 is the label Litestar's plugin gave it too.
     in_progress = HTTP_REQUESTS_IN_PROGRESS.labels(method, route, 200, app_name)
     in_progress.inc()
     started = time.perf_counter()

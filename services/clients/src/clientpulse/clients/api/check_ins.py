@@ -32,7 +32,7 @@ class CheckInController(ClientsModuleController):
         limit: FromQuery[int | None] = None,
     ) -> Page[CheckInRead]:
         request = PageRequest.of(cursor, limit)
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             rows = await CheckInRepository(session).list(
                 client_id, before_id=request.after_id, limit=request.fetch_limit

@@ -127,7 +127,7 @@ class ClientController(ClientsModuleController):
             senior_dm_missing=senior_dm_missing,
             senior_dms=senior_dms.ids,
         )
-        async with db.transaction() as session:
+        async with db.reading() as session:
             rows = await ClientRepository(session).list_visible(
                 identity, filters, sort=sort_key, descending=descending, after=after, limit=size + 1
             )
@@ -149,7 +149,7 @@ class ClientController(ClientsModuleController):
     async def get_client(
         self, identity: Caller, db: Db, senior_dms: SeniorDmsDep, client_id: FromPath[str]
     ) -> ClientRead:
-        async with db.transaction() as session:
+        async with db.reading() as session:
             client, company = await visible_client(session, identity, client_id)
             hidden = await _hidden_parent(session, identity, client)
         return ClientRead.of(client, company, hidden=hidden, senior_dms=senior_dms)
@@ -217,7 +217,7 @@ class ClientController(ClientsModuleController):
         for moment in (since, until):
             if moment is not None and moment.tzinfo is None:
                 raise Unprocessable("since and until need a time zone, e.g. 2026-11-01T00:00:00Z")
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             rows = await HistoryRepository(session).list(
                 client_id, kinds=entry_type, since=since, until=until, before=before, limit=size + 1

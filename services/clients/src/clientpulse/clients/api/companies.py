@@ -63,7 +63,7 @@ class CompanyController(ClientsModuleController):
         limit: FromQuery[int | None] = None,
     ) -> Page[CompanyRead]:
         request = PageRequest.of(cursor, limit)
-        async with db.transaction() as session:
+        async with db.reading() as session:
             repository = CompanyRepository(session)
             rows = await repository.list(identity, search=search, after_id=request.after_id, limit=request.fetch_limit)
             clients = await repository.client_ids([company.id for company in request.shown(rows)])
@@ -107,7 +107,7 @@ class CompanyController(ClientsModuleController):
 
     @get("/{company_id:str}", summary="Read a company")
     async def get_company(self, identity: Caller, db: Db, company_id: FromPath[str]) -> CompanyRead:
-        async with db.transaction() as session:
+        async with db.reading() as session:
             company = await companies.get_company(session, identity, company_id)
             is_client = await ClientRepository(session).get(company_id) is not None
         return CompanyRead.of(company, is_client=is_client)

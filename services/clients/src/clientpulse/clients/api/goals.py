@@ -37,7 +37,7 @@ class GoalController(ClientsModuleController):
     ) -> Page[GoalRead]:
         request = PageRequest.of(cursor, limit)
         today = utcnow().date()
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             rows = await GoalRepository(session).list(client_id, after_id=request.after_id, limit=request.fetch_limit)
         return request.page(GoalRead, rows, lambda goal: GoalRead.of(goal, today=today))
@@ -58,7 +58,7 @@ class GoalController(ClientsModuleController):
 
     @get("/{goal_id:str}", summary="Read a goal")
     async def get_goal(self, identity: Caller, db: Db, client_id: FromPath[str], goal_id: FromPath[str]) -> GoalRead:
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             goal = await GoalRepository(session).get(client_id, goal_id)
         if goal is None:

@@ -25,7 +25,7 @@ class GroupController(ClientsModuleController):
         self, identity: Caller, db: Db, senior_dms: SeniorDmsDep, client_id: FromPath[str]
     ) -> list[ClientRead]:
         now = utcnow()
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             rows = await ClientRepository(session).members(identity, client_id)
         return [ClientRead.of(client, company, now=now, senior_dms=senior_dms) for client, company in rows]

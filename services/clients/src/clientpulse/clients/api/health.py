@@ -32,7 +32,7 @@ class HealthController(ClientsModuleController):
         limit: FromQuery[int | None] = None,
     ) -> Page[HealthRead]:
         request = PageRequest.of(cursor, limit)
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             rows = await HealthRepository(session).list(
                 client_id, before_id=request.after_id, limit=request.fetch_limit

@@ -31,7 +31,7 @@ class MeController(ClientsModuleController):
     )
     async def attention(self, identity: Caller, db: Db) -> AttentionRead:
         today = utcnow().date()
-        async with db.transaction() as session:
+        async with db.reading() as session:
             (overdue, low, check_ins), rows = await ClientRepository(session).needing_attention(
                 identity, today=today, low_health_below=LOW_HEALTH_BELOW, limit=ATTENTION_LIST_LIMIT
             )

@@ -46,7 +46,7 @@ class NoteController(ClientsModuleController):
         limit: FromQuery[int | None] = None,
     ) -> Page[NoteRead]:
         request = PageRequest.of(cursor, limit)
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             repository = NoteRepository(session)
             rows = await repository.list(client_id, after_id=request.after_id, limit=request.fetch_limit)

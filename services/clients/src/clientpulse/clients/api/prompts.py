@@ -40,7 +40,7 @@ class ConversionPromptController(ClientsModuleController):
         if state_filter not in (*PROMPT_STATES, "all", None):
             raise Unprocessable(f"state must be one of {', '.join(PROMPT_STATES)} or all, got {state_filter!r}")
         request = PageRequest.of(cursor, limit)
-        async with db.transaction() as session:
+        async with db.reading() as session:
             rows = await ConversionPromptRepository(session).list(
                 identity,
                 state=None if state_filter == "all" else state_filter,

@@ -33,7 +33,7 @@ class QbrController(ClientsModuleController):
         limit: FromQuery[int | None] = None,
     ) -> Page[QbrRead]:
         request = PageRequest.of(cursor, limit)
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             rows = await QbrRepository(session).list(client_id, before_id=request.after_id, limit=request.fetch_limit)
         return request.page(QbrRead, rows, QbrRead.of)
@@ -64,7 +64,7 @@ class QbrController(ClientsModuleController):
 
     @get("/{qbr_id:str}", summary="Read a QBR")
     async def get_qbr(self, identity: Caller, db: Db, client_id: FromPath[str], qbr_id: FromPath[str]) -> QbrRead:
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             qbr = await QbrRepository(session).get(client_id, qbr_id)
         if qbr is None:

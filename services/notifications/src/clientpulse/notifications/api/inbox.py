@@ -33,7 +33,7 @@ class InboxController(ServiceController):
         limit: FromQuery[int | None] = None,
     ) -> Page[NotificationRead]:
         size = clamp_limit(limit)
-        async with db.transaction() as session:
+        async with db.reading() as session:
             rows = await NotificationRepository(session).list_for(
                 identity.sub, unread_only=unread, before_id=cursor_id(cursor), limit=size + 1
             )
@@ -43,7 +43,7 @@ class InboxController(ServiceController):
 
     @get("/unread-count", summary="How many of my notifications are unread")
     async def unread_count(self, identity: Caller, db: Db) -> UnreadCount:
-        async with db.transaction() as session:
+        async with db.reading() as session:
             return UnreadCount(unread=await NotificationRepository(session).unread_count(identity.sub))
 
     @post("/{notification_id:str}/read", summary="Mark one notification read", status_code=HTTP_200_OK)

@@ -40,7 +40,7 @@ async def notification_events(
 
     See ``clientpulse.notifications.feed`` for the new rows read at each wake-up and the look back.
     """
-    async with db.transaction(notify=False) as session:
+    async with db.reading() as session:
         repository = NotificationRepository(session)
         if resume_after is None:
             newest = await repository.list_for(recipient_id, unread_only=False, before_id=None, limit=1)
@@ -74,7 +74,7 @@ async def _unsent(
     """What the stream has not sent: rows that committed late within the window (when ``look_back``),
     then every row newer than the newest sent, a page at a time."""
     if look_back:
-        async with db.transaction(notify=False) as session:
+        async with db.reading() as session:
             repository = NotificationRepository(session)
             late = window.unsent(await repository.ids_after(recipient_id, window.floor))
             rows = [
@@ -85,7 +85,7 @@ async def _unsent(
         for row in rows:
             yield row
     while True:
-        async with db.transaction(notify=False) as session:
+        async with db.reading() as session:
             rows = list(await NotificationRepository(session).list_after(recipient_id, window.after, BATCH))
         for row in rows:
             yield row

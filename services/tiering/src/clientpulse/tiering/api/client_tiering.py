@@ -120,7 +120,7 @@ class ClientTieringController(ClientsModuleController):
     async def client_tiering(self, identity: Caller, db: Db, client_id: FromPath[str]) -> ClientTieringRead:
         now = utcnow()
         today = now.date()
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             totals = await trailing_revenue(session, client_id, today)
             row = await ScoreRepository(session).current(client_id)
@@ -213,7 +213,7 @@ class ClientTieringController(ClientsModuleController):
                 before = (datetime.fromisoformat(str(position["at"])), str(position["id"]))
             except (KeyError, ValueError):
                 raise Unprocessable("cursor is not valid: pass back the next_cursor of a previous page") from None
-        async with db.transaction() as session:
+        async with db.reading() as session:
             await visible_client(session, identity, client_id)
             repository = ScoreRepository(session)
             receipts = await repository.history(client_id, limit=size + 1, before=before)

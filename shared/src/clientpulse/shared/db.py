@@ -71,7 +71,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
     """An async engine for the URL: asyncpg for PostgreSQL, aiosqlite (WAL, foreign keys) for SQLite."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "asyncpg":
@@ -88,10 +88,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         )
         _sqlite_pragmas(engine)
         return engine
-    # Up to twice the pool size, all kept: an overflow connection closed when its burst ends is opened again
-    # at the next one, and under steady load beyond the pool that is most checkouts (a connection costs
-    # PostgreSQL a process, asyncpg a handshake and its prepared statements).
-    engine = create_async_engine(parsed, echo=echo, pool_size=2 * pool_size, max_overflow=0)
+    # No overflow: a connection opened for a burst and closed when it ends is opened again at the next one,
+    # and under steady load beyond the pool that is most checkouts (each costs PostgreSQL a process and
+    # asyncpg a handshake and its prepared statements). The pool opens what load asks, up to its size.
+    engine = create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=0)
     _replace_closed_connections(engine)
     return engine
 
@@ -235,7 +235,7 @@ class Database:
     records none, costs it no pass over the outbox).
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = session_factory(self.engine)

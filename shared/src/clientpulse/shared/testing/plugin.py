@@ -25,7 +25,7 @@ from clientpulse.shared.testing.servers import (
 os.environ.setdefault("CLIENTPULSE_DEV_MODE", "true")
 # A test run starts many whole systems on one PostgreSQL (several stay up at once, and a pool keeps what
 # it opened): small pools keep them all under the server's max_connections.
-os.environ.setdefault("CLIENTPULSE_DATABASE_POOL_SIZE", "6")
+os.environ.setdefault("CLIENTPULSE_DATABASE_POOL_SIZE", "5")
 
 
 @contextlib.contextmanager

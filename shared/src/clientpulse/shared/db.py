@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -71,7 +70,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     """An async engine for the URL: asyncpg for PostgreSQL, aiosqlite (WAL, foreign keys) for SQLite."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "asyncpg":
@@ -80,36 +79,15 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Async
         if parsed.get_driver_name() != "aiosqlite":
             parsed = parsed.set(drivername="sqlite+aiosqlite")
         memory = parsed.database in (None, "", ":memory:")
-        # A file database keeps a small pool of connections, all kept (opening one costs its PRAGMAs each
-        # time); an in-memory one must be a single shared connection or each session sees an empty database.
-        pooling: dict[str, Any] = {"poolclass": StaticPool} if memory else {"pool_size": 10, "max_overflow": 0}
+        # A file database keeps a small pool of connections (opening one costs its PRAGMAs each time);
+        # an in-memory one must be a single shared connection or each session sees an empty database.
+        pooling: dict[str, Any] = {"poolclass": StaticPool} if memory else {"pool_size": 5, "max_overflow": 5}
         engine = create_async_engine(
             parsed, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **pooling
         )
         _sqlite_pragmas(engine)
         return engine
-    # No overflow: a connection opened for a burst and closed when it ends is opened again at the next one,
-    # and under steady load beyond the pool that is most checkouts (each costs PostgreSQL a process and
-    # asyncpg a handshake and its prepared statements). The pool opens what load asks, up to its size.
-    engine = create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=0)
-    _replace_closed_connections(engine)
-    return engine
-
-
-def _replace_closed_connections(engine: AsyncEngine) -> None:
-    """Hand out no pooled connection the server has closed (a restart, a fail-over, an idle timeout that
-    closed the socket): the pool drops it and connects anew.
-
-    This is what ``pool_pre_ping`` is for, without its price: asyncpg's ping is ``BEGIN``, a query and
-    ``ROLLBACK``, three round trips on every checkout, while a closed socket is already known to the
-    driver. A connection cut without the socket closing fails its statement instead; SQLAlchemy then
-    discards the whole pool, and consumers retry (JetStream redelivers what was not acknowledged).
-    """
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if record.driver_connection is None or record.driver_connection.is_closed():
-            raise DisconnectionError("the server closed this pooled connection")
+    return create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
@@ -235,7 +213,7 @@ class Database:
     records none, costs it no pass over the outbox).
     """
 
-    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = session_factory(self.engine)

@@ -103,9 +103,9 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = ""
-    # The connections each process may have open to PostgreSQL, opened as load asks and then kept (none
-    # beyond it): size it so replicas × services × this stays under the server's max_connections.
-    database_pool_size: int = Field(default=20, ge=1, le=200)
+    # Connections each process keeps open to PostgreSQL (as many again may be opened in a burst): size
+    # it so replicas × services × 2 × this stays under the server's max_connections.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     nats_url: str = Field(default="nats://127.0.0.1:4222")
     migrate_on_start: bool = True
     # The gateway signs the identity it forwards with this secret; services reject anything else.

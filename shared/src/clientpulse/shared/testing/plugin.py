@@ -23,8 +23,8 @@ from clientpulse.shared.testing.servers import (
 # Test processes, and the services they start, run in the development mode: the built-in development
 # secrets are allowed (tests/security starts services outside it on purpose).
 os.environ.setdefault("CLIENTPULSE_DEV_MODE", "true")
-# A test run starts many whole systems on one PostgreSQL (several stay up at once, and a pool keeps what
-# it opened): small pools keep them all under the server's max_connections.
+# A test run starts many whole systems on one PostgreSQL (several stay up at once): small pools keep
+# them all under the server's max_connections.
 os.environ.setdefault("CLIENTPULSE_DATABASE_POOL_SIZE", "5")
 
 

@@ -267,8 +267,7 @@ class Database:
         """
         async with self._reads() as session:
             yield session
-            if session.new or session.dirty or session.deleted:
-                raise RuntimeError("a reading session does not write: use Database.transaction()")
+            await session.flush()  # writes nothing: ReadOnlySession.flush refuses what was staged
 
     async def ping(self) -> None:
         """Raise when the database does not answer."""
